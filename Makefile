@@ -1,0 +1,99 @@
+# husk: one Makefile for the binary, its tests and their dependencies.
+#   make          bin/husk (optimised)
+#   make deps     install the Debian packages the build and tests need
+#   make test     build everything and run every test, also under ASan+UBSan
+
+CC      ?= gcc
+CFLAGS  := -std=gnu17 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -MMD -MP
+OPT     := -O2
+SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDLIBS  :=
+
+SRCS := $(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c kernel/*/*.c)
+ASMS := $(wildcard platform/*/*.S)
+LIB_SRCS := $(filter-out cmd/%,$(SRCS))
+
+REL_OBJS := $(patsubst %,build/rel/%.o,$(SRCS) $(ASMS))
+SAN_OBJS := $(patsubst %,build/san/%.o,$(SRCS) $(ASMS))
+SAN_LIB  := $(patsubst %,build/san/%.o,$(LIB_SRCS) $(ASMS))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BIN  := build/san/unit-tests
+
+GUEST_SRCS := $(wildcard tests/guest/*.c)
+GUEST_NAMES := $(notdir $(GUEST_SRCS:.c=))
+GUEST_FLAGS := -O1 -Wall -Wextra -Werror
+GUEST_BINS := $(foreach v,glibc-static glibc-pie musl-static,$(addprefix build/guest/$(v)/,$(GUEST_NAMES)))
+
+SPECIAL_SRCS := $(wildcard tests/special/*.c)
+SPECIAL_BINS := $(patsubst tests/special/%.c,build/special/%,$(SPECIAL_SRCS))
+
+BENCH_SRCS := $(wildcard loadtest/guest/*.c)
+BENCH_BINS := $(patsubst loadtest/guest/%.c,build/bench/%,$(BENCH_SRCS))
+
+# Debian packages: the build, the unit tests, the guest corpus, and the
+# programs the tests run.
+DEPS := gcc make libc6-dev libcriterion-dev musl-tools busybox-static
+
+.PHONY: all deps test test-unit test-guest bench clean
+all: bin/husk
+
+bin/husk: $(REL_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+
+build/san/husk: $(SAN_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+build/rel/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OPT) -c -o $@ $<
+
+build/san/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
+
+build/rel/%.S.o build/san/%.S.o: %.S
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
+
+$(UNIT_BIN): $(UNIT_SRCS) $(SAN_LIB)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(SAN_LIB) -lcriterion $(LDLIBS)
+
+build/guest/glibc-static/%: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_FLAGS) -static -o $@ $<
+
+build/guest/glibc-pie/%: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_FLAGS) -static-pie -fPIE -o $@ $<
+
+build/guest/musl-static/%: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(@D)
+	musl-gcc $(GUEST_FLAGS) -static -o $@ $<
+
+build/special/%: tests/special/%.c
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_FLAGS) -static -o $@ $<
+
+build/bench/%: loadtest/guest/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: all installed"; fi
+
+test: bin/husk build/san/husk $(UNIT_BIN) $(GUEST_BINS) $(SPECIAL_BINS)
+	@tests/run.sh
+
+bench: bin/husk $(BENCH_BINS)
+	@loadtest/bench.sh
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,7 @@
+/* The subcommands of the husk binary. */
+#ifndef HUSK_CMD_H
+#define HUSK_CMD_H
+
+int cmd_run(int argc, char **argv);
+
+#endif

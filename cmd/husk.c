@@ -1,0 +1,41 @@
+/* husk: one binary, with a subcommand for each role. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: husk COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  run [OPTIONS] -- PROG [ARGS...]   run PROG in a new sandbox\n"
+		"  help                              this text\n"
+		"\n"
+		"husk run options:\n"
+		"  --platform=ptrace   how guest code is run (ptrace)\n"
+		"  --strace            print each guest syscall on stderr\n"
+		"  --env K=V           set a guest environment variable (repeatable)\n"
+		"  --hostname NAME     the sandbox's hostname (default: husk)\n"
+		"  --debug             log sentry events on stderr\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "husk: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

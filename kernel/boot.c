@@ -1,0 +1,258 @@
+/* Booting a sandbox and running its task: the memory file, the first
+ * address space and task, the program, and the loop that takes each guest
+ * stop (syscall, fault, interrupt) to the kernel and back. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <libgen.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sentry.h"
+
+/* The memory file's size: the most guest memory one sandbox can have mapped
+ * with backing at once.  It is sparse; only touched pages cost. */
+#define MEMFILE_SIZE (1ULL << 40)
+
+void k_log(struct k_kernel *k, const char *fmt, ...)
+{
+	if (!k->cfg.debug)
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	dprintf(STDERR_FILENO, "husk: %s\n", buf);
+}
+
+uint64_t k_random_u64(void)
+{
+	uint64_t v = 0;
+	while (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		;
+	return v;
+}
+
+/* ---- signals husk receives, for the guest ---- */
+static volatile uint64_t host_signals;
+static struct pf_ctx *volatile running_ctx;
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+				SIGALRM, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU};
+
+static void on_host_signal(int sig)
+{
+	__atomic_or_fetch(&host_signals, SIGBIT(sig), __ATOMIC_SEQ_CST);
+	struct pf_ctx *c = running_ctx;
+	if (c)
+		pf_ctx_interrupt(c);
+}
+
+bool k_host_signals_pending(void)
+{
+	return __atomic_load_n(&host_signals, __ATOMIC_SEQ_CST) != 0;
+}
+
+static void forward_host_signals(bool on)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on ? on_host_signal : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	/* A guest writing to a closed pipe gets SIGPIPE from the sentry. */
+	signal(SIGPIPE, on ? SIG_IGN : SIG_DFL);
+}
+
+static void take_host_signals(struct k_task *t)
+{
+	uint64_t s = __atomic_exchange_n(&host_signals, 0, __ATOMIC_SEQ_CST);
+	for (int sig = 1; s; sig++, s >>= 1)
+		if (s & 1)
+			k_signal_host(t, sig);
+}
+
+/* ---- boot ---- */
+
+static void read_cpus(struct k_kernel *k)
+{
+	long n = syscall(SYS_sched_getaffinity, 0, sizeof(k->cpumask), k->cpumask);
+	k->cpumask_bytes = n > 0 ? (uint32_t)n : 8;
+	if (n <= 0)
+		k->cpumask[0] = 1;
+	k->nr_cpu_ids = k->cpumask_bytes * 8;
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	if (f) {
+		char line[128];
+		if (fgets(line, sizeof(line), f)) {
+			char *last = strrchr(line, '-');
+			last = last ? last + 1 : line;
+			unsigned long hi = strtoul(last, NULL, 10);
+			if (hi + 1 <= k->nr_cpu_ids)
+				k->nr_cpu_ids = (uint32_t)hi + 1;
+		}
+		fclose(f);
+	}
+}
+
+static struct k_thread_group *tg_new(void)
+{
+	struct k_thread_group *tg = calloc(1, sizeof(*tg));
+	if (!tg)
+		return NULL;
+	tg->pid = tg->pgid = tg->sid = 1;
+	tg->ppid = 0;
+	tg->nthreads = 1;
+	tg->dumpable = 1;
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		getrlimit(r, &tg->rlim[r]);
+	/* The sandbox runs with the invoking user's credentials. */
+	tg->uid = tg->euid = tg->suid = getuid();
+	tg->gid = tg->egid = tg->sgid = getgid();
+	mode_t m = umask(022);
+	umask(m);
+	tg->umask = m;
+	return tg;
+}
+
+static int install_stdio(struct k_task *t, const int stdio[3])
+{
+	for (int i = 0; i < 3; i++) {
+		int fl = fcntl(stdio[i], F_GETFL);
+		if (fl < 0)
+			continue; /* closed in husk: closed in the guest */
+		int fd = fcntl(stdio[i], F_DUPFD_CLOEXEC, 10);
+		if (fd < 0)
+			return -errno;
+		struct k_file *f = hostfile_new(fd, fl & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+		if (!f) {
+			close(fd);
+			return -ENOMEM;
+		}
+		int r = fdt_install_at(t, f, i, false);
+		file_put(f);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void handle_stop(struct k_task *t, const struct pf_event *ev)
+{
+	switch (ev->kind) {
+	case PF_SYSCALL: {
+		long nr = (long)t->regs.orig_rax;
+		t->in_syscall = true;
+		t->syscall_nr = (uint64_t)nr;
+		long ret = k_dispatch(t, nr);
+		t->regs.rax = (uint64_t)ret;
+		break;
+	}
+	case PF_SYSCALL32:
+		/* There is no 32-bit ABI in the sandbox. */
+		k_log(t->k, "32-bit syscall %llu refused", t->regs.orig_rax);
+		t->regs.rax = (uint64_t)-ENOSYS;
+		break;
+	case PF_FAULT:
+		t->fault_err = 0;
+		task_signal(t, ev->signo, ev->code, ev->addr);
+		break;
+	case PF_INTERRUPT:
+		break;
+	case PF_DEAD:
+		k_log(t->k, "the guest's host process died (wait status %#x)", ev->status);
+		task_exit_group(t, 128 + SIGKILL);
+		break;
+	}
+}
+
+static void run_task(struct k_task *t)
+{
+	while (!t->tg->exiting) {
+		take_host_signals(t);
+		signal_deliver(t);
+		if (t->tg->exiting)
+			break;
+		struct pf_event ev;
+		running_ctx = t->ctx;
+		int err = pf_ctx_run(t->ctx, &t->regs, &ev);
+		running_ctx = NULL;
+		if (err) {
+			k_log(t->k, "platform error: %s", strerror(-err));
+			task_exit_group(t, 128 + SIGKILL);
+			break;
+		}
+		handle_stop(t, &ev);
+	}
+}
+
+int k_run(const struct k_config *cfg, int *status, const char **why)
+{
+	int err = pf_select(cfg->platform ? cfg->platform : "ptrace");
+	if (err)
+		return *why = "unknown platform", err;
+	struct k_kernel *k = calloc(1, sizeof(*k));
+	struct k_task *t = calloc(1, sizeof(*t));
+	if (!k || !t) {
+		free(k);
+		free(t);
+		return *why = "out of memory", -ENOMEM;
+	}
+	k->cfg = *cfg;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	k->boot_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	read_cpus(k);
+	t->k = k;
+	t->tid = 1;
+	const char *base = cfg->argv && cfg->argv[0] ? cfg->argv[0] : cfg->exe;
+	const char *slash = strrchr(base, '/');
+	strncpy(t->comm, slash ? slash + 1 : base, sizeof(t->comm) - 1);
+
+	if ((err = memfile_init(&k->mem, MEMFILE_SIZE))) {
+		*why = "cannot create the memory file";
+		goto out;
+	}
+	if (!(t->tg = tg_new()) || !(t->fdt = fdt_new())) {
+		err = -ENOMEM;
+		*why = "out of memory";
+		goto out;
+	}
+	if ((err = mm_new(k, &t->mm))) {
+		*why = "cannot start the sandbox's guest process";
+		goto out;
+	}
+	if ((err = pf_ctx_new(t->mm->as, &t->ctx))) {
+		*why = "cannot create the guest thread";
+		goto out;
+	}
+	if ((err = install_stdio(t, cfg->stdio))) {
+		*why = "cannot set up stdio";
+		goto out;
+	}
+	if ((err = k_exec_load(t, cfg->exe, cfg->argv, cfg->envp, why)))
+		goto out;
+	forward_host_signals(true);
+	run_task(t);
+	forward_host_signals(false);
+	*status = t->tg->exit_status;
+	if (k->enosys_count)
+		k_log(k, "%llu calls to unsupported syscalls", (unsigned long long)k->enosys_count);
+out:
+	pf_ctx_free(t->ctx);
+	mm_free(t->mm);
+	fdt_put(t->fdt);
+	free(t->tg);
+	free(t);
+	memfile_destroy(&k->mem);
+	free(k);
+	return err;
+}

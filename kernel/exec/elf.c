@@ -1,0 +1,321 @@
+/* The ELF loader: maps a static or static-PIE x86-64 executable into a
+ * fresh address space and builds the initial stack (argv, envp, auxv) as
+ * Linux's binfmt_elf does.  The file is hostile: every header field is
+ * checked before it is used. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../sentry.h"
+
+#define MAX_PHNUM 64
+#define MAX_ARG_STRLEN (PAGE_SIZE * 32)
+/* Linux's ELF_ET_DYN_BASE for 47-bit address spaces. */
+#define ET_DYN_BASE 0x555555554000UL
+
+static int rnd_pages(unsigned bits)
+{
+	return (int)(k_random_u64() & ((1UL << bits) - 1));
+}
+
+static int prot_of(uint32_t pf)
+{
+	return (pf & PF_R ? PROT_READ : 0) | (pf & PF_W ? PROT_WRITE : 0) |
+	       (pf & PF_X ? PROT_EXEC : 0);
+}
+
+/* Reads exactly n bytes at off, or fails with -ENOEXEC (short file) or
+ * -EIO. */
+static int read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+		if (r < 0)
+			return errno == EINTR ? 0 : -EIO;
+		if (r == 0)
+			return -ENOEXEC;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+struct image {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[MAX_PHNUM];
+	uint64_t bias, phdr_addr, end, brk;
+	int stack_prot;
+};
+
+static int check_headers(int fd, uint64_t fsize, struct image *im, const char **why)
+{
+	Elf64_Ehdr *e = &im->eh;
+	if (fsize < sizeof(*e) || read_at(fd, e, sizeof(*e), 0))
+		return *why = "not an ELF file", -ENOEXEC;
+	if (memcmp(e->e_ident, ELFMAG, SELFMAG) != 0)
+		return *why = "not an ELF file", -ENOEXEC;
+	if (e->e_ident[EI_CLASS] != ELFCLASS64 || e->e_ident[EI_DATA] != ELFDATA2LSB ||
+	    e->e_machine != EM_X86_64)
+		return *why = "not an x86-64 ELF executable", -ENOEXEC;
+	if (e->e_type != ET_EXEC && e->e_type != ET_DYN)
+		return *why = "ELF file is not an executable", -ENOEXEC;
+	if (e->e_phentsize != sizeof(Elf64_Phdr) || e->e_phnum == 0 || e->e_phnum > MAX_PHNUM)
+		return *why = "bad ELF program headers", -ENOEXEC;
+	uint64_t phsize = (uint64_t)e->e_phnum * sizeof(Elf64_Phdr);
+	if (e->e_phoff > fsize || phsize > fsize - e->e_phoff ||
+	    read_at(fd, im->ph, phsize, e->e_phoff))
+		return *why = "truncated ELF program headers", -ENOEXEC;
+	im->stack_prot = PROT_READ | PROT_WRITE;
+	bool any = false;
+	uint64_t prev_end = 0;
+	for (int i = 0; i < e->e_phnum; i++) {
+		Elf64_Phdr *p = &im->ph[i];
+		if (p->p_type == PT_INTERP)
+			return *why = "dynamically linked programs need the guest filesystem, "
+				      "which this husk does not have yet",
+			       -ENOEXEC;
+		if (p->p_type == PT_GNU_STACK && (p->p_flags & PF_X))
+			im->stack_prot |= PROT_EXEC;
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (p->p_filesz > p->p_memsz || p->p_offset > fsize ||
+		    p->p_filesz > fsize - p->p_offset)
+			return *why = "ELF segment outside the file", -ENOEXEC;
+		if ((p->p_offset & (PAGE_SIZE - 1)) != (p->p_vaddr & (PAGE_SIZE - 1)))
+			return *why = "misaligned ELF segment", -ENOEXEC;
+		if (p->p_vaddr + p->p_memsz < p->p_vaddr || p->p_vaddr + p->p_memsz > (1UL << 46))
+			return *why = "ELF segment beyond the address space", -ENOEXEC;
+		if (any && p->p_vaddr < prev_end)
+			return *why = "overlapping or unordered ELF segments", -ENOEXEC;
+		prev_end = p->p_vaddr + p->p_memsz;
+		any = true;
+	}
+	if (!any)
+		return *why = "ELF file has nothing to load", -ENOEXEC;
+	return 0;
+}
+
+static int load_segments(struct k_task *t, int fd, struct image *im, const char **why)
+{
+	struct k_mm *mm = t->mm;
+	Elf64_Ehdr *e = &im->eh;
+	im->bias = 0;
+	if (e->e_type == ET_DYN)
+		im->bias = ET_DYN_BASE + ((uint64_t)rnd_pages(28) << 12);
+	for (int i = 0; i < e->e_phnum; i++) {
+		Elf64_Phdr *p = &im->ph[i];
+		if (p->p_type != PT_LOAD)
+			continue;
+		uint64_t va = p->p_vaddr + im->bias;
+		uint64_t start = va & PAGE_MASK, end = PAGE_UP(va + p->p_memsz);
+		if (end > im->end)
+			im->end = end;
+		if (end == start)
+			continue;
+		int64_t r = mm_map_anon(mm, start, end - start, PROT_READ | PROT_WRITE, 0, MAP_FIXED);
+		if (r < 0)
+			return *why = "cannot map ELF segment", (int)r;
+		/* As Linux maps the file from the segment's page: the bytes before
+		 * vaddr in that page come from the file too. */
+		uint64_t foff = p->p_offset & PAGE_MASK;
+		uint64_t flen = p->p_filesz ? p->p_filesz + (p->p_offset - foff) : 0;
+		struct k_vma *v = mm_find(mm, start);
+		uint8_t *dst = mm->k->mem.base + v->mobj->off + v->pgoff + (start - v->start);
+		if (flen && read_at(fd, dst, flen, foff))
+			return *why = "cannot read ELF segment", -EIO;
+		if (va + p->p_memsz > im->brk)
+			im->brk = va + p->p_memsz;
+		if (p->p_flags & PF_X) {
+			mm->start_code = start;
+			mm->end_code = va + p->p_filesz;
+		} else if (p->p_flags & PF_W) {
+			mm->start_data = va;
+			mm->end_data = va + p->p_filesz;
+		}
+	}
+	for (int i = 0; i < e->e_phnum; i++) {
+		Elf64_Phdr *p = &im->ph[i];
+		if (p->p_type != PT_LOAD || p->p_memsz == 0)
+			continue;
+		uint64_t va = p->p_vaddr + im->bias;
+		uint64_t start = va & PAGE_MASK, end = PAGE_UP(va + p->p_memsz);
+		int err = mm_protect(mm, start, end - start, prot_of(p->p_flags));
+		if (err)
+			return *why = "cannot protect ELF segment", err;
+	}
+	/* AT_PHDR: PT_PHDR if present, else the headers inside a loaded segment. */
+	for (int i = 0; i < e->e_phnum; i++)
+		if (im->ph[i].p_type == PT_PHDR)
+			im->phdr_addr = im->ph[i].p_vaddr + im->bias;
+	for (int i = 0; i < e->e_phnum && !im->phdr_addr; i++) {
+		Elf64_Phdr *p = &im->ph[i];
+		if (p->p_type == PT_LOAD && e->e_phoff >= p->p_offset &&
+		    e->e_phoff - p->p_offset < p->p_filesz)
+			im->phdr_addr = p->p_vaddr + im->bias + (e->e_phoff - p->p_offset);
+	}
+	return 0;
+}
+
+/* Pushes bytes onto the stack being built; sp moves down. */
+static int push(struct k_task *t, uint64_t *sp, const void *data, size_t n)
+{
+	*sp -= n;
+	return k_copy_out(t, *sp, data, n);
+}
+
+static long count_strings(char *const *v, size_t *bytes)
+{
+	long n = 0;
+	for (; v && v[n]; n++) {
+		size_t len = strlen(v[n]) + 1;
+		if (len > MAX_ARG_STRLEN)
+			return -E2BIG;
+		*bytes += len;
+	}
+	return n;
+}
+
+static int build_stack(struct k_task *t, struct image *im, const char *execfn,
+		       char *const *argv, char *const *envp, const char **why)
+{
+	struct k_mm *mm = t->mm;
+	uint64_t top = pf_guest_max() - 0x10000 - ((uint64_t)rnd_pages(22) << 12);
+	uint64_t size = t->tg->rlim[RLIMIT_STACK].rlim_cur;
+	if (size < 128 * 1024)
+		size = 128 * 1024;
+	if (size > 256UL << 20 || size == RLIM_INFINITY)
+		size = 256UL << 20;
+	size = PAGE_UP(size);
+	int64_t r = mm_map_anon(mm, top - size, size, im->stack_prot, VMA_STACK | VMA_GROWSDOWN,
+				MAP_FIXED);
+	if (r < 0)
+		return *why = "cannot map the stack", (int)r;
+	mm->stack_start = top - size;
+	mm->stack_end = top;
+	/* Linux keeps mmap_base a stack's length plus a guard gap below it. */
+	uint64_t gap = size + (1UL << 20);
+	if (gap < (128UL << 20))
+		gap = 128UL << 20;
+	mm->mmap_base = (top - gap - ((uint64_t)rnd_pages(28) << 12)) & PAGE_MASK;
+
+	size_t strbytes = strlen(execfn) + 1;
+	long argc = count_strings(argv, &strbytes), envc = count_strings(envp, &strbytes);
+	if (argc < 0 || envc < 0 || strbytes > size / 4)
+		return *why = "argument list too long", -E2BIG;
+
+	uint64_t sp = top;
+	uint64_t zero = 0;
+	if (push(t, &sp, &zero, 8))
+		return *why = "stack", -EFAULT;
+	if (push(t, &sp, execfn, strlen(execfn) + 1))
+		return *why = "stack", -EFAULT;
+	uint64_t execfn_addr = sp;
+	uint64_t *ptrs = calloc((size_t)(argc + envc + 2), sizeof(uint64_t));
+	if (!ptrs)
+		return -ENOMEM;
+	mm->env_end = sp;
+	for (long i = envc - 1; i >= 0; i--) {
+		if (push(t, &sp, envp[i], strlen(envp[i]) + 1))
+			return free(ptrs), *why = "stack", -EFAULT;
+		ptrs[argc + 1 + i] = sp;
+	}
+	mm->env_start = sp;
+	mm->arg_end = sp;
+	for (long i = argc - 1; i >= 0; i--) {
+		if (push(t, &sp, argv[i], strlen(argv[i]) + 1))
+			return free(ptrs), *why = "stack", -EFAULT;
+		ptrs[i] = sp;
+	}
+	mm->arg_start = sp;
+	const char platform[] = "x86_64";
+	push(t, &sp, platform, sizeof(platform));
+	uint64_t platform_addr = sp;
+	uint64_t rnd[2] = {k_random_u64(), k_random_u64()};
+	push(t, &sp, rnd, sizeof(rnd));
+	uint64_t random_addr = sp;
+	sp &= ~15UL;
+
+	uint64_t aux[] = {
+		AT_HWCAP, getauxval(AT_HWCAP),
+		AT_PAGESZ, PAGE_SIZE,
+		AT_CLKTCK, 100,
+		AT_PHDR, im->phdr_addr,
+		AT_PHENT, sizeof(Elf64_Phdr),
+		AT_PHNUM, im->eh.e_phnum,
+		AT_BASE, 0,
+		AT_FLAGS, 0,
+		AT_ENTRY, im->eh.e_entry + im->bias,
+		AT_UID, t->tg->uid,
+		AT_EUID, t->tg->euid,
+		AT_GID, t->tg->gid,
+		AT_EGID, t->tg->egid,
+		AT_SECURE, 0,
+		AT_RANDOM, random_addr,
+		AT_HWCAP2, getauxval(AT_HWCAP2),
+		AT_EXECFN, execfn_addr,
+		AT_PLATFORM, platform_addr,
+		AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ) ? getauxval(AT_MINSIGSTKSZ) : 2048,
+		AT_NULL, 0,
+	};
+	_Static_assert(sizeof(aux) / sizeof(aux[0]) <= ARRAY_LEN(((struct k_mm *)0)->auxv),
+		       "auxv fits");
+	memcpy(mm->auxv, aux, sizeof(aux));
+	mm->nauxv = sizeof(aux) / sizeof(aux[0]);
+	/* argc, argv[], NULL, envp[], NULL, auxv: sp 16-aligned at argc. */
+	size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1;
+	size_t total = words * 8 + sizeof(aux);
+	sp = (sp - total) & ~15UL;
+	uint64_t at = sp;
+	uint64_t argc64 = (uint64_t)argc;
+	int err = k_copy_out(t, at, &argc64, 8);
+	at += 8;
+	err |= k_copy_out(t, at, ptrs, (size_t)(argc + 1) * 8);
+	at += (uint64_t)(argc + 1) * 8;
+	err |= k_copy_out(t, at, ptrs + argc + 1, (size_t)(envc + 1) * 8);
+	at += (uint64_t)(envc + 1) * 8;
+	err |= k_copy_out(t, at, aux, sizeof(aux));
+	free(ptrs);
+	if (err)
+		return *why = "stack", -EFAULT;
+	pf_regs_init(&t->regs, mm->as);
+	t->regs.rsp = sp;
+	t->regs.rip = im->eh.e_entry + im->bias;
+	return 0;
+}
+
+int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *const *envp,
+		const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return *why = "cannot open the program", -errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return *why = "not a regular file", -EACCES;
+	}
+	struct image *im = calloc(1, sizeof(*im));
+	if (!im) {
+		close(fd);
+		return -ENOMEM;
+	}
+	int err = check_headers(fd, (uint64_t)st.st_size, im, why);
+	if (!err)
+		err = load_segments(t, fd, im, why);
+	close(fd);
+	if (!err) {
+		struct k_mm *mm = t->mm;
+		/* The heap starts at a random page above the image, as Linux's
+		 * arch_randomize_brk (up to 32 MiB). */
+		mm->brk_start = mm->brk_cur = PAGE_UP(im->brk) + ((uint64_t)rnd_pages(13) << 12);
+		err = build_stack(t, im, path, argv, envp, why);
+	}
+	free(im);
+	return err;
+}

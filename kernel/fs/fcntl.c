@@ -1,0 +1,85 @@
+/* dup, dup2, dup3 and fcntl on the fd table and file status flags. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+
+#include "../sentry.h"
+
+/* The status flags F_SETFL may change, as in Linux's SETFL_MASK. */
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+
+SYSCALL(dup)
+{
+	struct k_file *f = fdt_get(t, (int)a[0]);
+	if (!f)
+		return -EBADF;
+	int r = fdt_install(t, f, 0, false);
+	file_put(f);
+	return r;
+}
+
+static long do_dup3(struct k_task *t, int oldfd, int newfd, int flags)
+{
+	if (flags & ~O_CLOEXEC)
+		return -EINVAL;
+	if (oldfd == newfd)
+		return -EINVAL;
+	struct k_file *f = fdt_get(t, oldfd);
+	if (!f)
+		return -EBADF;
+	int r = fdt_install_at(t, f, newfd, flags & O_CLOEXEC);
+	file_put(f);
+	return r;
+}
+
+SYSCALL(dup2)
+{
+	int oldfd = (int)a[0], newfd = (int)a[1];
+	if (oldfd == newfd) {
+		struct k_file *f = fdt_get(t, oldfd);
+		if (!f)
+			return -EBADF;
+		file_put(f);
+		return newfd;
+	}
+	return do_dup3(t, oldfd, newfd, 0);
+}
+
+SYSCALL(dup3) { return do_dup3(t, (int)a[0], (int)a[1], (int)a[2]); }
+
+SYSCALL(fcntl)
+{
+	int fd = (int)a[0], cmd = (int)a[1];
+	uint64_t arg = a[2];
+	struct k_file *f = fdt_get(t, fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		if ((int)arg < 0 || arg >= t->tg->rlim[RLIMIT_NOFILE].rlim_cur)
+			r = -EINVAL;
+		else
+			r = fdt_install(t, f, (int)arg, cmd == F_DUPFD_CLOEXEC);
+		break;
+	case F_GETFD:
+		r = t->fdt->v[fd].cloexec ? FD_CLOEXEC : 0;
+		break;
+	case F_SETFD:
+		t->fdt->v[fd].cloexec = arg & FD_CLOEXEC;
+		r = 0;
+		break;
+	case F_GETFL:
+		r = f->flags;
+		break;
+	case F_SETFL:
+		f->flags = (f->flags & ~SETFL_MASK) | ((int)arg & SETFL_MASK);
+		r = 0;
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	file_put(f);
+	return r;
+}

@@ -1,0 +1,122 @@
+/* File descriptions and fd tables. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../sentry.h"
+
+struct k_file *file_new(const struct k_file_ops *ops, int flags)
+{
+	struct k_file *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->refs = 1;
+	f->ops = ops;
+	f->flags = flags;
+	f->host_fd = -1;
+	return f;
+}
+
+struct k_file *file_get(struct k_file *f)
+{
+	f->refs++;
+	return f;
+}
+
+void file_put(struct k_file *f)
+{
+	if (f && --f->refs == 0) {
+		if (f->ops->release)
+			f->ops->release(f);
+		free(f);
+	}
+}
+
+struct k_fdtable *fdt_new(void)
+{
+	struct k_fdtable *fdt = calloc(1, sizeof(*fdt));
+	if (fdt)
+		fdt->refs = 1;
+	return fdt;
+}
+
+void fdt_put(struct k_fdtable *fdt)
+{
+	if (!fdt || --fdt->refs > 0)
+		return;
+	for (int i = 0; i < fdt->n; i++)
+		file_put(fdt->v[i].f);
+	free(fdt->v);
+	free(fdt);
+}
+
+static uint64_t nofile(struct k_task *t)
+{
+	return t->tg->rlim[RLIMIT_NOFILE].rlim_cur;
+}
+
+/* Makes room for fd; returns 0 or -ENOMEM. */
+static int fdt_grow(struct k_fdtable *fdt, int fd)
+{
+	if (fd < fdt->n)
+		return 0;
+	int n = fdt->n ? fdt->n : 16;
+	while (n <= fd)
+		n *= 2;
+	struct k_fdent *v = realloc(fdt->v, (size_t)n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (int i = fdt->n; i < n; i++)
+		v[i] = (struct k_fdent){NULL, false};
+	fdt->v = v;
+	fdt->n = n;
+	return 0;
+}
+
+int fdt_install(struct k_task *t, struct k_file *f, int min, bool cloexec)
+{
+	struct k_fdtable *fdt = t->fdt;
+	uint64_t lim = nofile(t);
+	int fd = min;
+	while (fd < fdt->n && fdt->v[fd].f)
+		fd++;
+	if ((uint64_t)fd >= lim)
+		return -EMFILE;
+	int err = fdt_grow(fdt, fd);
+	if (err)
+		return err;
+	fdt->v[fd] = (struct k_fdent){file_get(f), cloexec};
+	return fd;
+}
+
+/* Puts f at exactly fd, closing what was there (dup2 semantics). */
+int fdt_install_at(struct k_task *t, struct k_file *f, int fd, bool cloexec)
+{
+	if (fd < 0 || (uint64_t)fd >= nofile(t))
+		return -EBADF;
+	int err = fdt_grow(t->fdt, fd);
+	if (err)
+		return err;
+	struct k_file *old = t->fdt->v[fd].f;
+	t->fdt->v[fd] = (struct k_fdent){file_get(f), cloexec};
+	file_put(old);
+	return fd;
+}
+
+struct k_file *fdt_get(struct k_task *t, int fd)
+{
+	if (fd < 0 || fd >= t->fdt->n || !t->fdt->v[fd].f)
+		return NULL;
+	return file_get(t->fdt->v[fd].f);
+}
+
+int fdt_close(struct k_task *t, int fd)
+{
+	if (fd < 0 || fd >= t->fdt->n || !t->fdt->v[fd].f)
+		return -EBADF;
+	struct k_file *f = t->fdt->v[fd].f;
+	t->fdt->v[fd] = (struct k_fdent){NULL, false};
+	file_put(f);
+	return 0;
+}

@@ -1,0 +1,122 @@
+/* Files backed by a host descriptor the sentry owns: husk's own stdin,
+ * stdout and stderr, handed to the guest as its fds 0, 1 and 2.  The guest
+ * never holds the host descriptor; it reaches it only through these ops. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "../sentry.h"
+
+static int wait_ready(struct k_file *f, short ev)
+{
+	if (!(f->flags & O_NONBLOCK))
+		return 0;
+	struct pollfd p = {f->host_fd, ev, 0};
+	int r = poll(&p, 1, 0);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -EAGAIN : 0;
+}
+
+static ssize_t host_read(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
+{
+	int err = wait_ready(f, POLLIN);
+	if (err)
+		return err;
+	ssize_t r = pos ? preadv(f->host_fd, iov, n, (off_t)*pos) : readv(f->host_fd, iov, n);
+	if (r < 0)
+		return -errno;
+	if (pos)
+		*pos += r;
+	return r;
+}
+
+static ssize_t host_write(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
+{
+	int err = wait_ready(f, POLLOUT);
+	if (err)
+		return err;
+	ssize_t r = pos ? pwritev(f->host_fd, iov, n, (off_t)*pos) : writev(f->host_fd, iov, n);
+	if (r < 0)
+		return -errno;
+	if (pos)
+		*pos += r;
+	return r;
+}
+
+static long host_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_t arg)
+{
+	switch (cmd) {
+	case TCGETS: {
+		struct termios tio;
+		if (ioctl(f->host_fd, TCGETS, &tio) != 0)
+			return -errno;
+		return k_copy_out(t, arg, &tio, sizeof(tio));
+	}
+	case TIOCGWINSZ: {
+		struct winsize ws;
+		if (ioctl(f->host_fd, TIOCGWINSZ, &ws) != 0)
+			return -errno;
+		return k_copy_out(t, arg, &ws, sizeof(ws));
+	}
+	case TIOCGPGRP: {
+		/* The host's process group is a host pid: answer with the
+		 * guest's own. */
+		if (!isatty(f->host_fd))
+			return -ENOTTY;
+		int pgrp = t->tg->pgid;
+		return k_copy_out(t, arg, &pgrp, sizeof(pgrp));
+	}
+	case FIONREAD: {
+		int avail;
+		if (ioctl(f->host_fd, FIONREAD, &avail) != 0)
+			return -errno;
+		return k_copy_out(t, arg, &avail, sizeof(avail));
+	}
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int host_stat(struct k_file *f, struct stat *st)
+{
+	if (fstat(f->host_fd, st) != 0)
+		return -errno;
+	/* Host device and inode numbers mean nothing in the sandbox. */
+	st->st_dev = makedev(0, 0x10);
+	st->st_ino = (ino_t)(uintptr_t)f;
+	return 0;
+}
+
+static int64_t host_seek(struct k_file *f, int64_t off, int whence)
+{
+	off_t r = lseek(f->host_fd, (off_t)off, whence);
+	return r < 0 ? -errno : (int64_t)r;
+}
+
+static void host_release(struct k_file *f)
+{
+	close(f->host_fd);
+}
+
+static const struct k_file_ops hostfile_ops = {
+	.read = host_read,
+	.write = host_write,
+	.ioctl = host_ioctl,
+	.stat = host_stat,
+	.seek = host_seek,
+	.release = host_release,
+};
+
+struct k_file *hostfile_new(int host_fd, int flags)
+{
+	struct k_file *f = file_new(&hostfile_ops, flags);
+	if (f)
+		f->host_fd = host_fd;
+	return f;
+}

@@ -1,0 +1,151 @@
+/* read, write and their vectored and positional forms, lseek, close.  The
+ * data moves between the file and guest memory through host iovecs over the
+ * memory file: no bounce buffer, and no byte the guest may not touch. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../sentry.h"
+
+/* Linux's MAX_RW_COUNT: one transfer moves at most this much. */
+#define MAX_RW ((size_t)(INT_MAX & PAGE_MASK))
+#define MAX_IOV 1024
+#define HOST_IOV 1024
+
+static bool may(struct k_file *f, bool write)
+{
+	int acc = f->flags & O_ACCMODE;
+	return write ? acc == O_WRONLY || acc == O_RDWR : acc == O_RDONLY || acc == O_RDWR;
+}
+
+/* Moves data for the guest iovecs gv[0..n). */
+static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, int n, bool write,
+		  int64_t *pos)
+{
+	if (!may(f, write))
+		return -EBADF;
+	if (write ? !f->ops->write : !f->ops->read)
+		return -EINVAL;
+	size_t total = 0;
+	for (int i = 0; i < n; i++) {
+		if (gv[i].iov_len > SSIZE_MAX || total + gv[i].iov_len > SSIZE_MAX)
+			return -EINVAL;
+		total += gv[i].iov_len;
+	}
+	if (total == 0)
+		return 0;
+	struct iovec *hv = malloc(HOST_IOV * sizeof(*hv));
+	if (!hv)
+		return -ENOMEM;
+	int nh = 0;
+	size_t budget = MAX_RW, mapped = 0;
+	for (int i = 0; i < n && nh < HOST_IOV && budget > 0; i++) {
+		size_t want = gv[i].iov_len < budget ? gv[i].iov_len : budget;
+		int got_iov;
+		size_t got = k_guest_iov(t->mm, (uint64_t)gv[i].iov_base, want, !write, hv + nh,
+					 HOST_IOV - nh, &got_iov);
+		nh += got_iov;
+		mapped += got;
+		budget -= got;
+		if (got < want)
+			break; /* a hole: transfer what comes before it */
+	}
+	long r;
+	if (mapped == 0)
+		r = -EFAULT;
+	else
+		r = write ? f->ops->write(f, hv, nh, pos) : f->ops->read(f, hv, nh, pos);
+	free(hv);
+	return r;
+}
+
+static long rw_one(struct k_task *t, int fd, uint64_t buf, uint64_t len, bool write,
+		   int64_t *pos)
+{
+	struct k_file *f = fdt_get(t, fd);
+	if (!f)
+		return -EBADF;
+	struct iovec v = {(void *)buf, len > SSIZE_MAX ? SSIZE_MAX : len};
+	long r = do_rw(t, f, &v, 1, write, pos);
+	file_put(f);
+	return r;
+}
+
+static long rw_vec(struct k_task *t, int fd, uint64_t uiov, uint64_t cnt, bool write,
+		   int64_t *pos)
+{
+	struct k_file *f = fdt_get(t, fd);
+	if (!f)
+		return -EBADF;
+	long r;
+	if (cnt > MAX_IOV) {
+		r = -EINVAL;
+	} else if (cnt == 0) {
+		r = may(f, write) ? 0 : -EBADF;
+	} else {
+		struct iovec gv[MAX_IOV];
+		r = k_copy_in(t, gv, uiov, cnt * sizeof(gv[0]));
+		if (r == 0)
+			r = do_rw(t, f, gv, (int)cnt, write, pos);
+	}
+	file_put(f);
+	return r;
+}
+
+SYSCALL(read) { return rw_one(t, (int)a[0], a[1], a[2], false, NULL); }
+SYSCALL(write) { return rw_one(t, (int)a[0], a[1], a[2], true, NULL); }
+SYSCALL(readv) { return rw_vec(t, (int)a[0], a[1], a[2], false, NULL); }
+SYSCALL(writev) { return rw_vec(t, (int)a[0], a[1], a[2], true, NULL); }
+
+SYSCALL(pread64)
+{
+	int64_t pos = (int64_t)a[3];
+	if (pos < 0)
+		return -EINVAL;
+	return rw_one(t, (int)a[0], a[1], a[2], false, &pos);
+}
+
+SYSCALL(pwrite64)
+{
+	int64_t pos = (int64_t)a[3];
+	if (pos < 0)
+		return -EINVAL;
+	return rw_one(t, (int)a[0], a[1], a[2], true, &pos);
+}
+
+SYSCALL(preadv)
+{
+	int64_t pos = (int64_t)a[3];
+	if (pos < 0)
+		return -EINVAL;
+	return rw_vec(t, (int)a[0], a[1], a[2], false, &pos);
+}
+
+SYSCALL(pwritev)
+{
+	int64_t pos = (int64_t)a[3];
+	if (pos < 0)
+		return -EINVAL;
+	return rw_vec(t, (int)a[0], a[1], a[2], true, &pos);
+}
+
+SYSCALL(lseek)
+{
+	int whence = (int)a[2];
+	struct k_file *f = fdt_get(t, (int)a[0]);
+	if (!f)
+		return -EBADF;
+	long r;
+	if (whence < SEEK_SET || whence > SEEK_HOLE)
+		r = -EINVAL;
+	else if (!f->ops->seek)
+		r = -ESPIPE;
+	else
+		r = f->ops->seek(f, (int64_t)a[1], whence);
+	file_put(f);
+	return r;
+}
+
+SYSCALL(close) { return fdt_close(t, (int)a[0]); }

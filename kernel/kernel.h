@@ -1,0 +1,31 @@
+/* kernel: the sentry.  Every syscall a guest makes is implemented here; the
+ * guest's memory, tasks and files are the sentry's objects.  This header is
+ * the whole interface other folders see. */
+#ifndef HUSK_KERNEL_H
+#define HUSK_KERNEL_H
+
+#include <stdbool.h>
+
+struct k_config {
+	const char *platform;    /* "ptrace" */
+	const char *exe;         /* host path of the program to run */
+	char *const *argv;       /* guest argv (argv[0] is shown to the guest) */
+	char *const *envp;       /* guest environment */
+	int stdio[3];            /* host fds backing guest fds 0, 1, 2 */
+	bool strace;             /* print every guest syscall on strace_fd */
+	int strace_fd;
+	const char *hostname;    /* the sandbox's uname nodename */
+	bool debug;              /* log sentry events (unknown syscalls, ...) */
+};
+
+/* Boots a sandbox running cfg->exe and runs it to the end.  Returns 0 and
+ * sets *status to what a shell would report (exit code, or 128+signal), or
+ * returns a negative errno if the sandbox could not start; *why then says
+ * what failed. */
+int k_run(const struct k_config *cfg, int *status, const char **why);
+
+/* The Linux release the guest sees in uname(2). */
+#define K_UTS_RELEASE "4.4.0"
+#define K_UTS_VERSION "#1 SMP Sun Jan 10 15:06:54 PST 2016"
+
+#endif

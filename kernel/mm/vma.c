@@ -1,0 +1,448 @@
+/* Address spaces: the sorted set of VMAs of one guest mm, and the
+ * operations that change it.  Each change is applied to the platform's view
+ * (the stub's host mappings) in the same call, so the two never drift. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../sentry.h"
+
+/* Linux's default vm.max_map_count. */
+#define MAX_MAP_COUNT 65530
+
+int mm_new(struct k_kernel *k, struct k_mm **out)
+{
+	struct k_mm *mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return -ENOMEM;
+	mm->k = k;
+	int err = pf_as_new(k->mem.fd, &mm->as);
+	if (err) {
+		free(mm);
+		return err;
+	}
+	*out = mm;
+	return 0;
+}
+
+static void mobj_put(struct k_memfile *mf, struct k_mobj *o)
+{
+	if (o && --o->refs == 0) {
+		memfile_free(mf, o->off, o->len);
+		free(o);
+	}
+}
+
+void mm_free(struct k_mm *mm)
+{
+	if (!mm)
+		return;
+	for (size_t i = 0; i < mm->n; i++)
+		mobj_put(&mm->k->mem, mm->v[i].mobj);
+	pf_as_free(mm->as);
+	free(mm->v);
+	free(mm);
+}
+
+/* Index of the first VMA that ends above addr (n if none). */
+static size_t vma_index(const struct k_mm *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (mm->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct k_vma *mm_find(struct k_mm *mm, uint64_t addr)
+{
+	size_t i = vma_index(mm, addr);
+	return i < mm->n && mm->v[i].start <= addr ? &mm->v[i] : NULL;
+}
+
+struct k_vma *mm_find_next(struct k_mm *mm, uint64_t addr)
+{
+	size_t i = vma_index(mm, addr);
+	return i < mm->n ? &mm->v[i] : NULL;
+}
+
+static int vma_insert(struct k_mm *mm, size_t i, const struct k_vma *v)
+{
+	if (mm->n == mm->cap) {
+		size_t cap = mm->cap ? 2 * mm->cap : 32;
+		struct k_vma *nv = realloc(mm->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		mm->v = nv;
+		mm->cap = cap;
+	}
+	memmove(&mm->v[i + 1], &mm->v[i], (mm->n - i) * sizeof(*v));
+	mm->v[i] = *v;
+	mm->n++;
+	return 0;
+}
+
+static void vma_delete(struct k_mm *mm, size_t i)
+{
+	memmove(&mm->v[i], &mm->v[i + 1], (mm->n - i - 1) * sizeof(mm->v[0]));
+	mm->n--;
+}
+
+/* Splits the VMA containing addr so that a VMA starts at addr. */
+static int vma_split(struct k_mm *mm, uint64_t addr)
+{
+	size_t i = vma_index(mm, addr);
+	if (i == mm->n || mm->v[i].start >= addr)
+		return 0;
+	if (mm->n >= MAX_MAP_COUNT)
+		return -ENOMEM;
+	struct k_vma hi = mm->v[i];
+	hi.start = addr;
+	hi.pgoff += addr - mm->v[i].start;
+	if (hi.mobj)
+		hi.mobj->refs++;
+	int err = vma_insert(mm, i + 1, &hi);
+	if (err) {
+		if (hi.mobj)
+			hi.mobj->refs--;
+		return err;
+	}
+	mm->v[i].end = addr;
+	return 0;
+}
+
+static bool vma_mergeable(const struct k_vma *a, const struct k_vma *b)
+{
+	if (a->end != b->start || a->prot != b->prot || a->flags != b->flags || a->mobj != b->mobj)
+		return false;
+	return !a->mobj || a->pgoff + (a->end - a->start) == b->pgoff;
+}
+
+/* Merges the VMAs around [start, end) with their neighbours where possible. */
+static void vma_merge_range(struct k_mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_index(mm, start ? start - 1 : 0);
+	while (i + 1 < mm->n && mm->v[i].start <= end) {
+		if (vma_mergeable(&mm->v[i], &mm->v[i + 1])) {
+			mm->v[i].end = mm->v[i + 1].end;
+			mobj_put(&mm->k->mem, mm->v[i + 1].mobj);
+			vma_delete(mm, i + 1);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Drops the VMAs in [start, end) from the set (not from the host).  A
+ * private mapping's pages are given back at once unless keep_pages (the
+ * pages moved elsewhere, as in mremap). */
+static int vma_remove(struct k_mm *mm, uint64_t start, uint64_t end, bool keep_pages)
+{
+	int err = vma_split(mm, start);
+	if (!err)
+		err = vma_split(mm, end);
+	if (err)
+		return err;
+	size_t i = vma_index(mm, start);
+	while (i < mm->n && mm->v[i].start < end) {
+		struct k_vma *v = &mm->v[i];
+		if (v->mobj && !keep_pages && (!(v->flags & VMA_SHARED) || v->mobj->refs == 1))
+			memfile_zero(&mm->k->mem, v->mobj->off + v->pgoff, v->end - v->start);
+		mm->total_vm -= v->end - v->start;
+		mobj_put(&mm->k->mem, v->mobj);
+		vma_delete(mm, i);
+	}
+	return 0;
+}
+
+static bool range_free(const struct k_mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_index(mm, start);
+	return i == mm->n || mm->v[i].start >= end;
+}
+
+int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limit)
+{
+	uint64_t lo = pf_guest_min(), hi = pf_guest_max();
+	if (limit && limit < hi)
+		hi = limit;
+	if (len == 0 || len > hi - lo)
+		return -ENOMEM;
+	hint &= PAGE_MASK;
+	if (hint >= lo && hint <= hi - len && range_free(mm, hint, hint + len))
+		return (int64_t)hint;
+	/* Top-down below mmap_base first, then anywhere, as Linux falls back. */
+	uint64_t ceilings[2] = {mm->mmap_base && mm->mmap_base < hi ? mm->mmap_base : hi, hi};
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t top = ceilings[pass];
+		for (size_t i = vma_index(mm, top);; i--) {
+			uint64_t gap_hi = i < mm->n && mm->v[i].start < top ? mm->v[i].start : top;
+			uint64_t gap_lo = i > 0 ? mm->v[i - 1].end : lo;
+			if (gap_lo < lo)
+				gap_lo = lo;
+			if (gap_hi > gap_lo && gap_hi - gap_lo >= len)
+				return (int64_t)(gap_hi - len);
+			if (i == 0)
+				break;
+		}
+	}
+	return -ENOMEM;
+}
+
+/* Applies v to the host: a mapping of its memory, or a bare reservation. */
+static int vma_apply(struct k_mm *mm, const struct k_vma *v)
+{
+	if (v->mobj)
+		return pf_as_map(mm->as, v->start, v->end - v->start, v->prot,
+				 v->mobj->off + v->pgoff);
+	return pf_as_reserve(mm->as, v->start, v->end - v->start);
+}
+
+static struct k_mobj *mobj_new(struct k_memfile *mf, uint64_t len)
+{
+	struct k_mobj *o = malloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	int64_t off = memfile_alloc(mf, len);
+	if (off < 0) {
+		free(o);
+		return NULL;
+	}
+	*o = (struct k_mobj){.refs = 1, .off = (uint64_t)off, .len = len};
+	return o;
+}
+
+int64_t mm_map_anon(struct k_mm *mm, uint64_t addr, uint64_t len, int prot, int vflags,
+		    int mflags)
+{
+	len = PAGE_UP(len);
+	if (len == 0)
+		return -ENOMEM;
+	if (mflags & MAP_FIXED_NOREPLACE)
+		mflags |= MAP_FIXED;
+	if (mflags & MAP_FIXED) {
+		if (addr & ~PAGE_MASK)
+			return -EINVAL;
+		if (addr < pf_guest_min())
+			return -EPERM;
+		if (addr > pf_guest_max() || len > pf_guest_max() - addr)
+			return -ENOMEM;
+		if ((mflags & MAP_FIXED_NOREPLACE) && !range_free(mm, addr, addr + len))
+			return -EEXIST;
+	} else {
+		uint64_t limit = 0;
+		if (mflags & MAP_32BIT)
+			limit = 0x80000000UL;
+		int64_t a = mm_find_free(mm, len, addr, limit);
+		if (a < 0)
+			return a;
+		addr = (uint64_t)a;
+	}
+	if (mm->n + 2 >= MAX_MAP_COUNT)
+		return -ENOMEM;
+	struct k_vma v = {.start = addr, .end = addr + len, .prot = prot, .flags = vflags};
+	if (prot != PROT_NONE || (vflags & VMA_SHARED)) {
+		v.mobj = mobj_new(&mm->k->mem, len);
+		if (!v.mobj)
+			return -ENOMEM;
+	}
+	int err = vma_remove(mm, addr, addr + len, false);
+	if (!err)
+		err = vma_apply(mm, &v);
+	if (!err)
+		err = vma_insert(mm, vma_index(mm, addr), &v);
+	if (err) {
+		mobj_put(&mm->k->mem, v.mobj);
+		return err;
+	}
+	mm->total_vm += len;
+	vma_merge_range(mm, addr, addr + len);
+	return (int64_t)addr;
+}
+
+int mm_unmap(struct k_mm *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + len;
+	if (range_free(mm, addr, end))
+		return 0;
+	int err = vma_remove(mm, addr, end, false);
+	if (err)
+		return err;
+	return pf_as_unmap(mm->as, addr, len);
+}
+
+int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot)
+{
+	uint64_t end = addr + len;
+	/* The whole range must be mapped, or nothing changes. */
+	uint64_t at = addr;
+	for (size_t i = vma_index(mm, addr); at < end; i++) {
+		if (i == mm->n || mm->v[i].start > at)
+			return -ENOMEM;
+		at = mm->v[i].end;
+	}
+	int err = vma_split(mm, addr);
+	if (!err)
+		err = vma_split(mm, end);
+	if (err)
+		return err;
+	for (size_t i = vma_index(mm, addr); i < mm->n && mm->v[i].start < end; i++) {
+		struct k_vma *v = &mm->v[i];
+		if (v->prot == prot)
+			continue;
+		v->prot = prot;
+		if (!v->mobj && prot != PROT_NONE) {
+			v->mobj = mobj_new(&mm->k->mem, v->end - v->start);
+			if (!v->mobj) {
+				v->prot = PROT_NONE;
+				return -ENOMEM;
+			}
+			v->pgoff = 0;
+			err = vma_apply(mm, v);
+		} else if (v->mobj) {
+			err = pf_as_protect(mm->as, v->start, v->end - v->start, prot);
+		}
+		if (err)
+			return err;
+	}
+	vma_merge_range(mm, addr, end);
+	return 0;
+}
+
+/* Gives v (a whole VMA) len bytes of backing from offset 0 of its memory:
+ * grows its memory object in place when it is the object's tail, else
+ * moves it to a new object, copying only the pages that exist. */
+static int vma_grow_backing(struct k_mm *mm, struct k_vma *v, uint64_t newlen)
+{
+	uint64_t oldlen = v->end - v->start;
+	struct k_mobj *o = v->mobj;
+	if (!o)
+		return 0;
+	if (o->refs == 1 && v->pgoff + oldlen == o->len &&
+	    memfile_extend(&mm->k->mem, o->off, o->len, o->len + (newlen - oldlen)) == 0) {
+		o->len += newlen - oldlen;
+		return 0;
+	}
+	struct k_mobj *n = mobj_new(&mm->k->mem, newlen);
+	if (!n)
+		return -ENOMEM;
+	memfile_copy(&mm->k->mem, n->off, o->off + v->pgoff, oldlen);
+	mobj_put(&mm->k->mem, o);
+	v->mobj = n;
+	v->pgoff = 0;
+	return 0;
+}
+
+int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,
+		 uint64_t new_addr)
+{
+	struct k_vma *v = mm_find(mm, old);
+	if (!v || old_len > v->end - old)
+		return -EFAULT;
+	if (old_len == 0) {
+		/* A second mapping of the same shared pages. */
+		if (!(v->flags & VMA_SHARED) || !(flags & MREMAP_MAYMOVE))
+			return -EINVAL;
+	}
+	uint64_t max = pf_guest_max();
+	if (flags & MREMAP_FIXED) {
+		if (new_addr & ~PAGE_MASK)
+			return -EINVAL;
+		if (new_addr < pf_guest_min() || new_addr > max || new_len > max - new_addr)
+			return -EINVAL;
+		if (new_addr < old + old_len && old < new_addr + new_len)
+			return -EINVAL;
+	}
+	int err;
+	if (!(flags & MREMAP_FIXED) && !(flags & MREMAP_DONTUNMAP)) {
+		if (new_len <= old_len) {
+			if (new_len < old_len && (err = mm_unmap(mm, old + new_len, old_len - new_len)))
+				return err;
+			return (int64_t)old;
+		}
+		/* Grow in place when the VMA ends there and the space after is free. */
+		if (old + old_len == v->end && new_len - old_len <= max - v->end &&
+		    range_free(mm, v->end, old + new_len)) {
+			if ((err = vma_split(mm, old)))
+				return err;
+			v = mm_find(mm, old);
+			uint64_t grow = new_len - old_len;
+			struct k_mobj *before = v->mobj;
+			if ((err = vma_grow_backing(mm, v, new_len)))
+				return err;
+			v->end += grow;
+			mm->total_vm += grow;
+			if (v->mobj != before)
+				err = vma_apply(mm, v);
+			else if (v->mobj)
+				err = pf_as_map(mm->as, v->end - grow, grow, v->prot,
+						v->mobj->off + v->pgoff + old_len);
+			else
+				err = pf_as_reserve(mm->as, v->end - grow, grow);
+			vma_merge_range(mm, old, v->end);
+			return err ? err : (int64_t)old;
+		}
+		if (!(flags & MREMAP_MAYMOVE))
+			return -ENOMEM;
+	}
+	/* Move: the pages keep their memory file offsets, only the address
+	 * changes, so nothing is copied unless the move also grows. */
+	if (old_len && ((err = vma_split(mm, old)) || (err = vma_split(mm, old + old_len))))
+		return err;
+	struct k_vma piece = *mm_find(mm, old);
+	if (old_len == 0) {
+		piece.pgoff += old - piece.start;
+		piece.start = old;
+		piece.end = old + new_len;
+		if (!piece.mobj || piece.pgoff + new_len > piece.mobj->len)
+			return -EINVAL;
+	} else {
+		piece.end = piece.start + old_len;
+	}
+	if (!(flags & MREMAP_FIXED)) {
+		int64_t a = mm_find_free(mm, new_len, 0, 0);
+		if (a < 0)
+			return a;
+		new_addr = (uint64_t)a;
+	} else if ((err = mm_unmap(mm, new_addr, new_len))) {
+		return err;
+	}
+	if (piece.mobj)
+		piece.mobj->refs++;
+	if (old_len) {
+		if ((err = vma_remove(mm, old, old + old_len, true)) ||
+		    (err = pf_as_unmap(mm->as, old, old_len))) {
+			mobj_put(&mm->k->mem, piece.mobj);
+			return err;
+		}
+	}
+	uint64_t keep = old_len && old_len < new_len ? old_len : new_len;
+	if (old_len > new_len && piece.mobj && !(piece.flags & VMA_SHARED))
+		memfile_zero(&mm->k->mem, piece.mobj->off + piece.pgoff + new_len, old_len - new_len);
+	piece.start = new_addr;
+	piece.end = new_addr + keep;
+	if (new_len > keep && (err = vma_grow_backing(mm, &piece, new_len))) {
+		mobj_put(&mm->k->mem, piece.mobj);
+		return err;
+	}
+	piece.end = new_addr + new_len;
+	if ((err = vma_apply(mm, &piece)) ||
+	    (err = vma_insert(mm, vma_index(mm, new_addr), &piece))) {
+		mobj_put(&mm->k->mem, piece.mobj);
+		return err;
+	}
+	mm->total_vm += new_len;
+	vma_merge_range(mm, new_addr, new_addr + new_len);
+	if ((flags & MREMAP_DONTUNMAP) && old_len) {
+		int64_t r = mm_map_anon(mm, old, old_len, piece.prot, piece.flags & ~VMA_SHARED,
+					MAP_FIXED);
+		if (r < 0)
+			return r;
+	}
+	return (int64_t)new_addr;
+}

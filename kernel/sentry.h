@@ -1,0 +1,278 @@
+/* Internal to kernel/: the sentry's objects and the helpers its subsystems
+ * share.  Functions return a value or a negative errno, as in Linux. */
+#ifndef HUSK_KERNEL_SENTRY_H
+#define HUSK_KERNEL_SENTRY_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "../platform/platform.h"
+#include "kernel.h"
+
+/* sys/user.h has its own, of another type. */
+#undef PAGE_SIZE
+#undef PAGE_MASK
+#define PAGE_SIZE 4096UL
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PAGE_UP(x) (((x) + PAGE_SIZE - 1) & PAGE_MASK)
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define K_NSIG 64
+
+struct k_task;
+
+/* ---- memory file: all guest memory lives in one memfd ---- */
+struct k_extent {
+	uint64_t off, len;
+};
+
+struct k_memfile {
+	int fd;
+	uint8_t *base; /* the whole file, mapped into the sentry */
+	uint64_t size;
+	struct k_extent *free; /* sorted, coalesced free ranges */
+	size_t nfree, cap;
+	uint64_t allocated;
+};
+
+int memfile_init(struct k_memfile *mf, uint64_t size);
+void memfile_destroy(struct k_memfile *mf);
+int64_t memfile_alloc(struct k_memfile *mf, uint64_t len);
+/* Grows the allocation [off, off+len) in place to newlen if the file range
+ * after it is free; returns 0 or -ENOMEM. */
+int memfile_extend(struct k_memfile *mf, uint64_t off, uint64_t len, uint64_t newlen);
+/* Releases a range: its pages are dropped and read as zero again. */
+void memfile_free(struct k_memfile *mf, uint64_t off, uint64_t len);
+/* Drops a range's pages without releasing it (MADV_DONTNEED). */
+void memfile_zero(struct k_memfile *mf, uint64_t off, uint64_t len);
+/* Copies the populated pages of [src, src+len) to dst. */
+void memfile_copy(struct k_memfile *mf, uint64_t dst, uint64_t src, uint64_t len);
+
+/* ---- address spaces ---- */
+enum {
+	VMA_SHARED = 1 << 0,    /* MAP_SHARED: survives fork shared */
+	VMA_GROWSDOWN = 1 << 1,
+	VMA_HEAP = 1 << 2,
+	VMA_STACK = 1 << 3,
+};
+
+/* A range of the memory file that one or more VMAs map (several after a
+ * split, a shared duplicate or, later, a fork). */
+struct k_mobj {
+	int refs;
+	uint64_t off, len;
+};
+
+struct k_vma {
+	uint64_t start, end;
+	int prot;            /* PROT_* */
+	int flags;           /* VMA_* */
+	struct k_mobj *mobj; /* NULL: inaccessible and never touched yet */
+	uint64_t pgoff;      /* byte offset of start within mobj */
+};
+
+struct k_mm {
+	struct k_kernel *k;
+	struct pf_as *as;
+	struct k_vma *v; /* sorted by start, non-overlapping */
+	size_t n, cap;
+	uint64_t mmap_base;           /* top-down allocation starts below this */
+	uint64_t brk_start, brk_cur;
+	uint64_t stack_start, stack_end;
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv[64];
+	size_t nauxv;
+	uint64_t total_vm; /* bytes mapped, for RLIMIT_AS */
+};
+
+int mm_new(struct k_kernel *k, struct k_mm **out);
+void mm_free(struct k_mm *mm);
+/* The VMA containing addr, or NULL. */
+struct k_vma *mm_find(struct k_mm *mm, uint64_t addr);
+/* The first VMA that ends above addr, or NULL. */
+struct k_vma *mm_find_next(struct k_mm *mm, uint64_t addr);
+/* Maps fresh zeroed anonymous memory; addr is a hint unless fixed. */
+int64_t mm_map_anon(struct k_mm *mm, uint64_t addr, uint64_t len, int prot, int vflags,
+		    int mflags);
+int mm_unmap(struct k_mm *mm, uint64_t addr, uint64_t len);
+int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot);
+/* mremap(2) on page-aligned lengths. */
+int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len, int flags,
+		 uint64_t new_addr);
+/* A free range of len bytes, top-down below mmap_base, or -ENOMEM. */
+int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limit);
+
+/* ---- guest memory access: every guest pointer goes through these ---- */
+int k_copy_in(struct k_task *t, void *dst, uint64_t src, size_t n);
+int k_copy_out(struct k_task *t, uint64_t dst, const void *src, size_t n);
+/* Copies a NUL-terminated string of at most max-1 bytes; returns its length,
+ * -EFAULT, or -ENAMETOOLONG when no NUL is found within max bytes. */
+long k_copy_string(struct k_task *t, char *dst, uint64_t src, size_t max);
+/* Describes the guest range [addr, addr+len) as host iovecs over the memory
+ * file, for at most maxiov pieces, stopping at the first byte that is not
+ * accessible (write: needs PROT_WRITE).  Returns the bytes covered. */
+size_t k_guest_iov(struct k_mm *mm, uint64_t addr, size_t len, bool write, struct iovec *iov,
+		   int maxiov, int *niov);
+
+/* ---- files ---- */
+struct k_file;
+struct k_file_ops {
+	/* Move data between the file and host iovecs over guest memory. */
+	ssize_t (*read)(struct k_file *f, const struct iovec *iov, int n, int64_t *pos);
+	ssize_t (*write)(struct k_file *f, const struct iovec *iov, int n, int64_t *pos);
+	long (*ioctl)(struct k_task *t, struct k_file *f, unsigned cmd, uint64_t arg);
+	int (*stat)(struct k_file *f, struct stat *st);
+	int64_t (*seek)(struct k_file *f, int64_t off, int whence);
+	void (*release)(struct k_file *f);
+};
+
+struct k_file {
+	int refs;
+	const struct k_file_ops *ops;
+	int flags; /* O_ACCMODE | O_APPEND | O_NONBLOCK ... */
+	int64_t pos;
+	int host_fd; /* host-backed files: the sentry's own descriptor */
+};
+
+struct k_file *file_new(const struct k_file_ops *ops, int flags);
+struct k_file *file_get(struct k_file *f);
+void file_put(struct k_file *f);
+/* A file backed by a host descriptor the sentry owns (husk's stdio). */
+struct k_file *hostfile_new(int host_fd, int flags);
+
+struct k_fdent {
+	struct k_file *f;
+	bool cloexec;
+};
+
+struct k_fdtable {
+	int refs;
+	struct k_fdent *v;
+	int n;
+};
+
+struct k_fdtable *fdt_new(void);
+void fdt_put(struct k_fdtable *fdt);
+/* Installs f at the lowest free fd >= min; takes a reference. */
+int fdt_install(struct k_task *t, struct k_file *f, int min, bool cloexec);
+/* Puts f at exactly fd, closing what was there; -EBADF past RLIMIT_NOFILE. */
+int fdt_install_at(struct k_task *t, struct k_file *f, int fd, bool cloexec);
+/* The file at fd with a new reference, or NULL. */
+struct k_file *fdt_get(struct k_task *t, int fd);
+int fdt_close(struct k_task *t, int fd);
+
+/* ---- signals ---- */
+struct k_sigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+#define SIGBIT(s) (1ULL << ((s) - 1))
+
+/* ---- tasks ---- */
+struct k_thread_group {
+	int pid, ppid, pgid, sid;
+	int nthreads;
+	struct k_sigaction act[K_NSIG + 1];
+	struct rlimit rlim[RLIM_NLIMITS];
+	uint32_t uid, euid, suid, gid, egid, sgid;
+	uint32_t umask;
+	int dumpable;
+	bool exiting;
+	int exit_status; /* as a shell reports it: code, or 128+signal */
+};
+
+struct k_task {
+	struct k_kernel *k;
+	struct k_thread_group *tg;
+	struct k_mm *mm;
+	struct k_fdtable *fdt;
+	struct pf_ctx *ctx;
+	int tid;
+	pf_regs regs;
+	uint64_t sigmask;
+	uint64_t pending;
+	uint64_t clear_child_tid;
+	uint64_t robust_list, robust_len;
+	uint64_t sas_sp, sas_size;
+	int sas_flags;
+	char comm[16];
+	siginfo_t siginfo[K_NSIG + 1]; /* of each pending signal */
+	uint64_t fault_err;            /* page fault error code, for sigcontext */
+	bool in_syscall;               /* regs.rax holds this syscall's result */
+	uint64_t syscall_nr;           /* the syscall being handled */
+	uint64_t restart_nr;           /* what ERESTART_RESTARTBLOCK restarts */
+	clockid_t restart_clock;       /* an interrupted sleep, to resume */
+	struct timespec restart_deadline;
+	uint64_t restart_rem;
+	int pdeathsig;
+	int keepcaps;
+	bool no_new_privs;
+};
+
+/* Kills the thread group as signal sig would, with its default action. */
+void task_exit_group(struct k_task *t, int status);
+/* A synchronous fault for the task: it cannot be blocked or ignored. */
+void task_signal(struct k_task *t, int sig, int code, uint64_t addr);
+/* A signal husk itself received, for the guest. */
+void k_signal_host(struct k_task *t, int sig);
+/* Runs before the task returns to the guest: the default action of a
+ * pending signal, or a handler's frame; and syscall restarts. */
+void signal_deliver(struct k_task *t);
+
+/* ---- the kernel ---- */
+struct k_kernel {
+	struct k_config cfg;
+	struct k_memfile mem;
+	uint64_t boot_ns; /* CLOCK_MONOTONIC at boot */
+	int next_pid;
+	uint64_t enosys_seen[8]; /* bitmap over syscall numbers, logged once */
+	uint64_t enosys_count;
+	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
+	uint32_t nr_cpu_ids;
+	unsigned char cpumask[128];
+};
+
+/* Whether husk has received a signal it will pass to the guest. */
+bool k_host_signals_pending(void);
+void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t k_random_u64(void);
+
+/* ---- syscalls ---- */
+typedef long (*k_syscall_fn)(struct k_task *t, const uint64_t *a);
+
+struct k_syscall {
+	const char *name;
+	k_syscall_fn fn;
+	const char *args; /* strace decoding: one letter an argument (strace.c) */
+	char ret;         /* strace: 'x' prints the result in hex */
+};
+
+const struct k_syscall *k_syscall_lookup(long nr);
+long k_dispatch(struct k_task *t, long nr);
+
+/* strace output: before and after a syscall. */
+void strace_enter(struct k_task *t, long nr, const struct k_syscall *sc);
+void strace_exit(struct k_task *t, long nr, const struct k_syscall *sc, long ret);
+void strace_unknown(struct k_task *t, long nr);
+
+/* ELF loading and the initial stack. */
+int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *const *envp,
+		const char **why);
+
+#define SYSCALL(name)                                                      \
+	long sys_##name(struct k_task *t __attribute__((unused)),          \
+			const uint64_t *a __attribute__((unused)))
+#include "syscalls.h"
+
+#endif

@@ -1,0 +1,192 @@
+/* System information and limits: uname, rlimits, sysinfo, getrandom,
+ * getcwd, umask and the scheduler calls a single-CPU view needs. */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "../sentry.h"
+
+SYSCALL(uname)
+{
+	struct utsname u;
+	memset(&u, 0, sizeof(u));
+	strcpy(u.sysname, "Linux");
+	strncpy(u.nodename, t->k->cfg.hostname ? t->k->cfg.hostname : "husk",
+		sizeof(u.nodename) - 1);
+	strcpy(u.release, K_UTS_RELEASE);
+	strcpy(u.version, K_UTS_VERSION);
+	strcpy(u.machine, "x86_64");
+	strcpy(u.domainname, "(none)");
+	return k_copy_out(t, a[0], &u, sizeof(u));
+}
+
+static bool may_raise(struct k_task *t)
+{
+	return t->tg->euid == 0;
+}
+
+static long do_prlimit(struct k_task *t, unsigned res, const struct rlimit *nl,
+		       struct rlimit *old)
+{
+	if (res >= RLIM_NLIMITS)
+		return -EINVAL;
+	struct rlimit *cur = &t->tg->rlim[res];
+	if (nl) {
+		if (nl->rlim_cur > nl->rlim_max)
+			return -EINVAL;
+		if (nl->rlim_max > cur->rlim_max && !may_raise(t))
+			return -EPERM;
+		/* Linux caps open files at fs.nr_open. */
+		if (res == RLIMIT_NOFILE && nl->rlim_max > 1048576)
+			return -EPERM;
+	}
+	if (old)
+		*old = *cur;
+	if (nl)
+		*cur = *nl;
+	return 0;
+}
+
+SYSCALL(getrlimit)
+{
+	struct rlimit old;
+	long r = do_prlimit(t, (unsigned)a[0], NULL, &old);
+	if (r == 0)
+		r = k_copy_out(t, a[1], &old, sizeof(old));
+	return r;
+}
+
+SYSCALL(setrlimit)
+{
+	struct rlimit nl;
+	if (k_copy_in(t, &nl, a[1], sizeof(nl)))
+		return -EFAULT;
+	return do_prlimit(t, (unsigned)a[0], &nl, NULL);
+}
+
+SYSCALL(prlimit64)
+{
+	int pid = (int)a[0];
+	struct rlimit nl, old;
+	if (a[2] && k_copy_in(t, &nl, a[2], sizeof(nl)))
+		return -EFAULT;
+	if ((unsigned)a[1] >= RLIM_NLIMITS)
+		return -EINVAL;
+	if (pid != 0 && pid != t->tg->pid)
+		return -ESRCH;
+	long r = do_prlimit(t, (unsigned)a[1], a[2] ? &nl : NULL, &old);
+	if (r == 0 && a[3])
+		r = k_copy_out(t, a[3], &old, sizeof(old));
+	return r;
+}
+
+SYSCALL(sysinfo)
+{
+	struct sysinfo host, si;
+	if (sysinfo(&host) != 0)
+		return -errno;
+	memset(&si, 0, sizeof(si));
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* Uptime and load are the sandbox's; memory is what the host offers. */
+	si.uptime = (long)(((uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec -
+			    t->k->boot_ns) / 1000000000ull);
+	si.totalram = host.totalram;
+	si.freeram = host.freeram;
+	si.sharedram = 0;
+	si.bufferram = 0;
+	si.totalswap = 0;
+	si.freeswap = 0;
+	si.procs = 1;
+	si.mem_unit = host.mem_unit;
+	return k_copy_out(t, a[0], &si, sizeof(si));
+}
+
+SYSCALL(getrandom)
+{
+	uint64_t buf = a[0];
+	size_t len = a[1];
+	unsigned flags = (unsigned)a[2];
+	if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+		return -EINVAL;
+	if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM))
+		return -EINVAL;
+	if (len > 0x1ffffff) /* Linux caps one call at 32 MiB - 1 */
+		len = 0x1ffffff;
+	size_t done = 0;
+	unsigned char chunk[4096];
+	while (done < len) {
+		size_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
+		ssize_t got = getrandom(chunk, n, flags & GRND_NONBLOCK);
+		if (got < 0)
+			return done ? (long)done : -errno;
+		if (k_copy_out(t, buf + done, chunk, (size_t)got))
+			return done ? (long)done : -EFAULT;
+		done += (size_t)got;
+	}
+	return (long)done;
+}
+
+SYSCALL(getcwd)
+{
+	/* The VFS brings a working directory; until then it is the root. */
+	const char cwd[] = "/";
+	if (a[1] < sizeof(cwd))
+		return -ERANGE;
+	if (k_copy_out(t, a[0], cwd, sizeof(cwd)))
+		return -EFAULT;
+	return sizeof(cwd);
+}
+
+SYSCALL(umask)
+{
+	uint32_t old = t->tg->umask;
+	t->tg->umask = (uint32_t)a[0] & 0777;
+	return old;
+}
+
+SYSCALL(sched_yield)
+{
+	(void)t, (void)a;
+	sched_yield();
+	return 0;
+}
+
+SYSCALL(sched_getaffinity)
+{
+	int pid = (int)a[0];
+	uint64_t len = a[1];
+	if (pid < 0)
+		return -EINVAL;
+	if (pid != 0 && pid != t->tid)
+		return -ESRCH;
+	/* Linux: the buffer must hold nr_cpu_ids bits, in whole longs. */
+	if (len * 8 < t->k->nr_cpu_ids || (len & 7))
+		return -EINVAL;
+	uint64_t n = len < t->k->cpumask_bytes ? len : t->k->cpumask_bytes;
+	if (k_copy_out(t, a[2], t->k->cpumask, n))
+		return -EFAULT;
+	return (long)n;
+}
+
+SYSCALL(sched_setaffinity)
+{
+	int pid = (int)a[0];
+	if (pid < 0)
+		return -EINVAL;
+	if (pid != 0 && pid != t->tid)
+		return -ESRCH;
+	uint8_t mask[128] = {0};
+	uint64_t n = a[1] < sizeof(mask) ? a[1] : sizeof(mask);
+	if (k_copy_in(t, mask, a[2], n))
+		return -EFAULT;
+	/* Accepted if it names a CPU the sandbox has; placement is the host's. */
+	for (uint64_t i = 0; i < n && i < t->k->cpumask_bytes; i++)
+		if (mask[i] & t->k->cpumask[i])
+			return 0;
+	return -EINVAL;
+}

@@ -1,0 +1,123 @@
+/* The syscall table and dispatch.  A number with no entry returns ENOSYS,
+ * is counted, and is logged once. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/syscall.h>
+
+#include "sentry.h"
+
+/* strace letters: d int, u unsigned, x hex, p pointer, f fd, s string,
+ * b buffer in (length: next argument), B buffer out (length: the result),
+ * o octal, P mmap prot, M mmap flags, c clock, S signal, R rlimit resource,
+ * A arch_prctl code, I ioctl request, t timespec in, v iovec in (count:
+ * next argument), V iovec out. */
+#define E(nr, name, args) [SYS_##nr] = {#name, sys_##name, args, 'd'}
+#define EX(nr, name, args) [SYS_##nr] = {#name, sys_##name, args, 'x'}
+
+static const struct k_syscall table[] = {
+	E(read, read, "fBu"),
+	E(write, write, "fbu"),
+	E(close, close, "f"),
+	E(fstat, fstat, "fp"),
+	E(lseek, lseek, "fdd"),
+	EX(mmap, mmap, "xuPMfx"),
+	E(mprotect, mprotect, "xuP"),
+	E(munmap, munmap, "xu"),
+	EX(brk, brk, "x"),
+	E(rt_sigaction, rt_sigaction, "Sppu"),
+	E(rt_sigprocmask, rt_sigprocmask, "dppu"),
+	E(rt_sigreturn, rt_sigreturn, ""),
+	E(ioctl, ioctl, "fIx"),
+	E(pread64, pread64, "fBud"),
+	E(pwrite64, pwrite64, "fbud"),
+	E(readv, readv, "fVd"),
+	E(writev, writev, "fvd"),
+	E(sched_yield, sched_yield, ""),
+	EX(mremap, mremap, "xuuxx"),
+	E(madvise, madvise, "xud"),
+	E(dup, dup, "f"),
+	E(dup2, dup2, "ff"),
+	E(nanosleep, nanosleep, "tp"),
+	E(getpid, getpid, ""),
+	E(exit, exit, "d"),
+	E(kill, kill, "dS"),
+	E(uname, uname, "p"),
+	E(fcntl, fcntl, "fdx"),
+	E(getcwd, getcwd, "pu"),
+	E(gettimeofday, gettimeofday, "pp"),
+	E(getrlimit, getrlimit, "Rp"),
+	E(sysinfo, sysinfo, "p"),
+	E(getuid, getuid, ""),
+	E(getgid, getgid, ""),
+	E(geteuid, geteuid, ""),
+	E(getegid, getegid, ""),
+	E(getppid, getppid, ""),
+	E(getpgrp, getpgrp, ""),
+	E(getgroups, getgroups, "dp"),
+	E(getresuid, getresuid, "ppp"),
+	E(getresgid, getresgid, "ppp"),
+	E(getpgid, getpgid, "d"),
+	E(getsid, getsid, "d"),
+	E(rt_sigpending, rt_sigpending, "pu"),
+	E(sigaltstack, sigaltstack, "pp"),
+	E(umask, umask, "o"),
+	E(setrlimit, setrlimit, "Rp"),
+	E(prctl, prctl, "dxxxx"),
+	E(arch_prctl, arch_prctl, "Ax"),
+	E(gettid, gettid, ""),
+	E(tkill, tkill, "dS"),
+	E(time, time, "p"),
+	E(sched_setaffinity, sched_setaffinity, "dup"),
+	E(sched_getaffinity, sched_getaffinity, "dup"),
+	E(set_tid_address, set_tid_address, "p"),
+	E(restart_syscall, restart_syscall, ""),
+	E(clock_gettime, clock_gettime, "cp"),
+	E(clock_getres, clock_getres, "cp"),
+	E(clock_nanosleep, clock_nanosleep, "cdtp"),
+	E(exit_group, exit_group, "d"),
+	E(tgkill, tgkill, "ddS"),
+	E(newfstatat, newfstatat, "fspx"),
+	E(set_robust_list, set_robust_list, "pu"),
+	E(get_robust_list, get_robust_list, "dpp"),
+	E(dup3, dup3, "ffx"),
+	E(preadv, preadv, "fVdd"),
+	E(pwritev, pwritev, "fvdd"),
+	E(prlimit64, prlimit64, "dRpp"),
+	E(getrandom, getrandom, "Bux"),
+	E(rseq, rseq, "puxx"),
+};
+
+const struct k_syscall *k_syscall_lookup(long nr)
+{
+	if (nr < 0 || (size_t)nr >= ARRAY_LEN(table) || !table[nr].fn)
+		return NULL;
+	return &table[nr];
+}
+
+long k_dispatch(struct k_task *t, long nr)
+{
+	const struct k_syscall *sc = k_syscall_lookup(nr);
+	bool strace = t->k->cfg.strace;
+	if (!sc) {
+		struct k_kernel *k = t->k;
+		k->enosys_count++;
+		if (nr >= 0 && nr < 512) {
+			uint64_t bit = 1ULL << (nr % 64);
+			if (!(k->enosys_seen[nr / 64] & bit)) {
+				k->enosys_seen[nr / 64] |= bit;
+				k_log(k, "unsupported syscall %ld", nr);
+			}
+		}
+		if (strace)
+			strace_unknown(t, nr);
+		return -ENOSYS;
+	}
+	const uint64_t a[6] = {t->regs.rdi, t->regs.rsi, t->regs.rdx,
+			       t->regs.r10, t->regs.r8, t->regs.r9};
+	if (strace)
+		strace_enter(t, nr, sc);
+	long ret = sc->fn(t, a);
+	if (strace)
+		strace_exit(t, nr, sc, ret);
+	return ret;
+}

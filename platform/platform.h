@@ -1,0 +1,77 @@
+/* platform: how guest code runs, and how its syscalls, faults and
+ * interruptions are caught.  The sentry (kernel/) drives guest threads through
+ * this interface only; the ptrace implementation lives in platform/ptrace/. */
+#ifndef HUSK_PLATFORM_H
+#define HUSK_PLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/user.h>
+
+/* Guest general-purpose registers (x86-64 layout, fs_base/gs_base included). */
+typedef struct user_regs_struct pf_regs;
+
+/* Guest FPU/SSE state in FXSAVE layout (512 bytes). */
+typedef struct user_fpregs_struct pf_fpregs;
+
+enum pf_stop {
+	PF_SYSCALL,   /* the guest executed a 64-bit `syscall` instruction */
+	PF_SYSCALL32, /* int 0x80 or sysenter: a 32-bit syscall we do not run */
+	PF_FAULT,     /* a synchronous fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) */
+	PF_INTERRUPT, /* pf_ctx_interrupt() or an external signal stopped it */
+	PF_DEAD,      /* the host process running the guest is gone */
+};
+
+struct pf_event {
+	enum pf_stop kind;
+	int signo;     /* PF_FAULT: the host signal */
+	int code;      /* PF_FAULT: its si_code (SEGV_MAPERR, ...) */
+	uint64_t addr; /* PF_FAULT: si_addr */
+	int status;    /* PF_DEAD: the wait status of the host process */
+};
+
+struct pf_as;  /* one guest address space */
+struct pf_ctx; /* one guest thread context */
+
+/* Selects the platform by name ("ptrace"); returns 0 or -EINVAL. */
+int pf_select(const char *name);
+const char *pf_name(void);
+
+/* Lowest and one past the highest address a guest may map. */
+uint64_t pf_guest_min(void);
+uint64_t pf_guest_max(void);
+
+/* Creates an address space whose mappings come from memfd (the sentry's
+ * memory file).  The host process behind it starts empty and confined. */
+int pf_as_new(int memfd, struct pf_as **out);
+void pf_as_free(struct pf_as *as);
+
+/* Maps [addr, addr+len) to memfd offset off, shared, with prot. */
+int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot,
+	      uint64_t off);
+/* Reserves [addr, addr+len) inaccessible and without backing. */
+int pf_as_reserve(struct pf_as *as, uint64_t addr, uint64_t len);
+int pf_as_unmap(struct pf_as *as, uint64_t addr, uint64_t len);
+int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot);
+
+/* Fresh registers for a new guest thread of as: 64-bit user segments, all
+ * else zero. */
+void pf_regs_init(pf_regs *r, const struct pf_as *as);
+
+/* A thread context runs guest code in as.  The calling host thread becomes
+ * the only one that may run it. */
+int pf_ctx_new(struct pf_as *as, struct pf_ctx **out);
+void pf_ctx_free(struct pf_ctx *ctx);
+
+/* Runs the guest with regs until it stops; regs then hold its state. */
+int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev);
+int pf_ctx_get_fpregs(struct pf_ctx *ctx, pf_fpregs *fp);
+int pf_ctx_set_fpregs(struct pf_ctx *ctx, const pf_fpregs *fp);
+
+/* Safe from any thread: makes a running pf_ctx_run return PF_INTERRUPT. */
+void pf_ctx_interrupt(struct pf_ctx *ctx);
+
+/* Host CPU time the context's guest code has used, in nanoseconds. */
+uint64_t pf_ctx_cputime_ns(struct pf_ctx *ctx);
+
+#endif

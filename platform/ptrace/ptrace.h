@@ -1,0 +1,36 @@
+/* Internal to the ptrace platform. */
+#ifndef HUSK_PLATFORM_PTRACE_H
+#define HUSK_PLATFORM_PTRACE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../platform.h"
+
+/* The stub page sits at the top of the user address space; guests map
+ * below it. */
+#define STUB_ADDR 0x7fffffff0000UL
+#define STUB_SIZE 0x1000UL
+#define USER_TOP 0x7ffffffff000UL
+/* The memory file's descriptor number inside the stub process. */
+#define STUB_MEMFD 3
+
+struct pf_as {
+	pid_t pid;         /* host pid of the stub process */
+	pf_regs tmpl;      /* registers at the ready stop: valid segments */
+	bool ctx_taken;    /* its one thread is running a context */
+	bool dead;
+	bool interrupt_pending; /* an interrupt arrived during an injection */
+	int wait_status;
+};
+
+struct pf_ctx {
+	struct pf_as *as;
+	pid_t tid;
+};
+
+/* Starts a confined stub process traced by the calling thread; on success
+ * it is stopped at its ready trap.  Returns 0 or -errno. */
+int stub_spawn(int memfd, pid_t *pid);
+
+#endif

@@ -1,0 +1,169 @@
+/* Spawning the stub process: fresh namespaces, an empty root, no fds but the
+ * memory file, no_new_privs, and a seccomp filter that admits only syscalls
+ * made from the stub's own syscall instruction. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ptrace.h"
+
+extern const char husk_stub_begin[], husk_stub_syscall[], husk_stub_end[];
+
+/* Where each step of the child's setup failed, as its exit status. */
+enum {
+	STEP_PDEATHSIG = 100, STEP_SETSID, STEP_RSEQ, STEP_FDS, STEP_MOUNT,
+	STEP_PIVOT, STEP_NNP, STEP_RLIMIT, STEP_TRACEME, STEP_STUBMAP,
+};
+
+static const char *step_name(int code)
+{
+	static const char *names[] = {
+		"pdeathsig", "setsid", "rseq unregister", "closing fds", "tmpfs root",
+		"pivot_root", "no_new_privs", "rlimits", "PTRACE_TRACEME",
+		"mapping the stub page",
+	};
+	if (code >= STEP_PDEATHSIG && code <= STEP_STUBMAP)
+		return names[code - STEP_PDEATHSIG];
+	return "unknown step";
+}
+
+/* The layout of the data half of the stub page. */
+struct stub_data {
+	struct sock_fprog prog;
+	struct sock_filter filter[8];
+};
+#define STUB_DATA_OFF 0x800
+
+static void build_filter(struct stub_data *d, uint64_t data_addr)
+{
+	uint64_t ip = STUB_ADDR + (uint64_t)(husk_stub_syscall - husk_stub_begin) + 2;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ip, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	_Static_assert(sizeof(f) == sizeof(d->filter), "filter size");
+	memcpy(d->filter, f, sizeof(f));
+	d->prog.len = sizeof(f) / sizeof(f[0]);
+	d->prog.filter = (struct sock_filter *)(data_addr + offsetof(struct stub_data, filter));
+}
+
+/* Runs in the cloned child only; uses raw syscalls and never returns. */
+static __attribute__((noreturn)) void stub_child(int memfd)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		_exit(STEP_PDEATHSIG);
+	if (setsid() < 0)
+		_exit(STEP_SETSID);
+	/* The rseq area glibc registered lives in memory the stub unmaps; the
+	 * kernel would fault on it at the next preemption. */
+	if (__rseq_size > 0) {
+		/* glibc registered 32 bytes even where it reports fewer. */
+		char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+		if (syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0 &&
+		    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0)
+			_exit(STEP_RSEQ);
+	}
+	if (memfd != STUB_MEMFD && dup2(memfd, STUB_MEMFD) != STUB_MEMFD)
+		_exit(STEP_FDS);
+	if (syscall(SYS_close_range, 0, STUB_MEMFD - 1, 0) != 0 ||
+	    syscall(SYS_close_range, STUB_MEMFD + 1, ~0U, 0) != 0)
+		_exit(STEP_FDS);
+	/* An empty, read-only root: a tiny tmpfs pivoted over the old one. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		_exit(STEP_MOUNT);
+	const char *at = "/tmp";
+	if (mount("husk-stub", at, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,nr_inodes=1") != 0) {
+		at = "/dev";
+		if (mount("husk-stub", at, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=4k,nr_inodes=1") != 0)
+			_exit(STEP_MOUNT);
+	}
+	if (chdir(at) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
+		_exit(STEP_PIVOT);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		_exit(STEP_NNP);
+	struct rlimit zero = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &zero) != 0)
+		_exit(STEP_RLIMIT);
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+		_exit(STEP_TRACEME);
+	void *page = mmap((void *)STUB_ADDR, STUB_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (page != (void *)STUB_ADDR)
+		_exit(STEP_STUBMAP);
+	size_t code = (size_t)(husk_stub_end - husk_stub_begin);
+	if (code > STUB_DATA_OFF)
+		_exit(STEP_STUBMAP);
+	memcpy(page, husk_stub_begin, code);
+	build_filter((struct stub_data *)((char *)page + STUB_DATA_OFF), STUB_ADDR + STUB_DATA_OFF);
+	if (mprotect(page, STUB_SIZE, PROT_READ | PROT_EXEC) != 0)
+		_exit(STEP_STUBMAP);
+	/* Off we go: the stub unmaps this very code. */
+	__asm__ volatile("jmp *%0" : : "r"(STUB_ADDR), "D"(STUB_ADDR + STUB_DATA_OFF) : "memory");
+	__builtin_unreachable();
+}
+
+int stub_spawn(int memfd, pid_t *pidp)
+{
+	long pid = syscall(SYS_clone,
+			   CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
+				   CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
+			   0, 0, 0, 0);
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		stub_child(memfd);
+
+	int st;
+	while (waitpid((pid_t)pid, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP) {
+		if (WIFEXITED(st))
+			fprintf(stderr, "husk: stub setup failed: %s\n", step_name(WEXITSTATUS(st)));
+		else if (WIFSIGNALED(st))
+			fprintf(stderr, "husk: stub died during setup: %s\n", strsignal(WTERMSIG(st)));
+		else
+			fprintf(stderr, "husk: stub stopped unexpectedly: %s\n", strsignal(WSTOPSIG(st)));
+		if (WIFSTOPPED(st)) {
+			kill((pid_t)pid, SIGKILL);
+			waitpid((pid_t)pid, &st, __WALL);
+		}
+		return -ECHILD;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, (pid_t)pid, 0,
+		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) != 0) {
+		int e = errno;
+		kill((pid_t)pid, SIGKILL);
+		waitpid((pid_t)pid, &st, __WALL);
+		return -e;
+	}
+	*pidp = (pid_t)pid;
+	return 0;
+}
