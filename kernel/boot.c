@@ -194,7 +194,7 @@ static void run_task(struct k_task *t)
 	}
 }
 
-int k_run(const struct k_config *cfg, int *status, const char **why)
+int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 {
 	int err = pf_select(cfg->platform ? cfg->platform : "ptrace");
 	if (err)
@@ -213,40 +213,33 @@ int k_run(const struct k_config *cfg, int *status, const char **why)
 	read_cpus(k);
 	t->k = k;
 	t->tid = 1;
-	const char *base = cfg->argv && cfg->argv[0] ? cfg->argv[0] : cfg->exe;
+	const char *base = cfg->argv && cfg->argv[0] ? cfg->argv[0] : cfg->exe ? cfg->exe : "init";
 	const char *slash = strrchr(base, '/');
 	strncpy(t->comm, slash ? slash + 1 : base, sizeof(t->comm) - 1);
 
 	if ((err = memfile_init(&k->mem, MEMFILE_SIZE))) {
 		*why = "cannot create the memory file";
-		goto out;
-	}
-	if (!(t->tg = tg_new()) || !(t->fdt = fdt_new())) {
+	} else if (!(t->tg = tg_new()) || !(t->fdt = fdt_new())) {
 		err = -ENOMEM;
 		*why = "out of memory";
-		goto out;
-	}
-	if ((err = mm_new(k, &t->mm))) {
+	} else if ((err = mm_new(k, &t->mm))) {
 		*why = "cannot start the sandbox's guest process";
-		goto out;
-	}
-	if ((err = pf_ctx_new(t->mm->as, &t->ctx))) {
+	} else if ((err = pf_ctx_new(t->mm->as, &t->ctx))) {
 		*why = "cannot create the guest thread";
-		goto out;
-	}
-	if ((err = install_stdio(t, cfg->stdio))) {
+	} else if ((err = install_stdio(t, cfg->stdio))) {
 		*why = "cannot set up stdio";
-		goto out;
 	}
-	if ((err = k_exec_load(t, cfg->exe, cfg->argv, cfg->envp, why)))
-		goto out;
-	forward_host_signals(true);
-	run_task(t);
-	forward_host_signals(false);
-	*status = t->tg->exit_status;
-	if (k->enosys_count)
-		k_log(k, "%llu calls to unsupported syscalls", (unsigned long long)k->enosys_count);
-out:
+	if (err) {
+		k_teardown(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+void k_teardown(struct k_task *t)
+{
+	struct k_kernel *k = t->k;
 	pf_ctx_free(t->ctx);
 	mm_free(t->mm);
 	fdt_put(t->fdt);
@@ -254,5 +247,24 @@ out:
 	free(t);
 	memfile_destroy(&k->mem);
 	free(k);
+}
+
+int k_run(const struct k_config *cfg, int *status, const char **why)
+{
+	struct k_task *t;
+	int err = k_boot(cfg, &t, why);
+	if (err)
+		return err;
+	err = k_exec_load(t, cfg->exe, cfg->argv, cfg->envp, why);
+	if (!err) {
+		forward_host_signals(true);
+		run_task(t);
+		forward_host_signals(false);
+		*status = t->tg->exit_status;
+		if (t->k->enosys_count)
+			k_log(t->k, "%llu calls to unsupported syscalls",
+			      (unsigned long long)t->k->enosys_count);
+	}
+	k_teardown(t);
 	return err;
 }

@@ -131,6 +131,9 @@ struct k_file_ops {
 	long (*ioctl)(struct k_task *t, struct k_file *f, unsigned cmd, uint64_t arg);
 	int (*stat)(struct k_file *f, struct stat *st);
 	int64_t (*seek)(struct k_file *f, int64_t off, int whence);
+	/* Whether a read now would return 0 without taking any data: Linux
+	 * answers 0 then even for a buffer it could not write. */
+	bool (*at_eof)(struct k_file *f);
 	void (*release)(struct k_file *f);
 };
 
@@ -265,6 +268,11 @@ long k_dispatch(struct k_task *t, long nr);
 void strace_enter(struct k_task *t, long nr, const struct k_syscall *sc);
 void strace_exit(struct k_task *t, long nr, const struct k_syscall *sc, long ret);
 void strace_unknown(struct k_task *t, long nr);
+
+/* A booted sandbox with one task and no program yet (k_run's first half;
+ * the unit tests use it too), and its undoing. */
+int k_boot(const struct k_config *cfg, struct k_task **out, const char **why);
+void k_teardown(struct k_task *t);
 
 /* ELF loading and the initial stack. */
 int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *const *envp,

@@ -99,6 +99,24 @@ static int64_t host_seek(struct k_file *f, int64_t off, int whence)
 	return r < 0 ? -errno : (int64_t)r;
 }
 
+static bool host_at_eof(struct k_file *f)
+{
+	struct stat st;
+	if (fstat(f->host_fd, &st) != 0)
+		return false;
+	if (S_ISREG(st.st_mode)) {
+		off_t pos = lseek(f->host_fd, 0, SEEK_CUR);
+		return pos >= st.st_size;
+	}
+	if (S_ISCHR(st.st_mode))
+		return st.st_rdev == makedev(1, 3); /* /dev/null */
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		struct pollfd p = {f->host_fd, POLLIN, 0};
+		return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
+	}
+	return false;
+}
+
 static void host_release(struct k_file *f)
 {
 	close(f->host_fd);
@@ -110,6 +128,7 @@ static const struct k_file_ops hostfile_ops = {
 	.ioctl = host_ioctl,
 	.stat = host_stat,
 	.seek = host_seek,
+	.at_eof = host_at_eof,
 	.release = host_release,
 };
 

@@ -54,7 +54,7 @@ static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, in
 	}
 	long r;
 	if (mapped == 0)
-		r = -EFAULT;
+		r = !write && f->ops->at_eof && f->ops->at_eof(f) ? 0 : -EFAULT;
 	else
 		r = write ? f->ops->write(f, hv, nh, pos) : f->ops->read(f, hv, nh, pos);
 	free(hv);
@@ -80,10 +80,12 @@ static long rw_vec(struct k_task *t, int fd, uint64_t uiov, uint64_t cnt, bool w
 	if (!f)
 		return -EBADF;
 	long r;
-	if (cnt > MAX_IOV) {
+	if (!may(f, write)) {
+		r = -EBADF;
+	} else if (cnt > MAX_IOV) {
 		r = -EINVAL;
 	} else if (cnt == 0) {
-		r = may(f, write) ? 0 : -EBADF;
+		r = 0;
 	} else {
 		struct iovec gv[MAX_IOV];
 		r = k_copy_in(t, gv, uiov, cnt * sizeof(gv[0]));

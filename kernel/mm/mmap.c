@@ -8,6 +8,9 @@
 #include "../sentry.h"
 
 #define PROT_ALL (PROT_READ | PROT_WRITE | PROT_EXEC)
+/* x86-64 accepts PROT_SEM and ignores it. */
+#define PROT_SEM 0x8
+#define TASK_SIZE 0x7ffffffff000UL
 /* The flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK plus
  * MAP_SYNC, which needs DAX and so fails later). */
 #define MAP_KNOWN                                                                        \
@@ -28,39 +31,34 @@ SYSCALL(mmap)
 	int prot = (int)a[2], flags = (int)a[3], fd = (int)a[4];
 	if (off & ~PAGE_MASK)
 		return -EINVAL;
-	switch (flags & MAP_TYPE) {
-	case MAP_SHARED:
-	case MAP_PRIVATE:
-		break;
-	case MAP_SHARED_VALIDATE:
-		if (flags & ~MAP_KNOWN)
-			return -EOPNOTSUPP;
-		break;
-	default:
-		return -EINVAL;
-	}
+	/* The order of Linux's checks: the fd, then the length, then the type. */
+	struct k_file *f = NULL;
+	if (!(flags & MAP_ANONYMOUS) && !(f = fdt_get(t, fd)))
+		return -EBADF;
+	int acc = f ? f->flags & O_ACCMODE : 0;
+	file_put(f);
 	if (len == 0)
 		return -EINVAL;
 	uint64_t plen = PAGE_UP(len);
 	if (plen == 0 || plen < len)
 		return -ENOMEM;
-	if (!(flags & MAP_ANONYMOUS)) {
-		struct k_file *f = fdt_get(t, fd);
-		if (!f)
-			return -EBADF;
+	int type = flags & MAP_TYPE;
+	if (f) {
+		if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
+			return -EINVAL;
+		if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_KNOWN))
+			return -EOPNOTSUPP;
 		/* Files come with the filesystem; husk's stdio cannot be mapped. */
-		int acc = f->flags & O_ACCMODE;
-		file_put(f);
-		if (acc == O_WRONLY)
-			return -EACCES;
-		return -ENODEV;
+		return acc == O_WRONLY ? -EACCES : -ENODEV;
 	}
+	if (type != MAP_SHARED && type != MAP_PRIVATE)
+		return -EINVAL;
 	if ((flags & MAP_HUGETLB))
 		return -ENOMEM; /* no huge page pool in the sandbox */
 	if (!as_limit_ok(t, plen))
 		return -ENOMEM;
 	int vflags = 0;
-	if ((flags & MAP_TYPE) != MAP_PRIVATE)
+	if (type == MAP_SHARED)
 		vflags |= VMA_SHARED;
 	if (flags & MAP_GROWSDOWN)
 		vflags |= VMA_GROWSDOWN;
@@ -71,18 +69,16 @@ SYSCALL(mmap)
 SYSCALL(munmap)
 {
 	uint64_t addr = a[0], len = a[1];
-	if ((addr & ~PAGE_MASK) || len == 0)
+	if ((addr & ~PAGE_MASK) || addr > TASK_SIZE || len > TASK_SIZE - addr)
 		return -EINVAL;
 	len = PAGE_UP(len);
-	if (len == 0 || addr > pf_guest_max() || len > pf_guest_max() - addr) {
-		/* Linux: beyond TASK_SIZE is EINVAL; between our ceiling and
-		 * TASK_SIZE nothing of the guest's is mapped. */
-		if (addr >= 0x7ffffffff000UL || len > 0x7ffffffff000UL - addr)
-			return -EINVAL;
-		if (addr >= pf_guest_max())
-			return 0;
+	if (len == 0)
+		return -EINVAL;
+	/* Between the guest's ceiling and TASK_SIZE lies only the stub. */
+	if (addr >= pf_guest_max())
+		return 0;
+	if (len > pf_guest_max() - addr)
 		len = pf_guest_max() - addr;
-	}
 	return mm_unmap(t->mm, addr, len);
 }
 
@@ -92,7 +88,7 @@ SYSCALL(mprotect)
 	int prot = (int)a[2];
 	if (addr & ~PAGE_MASK)
 		return -EINVAL;
-	if (prot & ~(PROT_ALL | PROT_GROWSDOWN | PROT_GROWSUP))
+	if (prot & ~(PROT_ALL | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
 		return -EINVAL;
 	if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP))
 		return -EINVAL;
@@ -127,7 +123,7 @@ SYSCALL(mremap)
 	if (old & ~PAGE_MASK)
 		return -EINVAL;
 	uint64_t o = PAGE_UP(old_len), n = PAGE_UP(new_len);
-	if (o < old_len || n < new_len || n == 0)
+	if (o < old_len || n < new_len || n == 0 || n > TASK_SIZE)
 		return -EINVAL;
 	if (n > o && !as_limit_ok(t, n - o))
 		return -ENOMEM;
@@ -204,7 +200,10 @@ SYSCALL(brk)
 	if (lim != RLIM_INFINITY && want - mm->brk_start > lim)
 		return (long)mm->brk_cur;
 	if (new_end > old_end) {
-		if (new_end > pf_guest_max() || !as_limit_ok(t, new_end - old_end) ||
+		/* Linux keeps a page of gap below the next mapping. */
+		struct k_vma *next = mm_find_next(mm, old_end);
+		if (new_end > pf_guest_max() || (next && new_end + PAGE_SIZE > next->start) ||
+		    !as_limit_ok(t, new_end - old_end) ||
 		    mm_map_anon(mm, old_end, new_end - old_end, PROT_READ | PROT_WRITE, VMA_HEAP,
 				MAP_FIXED_NOREPLACE) < 0)
 			return (long)mm->brk_cur;

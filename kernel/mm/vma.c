@@ -279,13 +279,19 @@ int mm_unmap(struct k_mm *mm, uint64_t addr, uint64_t len)
 int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot)
 {
 	uint64_t end = addr + len;
-	/* The whole range must be mapped, or nothing changes. */
+	/* As Linux, the VMAs before the first hole change, then ENOMEM. */
 	uint64_t at = addr;
+	int hole = 0;
 	for (size_t i = vma_index(mm, addr); at < end; i++) {
-		if (i == mm->n || mm->v[i].start > at)
-			return -ENOMEM;
+		if (i == mm->n || mm->v[i].start > at) {
+			hole = -ENOMEM;
+			end = at;
+			break;
+		}
 		at = mm->v[i].end;
 	}
+	if (end <= addr)
+		return hole;
 	int err = vma_split(mm, addr);
 	if (!err)
 		err = vma_split(mm, end);
@@ -311,7 +317,7 @@ int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot)
 			return err;
 	}
 	vma_merge_range(mm, addr, end);
-	return 0;
+	return hole;
 }
 
 /* Gives v (a whole VMA) len bytes of backing from offset 0 of its memory:
@@ -345,9 +351,12 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 	if (!v || old_len > v->end - old)
 		return -EFAULT;
 	if (old_len == 0) {
-		/* A second mapping of the same shared pages. */
-		if (!(v->flags & VMA_SHARED) || !(flags & MREMAP_MAYMOVE))
+		/* A second mapping of the same shared pages; without MAYMOVE it
+		 * would have to grow in place over itself. */
+		if (!(v->flags & VMA_SHARED))
 			return -EINVAL;
+		if (!(flags & MREMAP_MAYMOVE))
+			return -ENOMEM;
 	}
 	uint64_t max = pf_guest_max();
 	if (flags & MREMAP_FIXED) {
@@ -392,8 +401,16 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 	}
 	/* Move: the pages keep their memory file offsets, only the address
 	 * changes, so nothing is copied unless the move also grows. */
-	if (old_len && ((err = vma_split(mm, old)) || (err = vma_split(mm, old + old_len))))
+	if (!(flags & MREMAP_FIXED)) {
+		int64_t a = mm_find_free(mm, new_len, 0, 0);
+		if (a < 0)
+			return a;
+		new_addr = (uint64_t)a;
+	}
+	if (old_len && ((err = vma_split(mm, old)) || (err = vma_split(mm, old + old_len)))) {
+		vma_merge_range(mm, old, old + old_len);
 		return err;
+	}
 	struct k_vma piece = *mm_find(mm, old);
 	if (old_len == 0) {
 		piece.pgoff += old - piece.start;
@@ -404,12 +421,8 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 	} else {
 		piece.end = piece.start + old_len;
 	}
-	if (!(flags & MREMAP_FIXED)) {
-		int64_t a = mm_find_free(mm, new_len, 0, 0);
-		if (a < 0)
-			return a;
-		new_addr = (uint64_t)a;
-	} else if ((err = mm_unmap(mm, new_addr, new_len))) {
+	if ((flags & MREMAP_FIXED) && (err = mm_unmap(mm, new_addr, new_len))) {
+		vma_merge_range(mm, old, old + old_len);
 		return err;
 	}
 	if (piece.mobj)

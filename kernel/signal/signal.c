@@ -14,6 +14,11 @@
 /* Linux's MINSIGSTKSZ for x86-64 sigaltstack checks. */
 #define K_MINSIGSTKSZ 2048UL
 
+/* The sa_flags Linux keeps (UAPI_SA_FLAGS); others read back as clear. */
+#define SA_KNOWN \
+	(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | 0x800 /* SA_EXPOSE_TAGBITS */ | SA_ONSTACK | \
+	 SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_RESTORER)
+
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 
 enum sigdefault { SD_TERM, SD_CORE, SD_IGNORE, SD_STOP };
@@ -51,6 +56,7 @@ SYSCALL(rt_sigaction)
 	struct k_sigaction old = t->tg->act[sig];
 	if (a[1]) {
 		act.mask &= ~UNBLOCKABLE;
+		act.flags &= SA_KNOWN;
 		t->tg->act[sig] = act;
 		/* Setting SIG_IGN, or SIG_DFL on an ignored-by-default signal,
 		 * discards what is pending. */

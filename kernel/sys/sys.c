@@ -117,16 +117,26 @@ SYSCALL(getrandom)
 		return -EINVAL;
 	if (len > 0x1ffffff) /* Linux caps one call at 32 MiB - 1 */
 		len = 0x1ffffff;
+	if (len == 0)
+		return 0;
+	/* Straight into guest memory, up to the first byte it cannot write:
+	 * a short count then, as Linux's copy_to_iter gives. */
+	struct iovec iov[16];
+	int n;
+	size_t ok = k_guest_iov(t->mm, buf, len, true, iov, 16, &n);
+	if (ok == 0)
+		return -EFAULT;
 	size_t done = 0;
-	unsigned char chunk[4096];
-	while (done < len) {
-		size_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
-		ssize_t got = getrandom(chunk, n, flags & GRND_NONBLOCK);
-		if (got < 0)
-			return done ? (long)done : -errno;
-		if (k_copy_out(t, buf + done, chunk, (size_t)got))
-			return done ? (long)done : -EFAULT;
-		done += (size_t)got;
+	for (int i = 0; i < n; i++) {
+		size_t at = 0;
+		while (at < iov[i].iov_len) {
+			ssize_t got = getrandom((char *)iov[i].iov_base + at, iov[i].iov_len - at,
+						flags & GRND_NONBLOCK);
+			if (got < 0)
+				return done ? (long)done : -errno;
+			at += (size_t)got;
+			done += (size_t)got;
+		}
 	}
 	return (long)done;
 }
@@ -160,8 +170,6 @@ SYSCALL(sched_getaffinity)
 {
 	int pid = (int)a[0];
 	uint64_t len = a[1];
-	if (pid < 0)
-		return -EINVAL;
 	if (pid != 0 && pid != t->tid)
 		return -ESRCH;
 	/* Linux: the buffer must hold nr_cpu_ids bits, in whole longs. */
@@ -176,8 +184,6 @@ SYSCALL(sched_getaffinity)
 SYSCALL(sched_setaffinity)
 {
 	int pid = (int)a[0];
-	if (pid < 0)
-		return -EINVAL;
 	if (pid != 0 && pid != t->tid)
 		return -ESRCH;
 	uint8_t mask[128] = {0};

@@ -196,6 +196,8 @@ SYSCALL(clock_nanosleep)
 		break;
 	case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE: case CLOCK_MONOTONIC_COARSE:
 		return -ENOTSUP;
+	case CLOCK_THREAD_CPUTIME_ID:
+		return -EOPNOTSUPP;
 	default:
 		/* CPU clocks: the sleeper's own never advance while it sleeps. */
 		return -EINVAL;

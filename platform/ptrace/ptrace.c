@@ -245,8 +245,9 @@ void pf_ctx_interrupt(struct pf_ctx *ctx)
 
 uint64_t pf_ctx_cputime_ns(struct pf_ctx *ctx)
 {
-	/* The kernel's per-thread CPU clock id, as glibc builds it. */
-	clockid_t id = (clockid_t)((~(unsigned)ctx->tid << 3) | 6);
+	/* The stub's process CPU clock (Linux's MAKE_PROCESS_CPUCLOCK with
+	 * CPUCLOCK_SCHED): another process's thread clocks are not readable. */
+	clockid_t id = (clockid_t)((~(unsigned)ctx->as->pid << 3) | 2);
 	struct timespec ts;
 	if (clock_gettime(id, &ts) != 0)
 		return 0;
