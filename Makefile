@@ -33,52 +33,72 @@ BENCH_BINS := $(patsubst loadtest/guest/%.c,build/bench/%,$(BENCH_SRCS))
 
 # Debian packages: the build, the unit tests, the guest corpus, and the
 # programs the tests run.
-DEPS := gcc make libc6-dev libcriterion-dev musl-tools busybox-static
+DEPS := gcc make libc6-dev libcriterion-dev musl-tools busybox-static bc
 
 .PHONY: all deps test test-unit test-guest bench clean
 all: bin/husk
 
+# V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @echo "  $(1)"
+endif
+
 bin/husk: $(REL_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+	$(call say,LD    $@)
+	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
 build/san/husk: $(SAN_OBJS)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	$(call say,LD    $@)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 build/rel/%.c.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(OPT) -c -o $@ $<
+	$(call say,CC    $<)
+	$(Q)$(CC) $(CFLAGS) $(OPT) -c -o $@ $<
 
 build/san/%.c.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
+	$(call say,CC    $< (asan+ubsan))
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
 
 build/rel/%.S.o build/san/%.S.o: %.S
 	@mkdir -p $(@D)
-	$(CC) -c -o $@ $<
+	$(call say,AS    $<)
+	$(Q)$(CC) -c -o $@ $<
 
 $(UNIT_BIN): $(UNIT_SRCS) $(SAN_LIB)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(SAN_LIB) -lcriterion $(LDLIBS)
+	$(call say,LD    $@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(SAN_LIB) -lcriterion $(LDLIBS)
 
 build/guest/glibc-static/%: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_FLAGS) -static -o $@ $<
+	$(call say,GUEST $@)
+	$(Q)$(CC) $(GUEST_FLAGS) -static -o $@ $<
 
 build/guest/glibc-pie/%: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_FLAGS) -static-pie -fPIE -o $@ $<
+	$(call say,GUEST $@)
+	$(Q)$(CC) $(GUEST_FLAGS) -static-pie -fPIE -o $@ $<
 
 build/guest/musl-static/%: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(@D)
-	musl-gcc $(GUEST_FLAGS) -static -o $@ $<
+	$(call say,GUEST $@)
+	$(Q)musl-gcc $(GUEST_FLAGS) -static -o $@ $<
 
 build/special/%: tests/special/%.c
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_FLAGS) -static -o $@ $<
+	$(call say,GUEST $@)
+	$(Q)$(CC) $(GUEST_FLAGS) -static -o $@ $<
 
 build/bench/%: loadtest/guest/%.c
 	@mkdir -p $(@D)
-	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
+	$(call say,BENCH $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \

@@ -57,7 +57,8 @@ SYSCALL(fcntl)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		if ((int)arg < 0 || arg >= t->tg->rlim[RLIMIT_NOFILE].rlim_cur)
+		/* Linux reads the argument as an unsigned int here. */
+		if ((uint32_t)arg >= t->tg->rlim[RLIMIT_NOFILE].rlim_cur)
 			r = -EINVAL;
 		else
 			r = fdt_install(t, f, (int)arg, cmd == F_DUPFD_CLOEXEC);

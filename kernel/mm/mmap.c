@@ -46,7 +46,7 @@ SYSCALL(mmap)
 	if (f) {
 		if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
 			return -EINVAL;
-		if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_KNOWN))
+		if (type == MAP_SHARED_VALIDATE && (a[3] & ~(uint64_t)MAP_KNOWN))
 			return -EOPNOTSUPP;
 		/* Files come with the filesystem; husk's stdio cannot be mapped. */
 		return acc == O_WRONLY ? -EACCES : -ENODEV;
@@ -88,7 +88,8 @@ SYSCALL(mprotect)
 	int prot = (int)a[2];
 	if (addr & ~PAGE_MASK)
 		return -EINVAL;
-	if (prot & ~(PROT_ALL | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
+	/* prot is an unsigned long: no bit of it goes unchecked. */
+	if (a[2] & ~(uint64_t)(PROT_ALL | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
 		return -EINVAL;
 	if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP))
 		return -EINVAL;
@@ -114,7 +115,7 @@ SYSCALL(mremap)
 {
 	uint64_t old = a[0], old_len = a[1], new_len = a[2], new_addr = a[4];
 	int flags = (int)a[3];
-	if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP))
+	if (a[3] & ~(uint64_t)(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP))
 		return -EINVAL;
 	if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
 		return -EINVAL;

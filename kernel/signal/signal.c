@@ -45,7 +45,7 @@ static bool valid_sig(uint64_t sig)
 
 SYSCALL(rt_sigaction)
 {
-	uint64_t sig = a[0];
+	uint64_t sig = (uint64_t)(int)a[0]; /* an int in Linux's prototype */
 	if (a[3] != sizeof(uint64_t))
 		return -EINVAL;
 	struct k_sigaction act;
@@ -208,31 +208,34 @@ void k_signal_host(struct k_task *t, int sig)
 SYSCALL(kill)
 {
 	int pid = (int)a[0];
-	if (!valid_sig(a[1]) && a[1] != 0)
+	uint64_t sig = (uint64_t)(int)a[1];
+	if (!valid_sig(sig) && sig != 0)
 		return -EINVAL;
 	if (pid == t->tg->pid || pid == 0 || pid == -1 || pid == -t->tg->pgid)
-		return send_self(t, a[1], SI_USER);
+		return send_self(t, sig, SI_USER);
 	return -ESRCH;
 }
 
 SYSCALL(tgkill)
 {
 	int tgid = (int)a[0], tid = (int)a[1];
-	if (tgid <= 0 || tid <= 0 || (!valid_sig(a[2]) && a[2] != 0))
+	uint64_t sig = (uint64_t)(int)a[2];
+	if (tgid <= 0 || tid <= 0 || (!valid_sig(sig) && sig != 0))
 		return -EINVAL;
 	if (tgid != t->tg->pid || tid != t->tid)
 		return -ESRCH;
-	return send_self(t, a[2], SI_TKILL);
+	return send_self(t, sig, SI_TKILL);
 }
 
 SYSCALL(tkill)
 {
 	int tid = (int)a[0];
-	if (tid <= 0 || (!valid_sig(a[1]) && a[1] != 0))
+	uint64_t sig = (uint64_t)(int)a[1];
+	if (tid <= 0 || (!valid_sig(sig) && sig != 0))
 		return -EINVAL;
 	if (tid != t->tid)
 		return -ESRCH;
-	return send_self(t, a[1], SI_TKILL);
+	return send_self(t, sig, SI_TKILL);
 }
 
 /* ---- delivery ---- */

@@ -169,7 +169,7 @@ SYSCALL(sched_yield)
 SYSCALL(sched_getaffinity)
 {
 	int pid = (int)a[0];
-	uint64_t len = a[1];
+	uint64_t len = (uint32_t)a[1]; /* an unsigned int in Linux's prototype */
 	if (pid != 0 && pid != t->tid)
 		return -ESRCH;
 	/* Linux: the buffer must hold nr_cpu_ids bits, in whole longs. */
@@ -187,7 +187,7 @@ SYSCALL(sched_setaffinity)
 	if (pid != 0 && pid != t->tid)
 		return -ESRCH;
 	uint8_t mask[128] = {0};
-	uint64_t n = a[1] < sizeof(mask) ? a[1] : sizeof(mask);
+	uint64_t n = (uint32_t)a[1] < sizeof(mask) ? (uint32_t)a[1] : sizeof(mask);
 	if (k_copy_in(t, mask, a[2], n))
 		return -EFAULT;
 	/* Accepted if it names a CPU the sandbox has; placement is the host's. */

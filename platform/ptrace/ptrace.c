@@ -4,6 +4,7 @@
  * syscall instruction. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,7 @@ int pf_ctx_new(struct pf_as *as, struct pf_ctx **out)
 		return -ENOMEM;
 	c->as = as;
 	c->tid = as->pid;
+	c->bound_cpu = -1;
 	as->ctx_taken = true;
 	*out = c;
 	return 0;
@@ -184,6 +186,16 @@ int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
 		as->interrupt_pending = false;
 		ev->kind = PF_INTERRUPT;
 		return 0;
+	}
+	/* Keep the stub on the sentry thread's CPU: each stop then wakes the
+	 * tracer without a cross-CPU interrupt (gVisor's ptrace does the same). */
+	int cpu = sched_getcpu();
+	if (cpu >= 0 && cpu != ctx->bound_cpu) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(ctx->tid, sizeof(set), &set) == 0)
+			ctx->bound_cpu = cpu;
 	}
 	/* orig_rax -1: the host must never treat the resume as a syscall
 	 * restart. */

@@ -27,6 +27,7 @@ struct pf_as {
 struct pf_ctx {
 	struct pf_as *as;
 	pid_t tid;
+	int bound_cpu; /* the CPU the stub thread is pinned to, or -1 */
 };
 
 /* Starts a confined stub process traced by the calling thread; on success

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmarks for the sandbox itself, each next to the native run and to
+# gVisor's runsc (ptrace platform) when it is installed.  Prints numbers;
+# asserts nothing.
+#   start: wall time of running a static program that exits at once
+#   getppid: cost of one trivial syscall, timed inside the guest
+set -u
+cd "$(dirname "$0")/.."
+husk=${HUSK:-bin/husk}
+runs=${RUNS:-50}
+calls=${CALLS:-200000}
+true_bin=build/bench/true
+ppid_bin=build/bench/getppid
+runsc_ok=0
+if command -v runsc >/dev/null && runsc --platform=ptrace --network=none do "$true_bin" >/dev/null 2>&1; then
+	runsc_ok=1
+fi
+
+# Mean wall time in milliseconds of "$@", over $runs runs.
+wall_ms() {
+	local start end
+	start=$(date +%s%N)
+	for ((i = 0; i < runs; i++)); do "$@" >/dev/null 2>&1 </dev/null; done
+	end=$(date +%s%N)
+	echo "scale=3; ($end - $start) / $runs / 1000000" | bc
+}
+
+printf '%-34s %12s %12s %12s\n' benchmark native husk runsc-ptrace
+n=$(wall_ms "$true_bin")
+h=$(wall_ms "$husk" run -- "$true_bin")
+r=-
+[ "$runsc_ok" = 1 ] && r=$(runs=$((runs < 10 ? runs : 10)) wall_ms runsc --platform=ptrace --network=none do "$true_bin")
+printf '%-34s %12s %12s %12s\n' "start static true (ms/run)" "$n" "$h" "$r"
+
+n=$("$ppid_bin" "$calls")
+h=$("$husk" run -- "$ppid_bin" "$calls")
+r=-
+[ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$ppid_bin" "$((calls / 4))" 2>/dev/null)
+printf '%-34s %12s %12s %12s\n' "getppid (ns/call)" "$n" "$h" "$r"
