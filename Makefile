@@ -25,8 +25,8 @@ GUEST_NAMES := $(notdir $(GUEST_SRCS:.c=))
 GUEST_FLAGS := -O1 -Wall -Wextra -Werror
 GUEST_BINS := $(foreach v,glibc-static glibc-pie musl-static,$(addprefix build/guest/$(v)/,$(GUEST_NAMES)))
 
-SPECIAL_SRCS := $(wildcard tests/special/*.c)
-SPECIAL_BINS := $(patsubst tests/special/%.c,build/special/%,$(SPECIAL_SRCS))
+SPECIAL_SRCS := $(wildcard tests/special/*.c tests/hostile/*.c)
+SPECIAL_BINS := $(patsubst %.c,build/special/%,$(notdir $(SPECIAL_SRCS)))
 
 BENCH_SRCS := $(wildcard loadtest/guest/*.c)
 BENCH_BINS := $(patsubst loadtest/guest/%.c,build/bench/%,$(BENCH_SRCS))
@@ -89,6 +89,11 @@ build/guest/musl-static/%: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(@D)
 	$(call say,GUEST $@)
 	$(Q)musl-gcc $(GUEST_FLAGS) -static -o $@ $<
+
+build/special/%: tests/hostile/%.c
+	@mkdir -p $(@D)
+	$(call say,GUEST $@)
+	$(Q)$(CC) $(GUEST_FLAGS) -static -o $@ $<
 
 build/special/%: tests/special/%.c
 	@mkdir -p $(@D)

@@ -61,13 +61,28 @@ bool k_host_signals_pending(void)
 	return __atomic_load_n(&host_signals, __ATOMIC_SEQ_CST) != 0;
 }
 
-static void forward_host_signals(bool on)
+/* A signal husk was started with ignored (a shell's background job ignores
+ * SIGINT and SIGQUIT) starts ignored in the guest too, as across execve,
+ * and is not forwarded. */
+static uint64_t ignored_at_start(void)
+{
+	uint64_t set = 0;
+	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++) {
+		struct sigaction old;
+		if (sigaction(forwarded[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			set |= SIGBIT(forwarded[i]);
+	}
+	return set;
+}
+
+static void forward_host_signals(bool on, uint64_t skip)
 {
 	struct sigaction sa = {0};
 	sa.sa_handler = on ? on_host_signal : SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++)
-		sigaction(forwarded[i], &sa, NULL);
+		if (!(skip & SIGBIT(forwarded[i])))
+			sigaction(forwarded[i], &sa, NULL);
 	/* A guest writing to a closed pipe gets SIGPIPE from the sentry. */
 	signal(SIGPIPE, on ? SIG_IGN : SIG_DFL);
 }
@@ -257,9 +272,13 @@ int k_run(const struct k_config *cfg, int *status, const char **why)
 		return err;
 	err = k_exec_load(t, cfg->exe, cfg->argv, cfg->envp, why);
 	if (!err) {
-		forward_host_signals(true);
+		uint64_t ignored = ignored_at_start();
+		for (int sig = 1; sig <= K_NSIG; sig++)
+			if (ignored & SIGBIT(sig))
+				t->tg->act[sig].handler = (uint64_t)SIG_IGN;
+		forward_host_signals(true, ignored);
 		run_task(t);
-		forward_host_signals(false);
+		forward_host_signals(false, ignored);
 		*status = t->tg->exit_status;
 		if (t->k->enosys_count)
 			k_log(t->k, "%llu calls to unsupported syscalls",

@@ -61,6 +61,7 @@ for husk in bin/husk build/san/husk; do
 	suite "guest corpus: $husk" tests/guest/difftest.sh "$husk" build/guest/*
 	suite "busybox: $husk" tests/busybox.sh "$husk"
 	suite "escapes: $husk" tests/special/run.sh "$husk" build/special
+	suite "hostile guests: $husk" tests/hostile/run.sh "$husk" build/special
 done
 
 echo
