@@ -66,7 +66,13 @@ build/san/%.c.o: %.c
 	$(call say,CC    $< (asan+ubsan))
 	$(Q)$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
 
-build/rel/%.S.o build/san/%.S.o: %.S
+# Two rules: one pattern rule with two targets would build only one of them.
+build/rel/%.S.o: %.S
+	@mkdir -p $(@D)
+	$(call say,AS    $<)
+	$(Q)$(CC) -c -o $@ $<
+
+build/san/%.S.o: %.S
 	@mkdir -p $(@D)
 	$(call say,AS    $<)
 	$(Q)$(CC) -c -o $@ $<
