@@ -4,7 +4,7 @@
 #   make test     build everything and run every test, also under ASan+UBSan
 
 CC      ?= gcc
-CFLAGS  := -std=gnu17 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -MMD -MP
+CFLAGS  := -std=gnu17 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -MMD -MP -Ibuild/gen
 OPT     := -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS  :=
@@ -65,6 +65,14 @@ build/san/%.c.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC    $< (asan+ubsan))
 	$(Q)$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
+
+# Every x86-64 syscall's name, from the kernel headers, for --strace and logs.
+build/gen/syscall_names.h:
+	@mkdir -p $(@D)
+	$(call say,GEN   $@)
+	$(Q)echo '#include <asm/unistd_64.h>' | $(CC) -E -dM - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9]*\)$$/[\2] = "\1",/p' > $@
+build/rel/kernel/strace.c.o build/san/kernel/strace.c.o: build/gen/syscall_names.h
 
 # Two rules: one pattern rule with two targets would build only one of them.
 build/rel/%.S.o: %.S

@@ -177,6 +177,8 @@ static void handle_stop(struct k_task *t, const struct pf_event *ev)
 		t->regs.rax = (uint64_t)-ENOSYS;
 		break;
 	case PF_FAULT:
+		if (ev->signo == SIGSEGV && ev->code == SEGV_MAPERR && mm_fault_stack(t, ev->addr))
+			break; /* the stack grew: run the instruction again */
 		t->fault_err = 0;
 		task_signal(t, ev->signo, ev->code, ev->addr);
 		break;

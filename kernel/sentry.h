@@ -110,6 +110,9 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 /* A free range of len bytes, top-down below mmap_base, or -ENOMEM. */
 int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limit);
 
+/* A fault below a growsdown VMA: grows it and returns true if allowed. */
+bool mm_fault_stack(struct k_task *t, uint64_t addr);
+
 /* ---- guest memory access: every guest pointer goes through these ---- */
 int k_copy_in(struct k_task *t, void *dst, uint64_t src, size_t n);
 int k_copy_out(struct k_task *t, uint64_t dst, const void *src, size_t n);
@@ -268,6 +271,8 @@ long k_dispatch(struct k_task *t, long nr);
 void strace_enter(struct k_task *t, long nr, const struct k_syscall *sc);
 void strace_exit(struct k_task *t, long nr, const struct k_syscall *sc, long ret);
 void strace_unknown(struct k_task *t, long nr);
+/* The name of syscall nr, or NULL. */
+const char *k_syscall_name(long nr);
 
 /* A booted sandbox with one task and no program yet (k_run's first half;
  * the unit tests use it too), and its undoing. */

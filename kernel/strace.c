@@ -241,6 +241,17 @@ static void put_ret(struct line *l, const struct k_syscall *sc, long ret)
 	}
 }
 
+static const char *const syscall_names[] = {
+#include "syscall_names.h"
+};
+
+const char *k_syscall_name(long nr)
+{
+	if (nr < 0 || (size_t)nr >= ARRAY_LEN(syscall_names))
+		return NULL;
+	return syscall_names[nr];
+}
+
 static void emit(struct k_task *t, struct line *l)
 {
 	put(l, "\n");
@@ -285,8 +296,13 @@ void strace_exit(struct k_task *t, long nr, const struct k_syscall *sc, long ret
 void strace_unknown(struct k_task *t, long nr)
 {
 	struct line l = {.n = 0};
-	put(&l, "[pid %d] syscall_%ld(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)", t->tid, nr,
-	    t->regs.rdi, t->regs.rsi, t->regs.rdx, t->regs.r10, t->regs.r8, t->regs.r9);
+	const char *name = k_syscall_name(nr);
+	if (name)
+		put(&l, "[pid %d] %s(", t->tid, name);
+	else
+		put(&l, "[pid %d] syscall_%ld(", t->tid, nr);
+	put(&l, "%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)", t->regs.rdi, t->regs.rsi,
+	    t->regs.rdx, t->regs.r10, t->regs.r8, t->regs.r9);
 	put_ret(&l, NULL, -ENOSYS);
 	emit(t, &l);
 }

@@ -105,7 +105,8 @@ long k_dispatch(struct k_task *t, long nr)
 			uint64_t bit = 1ULL << (nr % 64);
 			if (!(k->enosys_seen[nr / 64] & bit)) {
 				k->enosys_seen[nr / 64] |= bit;
-				k_log(k, "unsupported syscall %ld", nr);
+				const char *name = k_syscall_name(nr);
+				k_log(k, "unsupported syscall %ld (%s)", nr, name ? name : "unknown");
 			}
 		}
 		if (strace)

@@ -192,22 +192,26 @@ static int build_stack(struct k_task *t, struct image *im, const char *execfn,
 	if (size > 256UL << 20 || size == RLIM_INFINITY)
 		size = 256UL << 20;
 	size = PAGE_UP(size);
-	int64_t r = mm_map_anon(mm, top - size, size, im->stack_prot, VMA_STACK | VMA_GROWSDOWN,
-				MAP_FIXED);
+	size_t strbytes = strlen(execfn) + 1;
+	long argc = count_strings(argv, &strbytes), envc = count_strings(envp, &strbytes);
+	if (argc < 0 || envc < 0 || strbytes > size / 4)
+		return *why = "argument list too long", -E2BIG;
+	/* Like Linux: the strings and vectors plus 128 KiB to start with; the
+	 * stack grows on faults below it (mm/fault.c) up to RLIMIT_STACK. */
+	uint64_t initial = PAGE_UP(strbytes + (uint64_t)(argc + envc + 64) * 8 + (128UL << 10));
+	if (initial > size)
+		initial = size;
+	int64_t r = mm_map_anon(mm, top - initial, initial, im->stack_prot,
+				VMA_STACK | VMA_GROWSDOWN, MAP_FIXED);
 	if (r < 0)
 		return *why = "cannot map the stack", (int)r;
-	mm->stack_start = top - size;
+	mm->stack_start = top - initial;
 	mm->stack_end = top;
 	/* Linux keeps mmap_base a stack's length plus a guard gap below it. */
 	uint64_t gap = size + (1UL << 20);
 	if (gap < (128UL << 20))
 		gap = 128UL << 20;
 	mm->mmap_base = (top - gap - ((uint64_t)rnd_pages(28) << 12)) & PAGE_MASK;
-
-	size_t strbytes = strlen(execfn) + 1;
-	long argc = count_strings(argv, &strbytes), envc = count_strings(envp, &strbytes);
-	if (argc < 0 || envc < 0 || strbytes > size / 4)
-		return *why = "argument list too long", -E2BIG;
 
 	uint64_t sp = top;
 	uint64_t zero = 0;
