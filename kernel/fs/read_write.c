@@ -101,37 +101,21 @@ SYSCALL(write) { return rw_one(t, (int)a[0], a[1], a[2], true, NULL); }
 SYSCALL(readv) { return rw_vec(t, (int)a[0], a[1], a[2], false, NULL); }
 SYSCALL(writev) { return rw_vec(t, (int)a[0], a[1], a[2], true, NULL); }
 
-SYSCALL(pread64)
+/* The positional forms: the offset is the fourth argument and may not be
+ * negative. */
+static long rw_at(struct k_task *t, const uint64_t *a, bool write, bool vec)
 {
 	int64_t pos = (int64_t)a[3];
 	if (pos < 0)
 		return -EINVAL;
-	return rw_one(t, (int)a[0], a[1], a[2], false, &pos);
+	return vec ? rw_vec(t, (int)a[0], a[1], a[2], write, &pos)
+		   : rw_one(t, (int)a[0], a[1], a[2], write, &pos);
 }
 
-SYSCALL(pwrite64)
-{
-	int64_t pos = (int64_t)a[3];
-	if (pos < 0)
-		return -EINVAL;
-	return rw_one(t, (int)a[0], a[1], a[2], true, &pos);
-}
-
-SYSCALL(preadv)
-{
-	int64_t pos = (int64_t)a[3];
-	if (pos < 0)
-		return -EINVAL;
-	return rw_vec(t, (int)a[0], a[1], a[2], false, &pos);
-}
-
-SYSCALL(pwritev)
-{
-	int64_t pos = (int64_t)a[3];
-	if (pos < 0)
-		return -EINVAL;
-	return rw_vec(t, (int)a[0], a[1], a[2], true, &pos);
-}
+SYSCALL(pread64) { return rw_at(t, a, false, false); }
+SYSCALL(pwrite64) { return rw_at(t, a, true, false); }
+SYSCALL(preadv) { return rw_at(t, a, false, true); }
+SYSCALL(pwritev) { return rw_at(t, a, true, true); }
 
 SYSCALL(lseek)
 {
