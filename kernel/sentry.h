@@ -146,6 +146,7 @@ struct k_file {
 	int flags; /* O_ACCMODE | O_APPEND | O_NONBLOCK ... */
 	int64_t pos;
 	int host_fd; /* host-backed files: the sentry's own descriptor */
+	uint64_t ino; /* the inode number the guest sees for anonymous files */
 };
 
 struct k_file *file_new(const struct k_file_ops *ops, int flags);

@@ -8,9 +8,11 @@
 
 struct k_file *file_new(const struct k_file_ops *ops, int flags)
 {
+	static uint64_t next_ino = 1;
 	struct k_file *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	f->ino = __atomic_fetch_add(&next_ino, 1, __ATOMIC_RELAXED);
 	f->refs = 1;
 	f->ops = ops;
 	f->flags = flags;
