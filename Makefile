@@ -7,9 +7,9 @@ CC      ?= gcc
 CFLAGS  := -std=gnu17 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -MMD -MP -Ibuild/gen
 OPT     := -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDLIBS  :=
+LDLIBS  := -ljansson -lseccomp
 
-SRCS := $(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c kernel/*/*.c)
+SRCS := $(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c kernel/*/*.c gofer/*.c)
 ASMS := $(wildcard platform/*/*.S)
 LIB_SRCS := $(filter-out cmd/%,$(SRCS))
 
@@ -33,7 +33,8 @@ BENCH_BINS := $(patsubst loadtest/guest/%.c,build/bench/%,$(BENCH_SRCS))
 
 # Debian packages: the build, the unit tests, the guest corpus, and the
 # programs the tests run.
-DEPS := gcc make libc6-dev libcriterion-dev musl-tools busybox-static bc
+DEPS := gcc make libc6-dev libjansson-dev libseccomp-dev libcriterion-dev musl-tools \
+	busybox-static bc
 
 .PHONY: all deps test test-unit test-guest bench clean
 all: bin/husk
