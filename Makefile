@@ -86,7 +86,8 @@ build/san/%.S.o: %.S
 	$(call say,AS    $<)
 	$(Q)$(CC) -c -o $@ $<
 
-$(UNIT_BIN): $(UNIT_SRCS) $(SAN_LIB)
+# The unit tests start build/san/husk (as the gofer, for one).
+$(UNIT_BIN): $(UNIT_SRCS) $(SAN_LIB) build/san/husk
 	$(call say,LD    $@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(SAN_LIB) -lcriterion $(LDLIBS)
 
