@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../gofer/gofer.h"
 #include "cmd.h"
 
 static void usage(FILE *f)
@@ -12,6 +13,7 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  run [OPTIONS] -- PROG [ARGS...]   run PROG in a new sandbox\n"
+		"  gofer --fd N --spec JSON          serve a sandbox's files (started by run)\n"
 		"  help                              this text\n"
 		"\n"
 		"husk run options:\n"
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "gofer") == 0)
+		return gofer_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(stdout);

@@ -8,34 +8,44 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "../gofer/gofer.h"
 #include "../kernel/kernel.h"
 #include "cmd.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_ENV 4096
 
-/* Finds prog on PATH when it names no directory, as a shell would. */
-static const char *resolve(const char *prog, char *buf, size_t size)
+/* Reads a whole (small) file, for --root. */
+static char *slurp(const char *path)
 {
-	if (strchr(prog, '/'))
-		return prog;
-	const char *path = getenv("PATH");
-	if (!path)
-		path = DEFAULT_PATH;
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		if (n > 0 && (size_t)snprintf(buf, size, "%.*s/%s", (int)n, path, prog) < size) {
-			struct stat st;
-			if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
-				return buf;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+		if (n + 1 == cap) {
+			if (cap >= (1 << 20))
+				break; /* a mount spec is never this large */
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+			}
+			buf = nb;
 		}
-		path += n;
-		if (*path == ':')
-			path++;
 	}
-	return NULL;
+	fclose(f);
+	if (buf)
+		buf[n] = 0;
+	return buf;
 }
 
 /* Sets K=V in env, replacing an earlier K. */
@@ -62,6 +72,7 @@ int cmd_run(int argc, char **argv)
 	static char *env[MAX_ENV + 2];
 	static char path_env[] = "PATH=" DEFAULT_PATH;
 	int nenv = env_set(env, 0, path_env);
+	const char *root_spec = NULL;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -91,6 +102,10 @@ int cmd_run(int argc, char **argv)
 			nenv = env_set(env, nenv, (char *)a + 6);
 		} else if (strcmp(a, "--hostname") == 0 && i + 1 < argc) {
 			cfg.hostname = argv[++i];
+		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
+			root_spec = argv[++i];
+		} else if (strncmp(a, "--root=", 7) == 0) {
+			root_spec = a + 7;
 		} else if (a[0] != '-') {
 			break;
 		} else {
@@ -103,18 +118,55 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	env[nenv] = NULL;
-	char buf[PATH_MAX];
-	const char *exe = resolve(argv[i], buf, sizeof(buf));
-	if (!exe) {
-		fprintf(stderr, "husk run: %s: command not found\n", argv[i]);
-		return 127;
+	struct gf_spec spec;
+	const char *why = NULL;
+	int err;
+	if (root_spec) {
+		char *json = slurp(root_spec);
+		if (!json) {
+			fprintf(stderr, "husk run: --root %s: %s\n", root_spec, strerror(errno));
+			return 2;
+		}
+		err = gf_spec_parse(json, &spec, &why);
+		free(json);
+		if (err) {
+			fprintf(stderr, "husk run: --root %s: %s\n", root_spec, why ? why : "bad spec");
+			return 2;
+		}
+	} else if ((err = gf_spec_default(&spec))) {
+		fprintf(stderr, "husk run: %s\n", strerror(-err));
+		return 125;
 	}
-	cfg.exe = exe;
+	/* The gofer serves the sandbox's files from its own confined process. */
+	char self[PATH_MAX];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0) {
+		fprintf(stderr, "husk run: cannot find the husk binary\n");
+		gf_spec_free(&spec);
+		return 125;
+	}
+	self[sl] = 0;
+	int sock;
+	pid_t gofer;
+	if ((err = gf_spawn(self, &spec, &sock, &gofer))) {
+		fprintf(stderr, "husk run: cannot start the gofer: %s\n", strerror(-err));
+		gf_spec_free(&spec);
+		return 125;
+	}
+	/* Like runsc do: the guest starts in the caller's directory. */
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof(cwd)))
+		cfg.cwd = cwd;
+	cfg.spec = &spec;
+	cfg.gofer_sock = sock;
+	cfg.exe = argv[i];
 	cfg.argv = argv + i;
 	cfg.envp = env;
 	int status = 0;
-	const char *why = NULL;
-	int err = k_run(&cfg, &status, &why);
+	err = k_run(&cfg, &status, &why);
+	close(sock);
+	waitpid(gofer, NULL, 0);
+	gf_spec_free(&spec);
 	if (err) {
 		fprintf(stderr, "husk run: %s: %s: %s\n", argv[i], why ? why : "cannot run",
 			strerror(-err));

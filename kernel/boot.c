@@ -132,9 +132,6 @@ static struct k_thread_group *tg_new(void)
 	/* The sandbox runs with the invoking user's credentials. */
 	tg->uid = tg->euid = tg->suid = getuid();
 	tg->gid = tg->egid = tg->sgid = getgid();
-	mode_t m = umask(022);
-	umask(m);
-	tg->umask = m;
 	return tg;
 }
 
@@ -164,7 +161,8 @@ static void handle_stop(struct k_task *t, const struct pf_event *ev)
 {
 	switch (ev->kind) {
 	case PF_SYSCALL: {
-		long nr = (long)t->regs.orig_rax;
+		/* Linux reads the number as an int: the upper half is ignored. */
+		long nr = (int)t->regs.orig_rax;
 		t->in_syscall = true;
 		t->syscall_nr = (uint64_t)nr;
 		long ret = k_dispatch(t, nr);
@@ -179,6 +177,13 @@ static void handle_stop(struct k_task *t, const struct pf_event *ev)
 	case PF_FAULT:
 		if (ev->signo == SIGSEGV && ev->code == SEGV_MAPERR && mm_fault_stack(t, ev->addr))
 			break; /* the stack grew: run the instruction again */
+		if (ev->signo == SIGSEGV) {
+			struct k_vma *v = mm_find(t->mm, ev->addr);
+			if (v && (v->flags & VMA_SIGBUS)) {
+				task_signal(t, SIGBUS, BUS_ADRERR, ev->addr);
+				break;
+			}
+		}
 		t->fault_err = 0;
 		task_signal(t, ev->signo, ev->code, ev->addr);
 		break;
@@ -245,6 +250,8 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 		*why = "cannot create the guest thread";
 	} else if ((err = install_stdio(t, cfg->stdio))) {
 		*why = "cannot set up stdio";
+	} else if ((err = k_vfs_init(t))) {
+		*why = "cannot build the sandbox's filesystem";
 	}
 	if (err) {
 		k_teardown(t);
@@ -260,6 +267,7 @@ void k_teardown(struct k_task *t)
 	pf_ctx_free(t->ctx);
 	mm_free(t->mm);
 	fdt_put(t->fdt);
+	k_vfs_teardown(t);
 	free(t->tg);
 	free(t);
 	memfile_destroy(&k->mem);
@@ -272,7 +280,12 @@ int k_run(const struct k_config *cfg, int *status, const char **why)
 	int err = k_boot(cfg, &t, why);
 	if (err)
 		return err;
-	err = k_exec_load(t, cfg->exe, cfg->argv, cfg->envp, why);
+	char exe[K_PATH_MAX];
+	err = k_find_program(t, cfg->exe, cfg->envp, exe, sizeof(exe));
+	if (err)
+		*why = "not found in the sandbox";
+	else
+		err = k_exec_load(t, exe, cfg->argv, cfg->envp, why);
 	if (!err) {
 		uint64_t ignored = ignored_at_start();
 		for (int sig = 1; sig <= K_NSIG; sig++)

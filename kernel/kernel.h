@@ -6,9 +6,14 @@
 
 #include <stdbool.h>
 
+struct gf_spec;
+
 struct k_config {
 	const char *platform;    /* "ptrace" */
-	const char *exe;         /* host path of the program to run */
+	const char *exe;         /* the program: a guest path, or a name to find on PATH */
+	const struct gf_spec *spec; /* the sandbox's mounts (NULL: an empty tmpfs root) */
+	int gofer_sock;          /* connected to the sandbox's gofer (> 2), or 0 */
+	const char *cwd;         /* the guest's working directory (NULL: "/") */
 	char *const *argv;       /* guest argv (argv[0] is shown to the guest) */
 	char *const *envp;       /* guest environment */
 	int stdio[3];            /* host fds backing guest fds 0, 1, 2 */

@@ -27,6 +27,9 @@
 #define K_NSIG 64
 
 struct k_task;
+struct k_kernel;
+
+#include "vfs/vfs.h"
 
 /* ---- memory file: all guest memory lives in one memfd ---- */
 struct k_extent {
@@ -61,6 +64,8 @@ enum {
 	VMA_GROWSDOWN = 1 << 1,
 	VMA_HEAP = 1 << 2,
 	VMA_STACK = 1 << 3,
+	VMA_BACKED = 1 << 4, /* memory from the start, even while PROT_NONE */
+	VMA_SIGBUS = 1 << 5, /* past the end of a mapped file: touching it is SIGBUS */
 };
 
 /* A range of the memory file that one or more VMAs map (several after a
@@ -102,6 +107,12 @@ struct k_vma *mm_find_next(struct k_mm *mm, uint64_t addr);
 /* Maps fresh zeroed anonymous memory; addr is a hint unless fixed. */
 int64_t mm_map_anon(struct k_mm *mm, uint64_t addr, uint64_t len, int prot, int vflags,
 		    int mflags);
+/* Maps ranges of existing memory objects (a tmpfs file's chunks) shared:
+ * n pieces, each len[i] bytes at offset pgoff[i] of objs[i], back to back. */
+int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int mflags, struct k_mobj **objs,
+		    const uint64_t *pgoff, const uint64_t *len, int n);
+/* The host address of guest memory at addr in a backed VMA (loaders). */
+uint8_t *mm_host_addr(struct k_mm *mm, uint64_t addr);
 int mm_unmap(struct k_mm *mm, uint64_t addr, uint64_t len);
 int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot);
 /* mremap(2) on page-aligned lengths. */
@@ -147,6 +158,9 @@ struct k_file {
 	int64_t pos;
 	int host_fd; /* host-backed files: the sentry's own descriptor */
 	uint64_t ino; /* the inode number the guest sees for anonymous files */
+	struct k_path path;     /* files opened by name: where */
+	struct k_inode *inode;  /* and what */
+	void *priv;
 };
 
 struct k_file *file_new(const struct k_file_ops *ops, int flags);
@@ -154,6 +168,37 @@ struct k_file *file_get(struct k_file *f);
 void file_put(struct k_file *f);
 /* A file backed by a host descriptor the sentry owns (husk's stdio). */
 struct k_file *hostfile_new(int host_fd, int flags);
+/* Reads or writes a file at off from the sentry's own buffer. */
+ssize_t k_file_pread(struct k_file *f, void *buf, size_t n, int64_t off);
+ssize_t k_file_pwrite(struct k_file *f, const void *buf, size_t n, int64_t off);
+/* Opens the inode at path as a new file description (no fd yet). */
+int vfs_open_path(struct k_task *t, const struct k_path *p, int flags, struct k_file **out);
+struct k_mount *mount_at(struct k_kernel *k, struct k_mount *mnt, struct k_dentry *d);
+/* openat2 with all its arguments; the other open calls come through it. */
+long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uint32_t mode,
+		uint64_t resolve);
+/* An unnamed regular file in dir (O_TMPFILE). */
+int vfs_tmpfile(struct k_task *t, const struct k_path *dir, uint32_t mode, struct k_path *out);
+/* lseek on a directory: the getdents cookie. */
+int64_t vfs_dir_seek(struct k_file *f, int64_t off, int whence);
+/* Frees every cached dentry nobody uses (at teardown). */
+void dcache_clear(void);
+
+/* Filesystems. */
+#define TMPFS_MAGIC 0x01021994
+int tmpfs_new(struct k_kernel *k, uint32_t root_mode, struct k_super **sb, struct k_inode **root);
+/* The memory object holding byte off of a tmpfs regular file (allocated
+ * if missing), and the size of such chunks. */
+struct k_mobj *tmpfs_chunk(struct k_inode *ino, uint64_t off, uint64_t *chunk_size);
+bool tmpfs_inode_is(const struct k_inode *ino);
+/* /dev: a tmpfs with the device nodes, links and directories of a sandbox. */
+int devfs_new(struct k_kernel *k, struct k_super **sb, struct k_inode **root);
+/* A bind mount served by the gofer. */
+struct gf_client;
+int goferfs_new(struct k_kernel *k, struct gf_client *c, const char *mount_path, bool readonly,
+		struct k_super **sb, struct k_inode **root);
+/* Opens the character device rdev (its node may live on any filesystem). */
+int chrdev_open(uint64_t rdev, struct k_file *f);
 
 struct k_fdent {
 	struct k_file *f;
@@ -172,8 +217,10 @@ void fdt_put(struct k_fdtable *fdt);
 int fdt_install(struct k_task *t, struct k_file *f, int min, bool cloexec);
 /* Puts f at exactly fd, closing what was there; -EBADF past RLIMIT_NOFILE. */
 int fdt_install_at(struct k_task *t, struct k_file *f, int fd, bool cloexec);
-/* The file at fd with a new reference, or NULL. */
+/* The file at fd with a new reference, or NULL (also for O_PATH ones). */
 struct k_file *fdt_get(struct k_task *t, int fd);
+/* The same, O_PATH descriptors included (Linux's fdget_raw). */
+struct k_file *fdt_get_raw(struct k_task *t, int fd);
 int fdt_close(struct k_task *t, int fd);
 
 /* ---- signals ---- */
@@ -193,7 +240,6 @@ struct k_thread_group {
 	struct k_sigaction act[K_NSIG + 1];
 	struct rlimit rlim[RLIM_NLIMITS];
 	uint32_t uid, euid, suid, gid, egid, sgid;
-	uint32_t umask;
 	int dumpable;
 	bool exiting;
 	int exit_status; /* as a shell reports it: code, or 128+signal */
@@ -204,6 +250,7 @@ struct k_task {
 	struct k_thread_group *tg;
 	struct k_mm *mm;
 	struct k_fdtable *fdt;
+	struct k_fs_ctx *fs;
 	struct pf_ctx *ctx;
 	int tid;
 	pf_regs regs;
@@ -231,6 +278,8 @@ struct k_task {
 void task_exit_group(struct k_task *t, int status);
 /* A synchronous fault for the task: it cannot be blocked or ignored. */
 void task_signal(struct k_task *t, int sig, int code, uint64_t addr);
+/* Sends sig to the task with si_code code (SI_USER...), as kill would. */
+void task_send(struct k_task *t, int sig, int code);
 /* A signal husk itself received, for the guest. */
 void k_signal_host(struct k_task *t, int sig);
 /* Runs before the task returns to the guest: the default action of a
@@ -245,6 +294,8 @@ struct k_kernel {
 	int next_pid;
 	uint64_t enosys_seen[8]; /* bitmap over syscall numbers, logged once */
 	uint64_t enosys_count;
+	struct k_mount *mounts;  /* newest first */
+	struct gf_client *gofer; /* NULL without one */
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
 	uint32_t nr_cpu_ids;
 	unsigned char cpumask[128];
@@ -279,6 +330,14 @@ const char *k_syscall_name(long nr);
  * the unit tests use it too), and its undoing. */
 int k_boot(const struct k_config *cfg, struct k_task **out, const char **why);
 void k_teardown(struct k_task *t);
+
+/* The sandbox's mount tree and the first task's root and cwd. */
+int k_vfs_init(struct k_task *t);
+void k_vfs_teardown(struct k_task *t);
+/* Creates or replaces a regular file in the sandbox (tests, runtimes). */
+int k_write_file(struct k_task *t, const char *path, const void *data, size_t n, uint32_t mode);
+/* A program name as execvp finds it: on the guest's PATH if it has no "/". */
+int k_find_program(struct k_task *t, const char *name, char *const *envp, char *out, size_t size);
 
 /* ELF loading and the initial stack. */
 int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *const *envp,

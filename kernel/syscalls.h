@@ -5,8 +5,21 @@
 /* fs/ */
 SYSCALL(read); SYSCALL(write); SYSCALL(readv); SYSCALL(writev);
 SYSCALL(pread64); SYSCALL(pwrite64); SYSCALL(preadv); SYSCALL(pwritev);
+SYSCALL(preadv2); SYSCALL(pwritev2); SYSCALL(getdents);
 SYSCALL(lseek); SYSCALL(close); SYSCALL(dup); SYSCALL(dup2); SYSCALL(dup3);
 SYSCALL(fcntl); SYSCALL(fstat); SYSCALL(newfstatat); SYSCALL(ioctl);
+/* vfs/ */
+SYSCALL(open); SYSCALL(openat); SYSCALL(openat2); SYSCALL(creat); SYSCALL(close_range);
+SYSCALL(stat); SYSCALL(lstat); SYSCALL(statx); SYSCALL(statfs); SYSCALL(fstatfs);
+SYSCALL(readlink); SYSCALL(readlinkat); SYSCALL(access); SYSCALL(faccessat);
+SYSCALL(faccessat2); SYSCALL(getdents64); SYSCALL(mkdir); SYSCALL(mkdirat);
+SYSCALL(mknod); SYSCALL(mknodat); SYSCALL(rmdir); SYSCALL(unlink); SYSCALL(unlinkat);
+SYSCALL(rename); SYSCALL(renameat); SYSCALL(renameat2); SYSCALL(link); SYSCALL(linkat);
+SYSCALL(symlink); SYSCALL(symlinkat); SYSCALL(chmod); SYSCALL(fchmod); SYSCALL(fchmodat);
+SYSCALL(chown); SYSCALL(fchown); SYSCALL(lchown); SYSCALL(fchownat); SYSCALL(utimensat);
+SYSCALL(truncate); SYSCALL(ftruncate); SYSCALL(fallocate); SYSCALL(fsync);
+SYSCALL(fdatasync); SYSCALL(syncfs); SYSCALL(sync); SYSCALL(fadvise64); SYSCALL(readahead);
+SYSCALL(chdir); SYSCALL(fchdir); SYSCALL(chroot);
 /* mm/ */
 SYSCALL(mmap); SYSCALL(munmap); SYSCALL(mprotect); SYSCALL(mremap);
 SYSCALL(madvise); SYSCALL(brk);
@@ -16,7 +29,7 @@ SYSCALL(geteuid); SYSCALL(getgid); SYSCALL(getegid); SYSCALL(getpgrp);
 SYSCALL(getpgid); SYSCALL(getsid); SYSCALL(getresuid); SYSCALL(getresgid);
 SYSCALL(getgroups); SYSCALL(exit); SYSCALL(exit_group); SYSCALL(set_tid_address);
 SYSCALL(set_robust_list); SYSCALL(get_robust_list); SYSCALL(arch_prctl);
-SYSCALL(prctl); SYSCALL(rseq);
+SYSCALL(prctl); SYSCALL(rseq); SYSCALL(futex);
 /* signal/ */
 SYSCALL(rt_sigaction); SYSCALL(rt_sigprocmask); SYSCALL(rt_sigpending);
 SYSCALL(sigaltstack); SYSCALL(rt_sigreturn); SYSCALL(kill); SYSCALL(tgkill);
@@ -29,5 +42,6 @@ SYSCALL(restart_syscall);
 SYSCALL(uname); SYSCALL(getrlimit); SYSCALL(setrlimit); SYSCALL(prlimit64);
 SYSCALL(sysinfo); SYSCALL(getrandom); SYSCALL(getcwd); SYSCALL(umask);
 SYSCALL(sched_yield); SYSCALL(sched_getaffinity); SYSCALL(sched_setaffinity);
+SYSCALL(getcpu);
 
 #endif

@@ -1,7 +1,8 @@
-/* The ELF loader: maps a static or static-PIE x86-64 executable into a
- * fresh address space and builds the initial stack (argv, envp, auxv) as
- * Linux's binfmt_elf does.  The file is hostile: every header field is
- * checked before it is used. */
+/* The program loader: ELF (static, static-PIE, and dynamic with the
+ * PT_INTERP loader from the guest's filesystem) and "#!" scripts, into a
+ * fresh address space with the initial stack (argv, envp, auxv) as Linux's
+ * binfmt_elf and binfmt_script build them.  Files are hostile: every
+ * header field is checked before it is used. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,13 +34,13 @@ static int prot_of(uint32_t pf)
 
 /* Reads exactly n bytes at off, or fails with -ENOEXEC (short file) or
  * -EIO. */
-static int read_at(int fd, void *buf, size_t n, uint64_t off)
+static int read_at(struct k_file *f, void *buf, size_t n, uint64_t off)
 {
 	size_t done = 0;
 	while (done < n) {
-		ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+		ssize_t r = k_file_pread(f, (char *)buf + done, n - done, (int64_t)(off + done));
 		if (r < 0)
-			return errno == EINTR ? 0 : -EIO;
+			return -EIO;
 		if (r == 0)
 			return -ENOEXEC;
 		done += (size_t)r;
@@ -51,9 +53,11 @@ struct image {
 	Elf64_Phdr ph[MAX_PHNUM];
 	uint64_t bias, phdr_addr, end, brk;
 	int stack_prot;
+	char interp[K_PATH_MAX]; /* PT_INTERP, or "" */
 };
 
-static int check_headers(int fd, uint64_t fsize, struct image *im, const char **why)
+static int check_headers(struct k_file *fd, uint64_t fsize, struct image *im, bool is_interp,
+			 const char **why)
 {
 	Elf64_Ehdr *e = &im->eh;
 	if (fsize < sizeof(*e) || read_at(fd, e, sizeof(*e), 0))
@@ -76,10 +80,16 @@ static int check_headers(int fd, uint64_t fsize, struct image *im, const char **
 	uint64_t prev_end = 0;
 	for (int i = 0; i < e->e_phnum; i++) {
 		Elf64_Phdr *p = &im->ph[i];
-		if (p->p_type == PT_INTERP)
-			return *why = "dynamically linked programs need the guest filesystem, "
-				      "which this husk does not have yet",
-			       -ENOEXEC;
+		if (p->p_type == PT_INTERP) {
+			if (is_interp)
+				return *why = "the ELF interpreter has an interpreter", -ELIBBAD;
+			if (p->p_filesz < 2 || p->p_filesz > K_PATH_MAX || p->p_offset > fsize ||
+			    p->p_filesz > fsize - p->p_offset ||
+			    read_at(fd, im->interp, p->p_filesz, p->p_offset) ||
+			    im->interp[p->p_filesz - 1] != 0 ||
+			    strlen(im->interp) != p->p_filesz - 1)
+				return *why = "bad PT_INTERP", -ENOEXEC;
+		}
 		if (p->p_type == PT_GNU_STACK && (p->p_flags & PF_X))
 			im->stack_prot |= PROT_EXEC;
 		if (p->p_type != PT_LOAD)
@@ -101,13 +111,41 @@ static int check_headers(int fd, uint64_t fsize, struct image *im, const char **
 	return 0;
 }
 
-static int load_segments(struct k_task *t, int fd, struct image *im, const char **why)
+/* The page span [lo, hi) of an image's PT_LOAD segments. */
+static void span(const struct image *im, uint64_t *lo, uint64_t *hi)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (int i = 0; i < im->eh.e_phnum; i++) {
+		const Elf64_Phdr *p = &im->ph[i];
+		if (p->p_type != PT_LOAD)
+			continue;
+		if ((p->p_vaddr & PAGE_MASK) < *lo)
+			*lo = p->p_vaddr & PAGE_MASK;
+		if (PAGE_UP(p->p_vaddr + p->p_memsz) > *hi)
+			*hi = PAGE_UP(p->p_vaddr + p->p_memsz);
+	}
+}
+
+static int load_segments(struct k_task *t, struct k_file *fd, struct image *im, bool is_interp,
+			 const char **why)
 {
 	struct k_mm *mm = t->mm;
 	Elf64_Ehdr *e = &im->eh;
 	im->bias = 0;
-	if (e->e_type == ET_DYN)
-		im->bias = ET_DYN_BASE + ((uint64_t)rnd_pages(28) << 12);
+	if (e->e_type == ET_DYN) {
+		uint64_t lo, hi;
+		span(im, &lo, &hi);
+		if (is_interp) {
+			/* The interpreter goes where mmap would put it: top-down. */
+			int64_t at = mm_find_free(mm, hi - lo, 0, 0);
+			if (at < 0)
+				return *why = "no room for the ELF interpreter", (int)at;
+			im->bias = (uint64_t)at - lo;
+		} else {
+			im->bias = ET_DYN_BASE + ((uint64_t)rnd_pages(28) << 12);
+		}
+	}
 	for (int i = 0; i < e->e_phnum; i++) {
 		Elf64_Phdr *p = &im->ph[i];
 		if (p->p_type != PT_LOAD)
@@ -131,6 +169,8 @@ static int load_segments(struct k_task *t, int fd, struct image *im, const char 
 			return *why = "cannot read ELF segment", -EIO;
 		if (va + p->p_memsz > im->brk)
 			im->brk = va + p->p_memsz;
+		if (is_interp)
+			continue;
 		if (p->p_flags & PF_X) {
 			mm->start_code = start;
 			mm->end_code = va + p->p_filesz;
@@ -181,8 +221,8 @@ static long count_strings(char *const *v, size_t *bytes)
 	return n;
 }
 
-static int build_stack(struct k_task *t, struct image *im, const char *execfn,
-		       char *const *argv, char *const *envp, const char **why)
+static int build_stack(struct k_task *t, struct image *im, const struct image *interp,
+		       const char *execfn, char *const *argv, char *const *envp, const char **why)
 {
 	struct k_mm *mm = t->mm;
 	uint64_t top = pf_guest_max() - 0x10000 - ((uint64_t)rnd_pages(22) << 12);
@@ -252,7 +292,7 @@ static int build_stack(struct k_task *t, struct image *im, const char *execfn,
 		AT_PHDR, im->phdr_addr,
 		AT_PHENT, sizeof(Elf64_Phdr),
 		AT_PHNUM, im->eh.e_phnum,
-		AT_BASE, 0,
+		AT_BASE, interp ? interp->bias : 0,
 		AT_FLAGS, 0,
 		AT_ENTRY, im->eh.e_entry + im->bias,
 		AT_UID, t->tg->uid,
@@ -289,37 +329,159 @@ static int build_stack(struct k_task *t, struct image *im, const char *execfn,
 		return *why = "stack", -EFAULT;
 	pf_regs_init(&t->regs, mm->as);
 	t->regs.rsp = sp;
-	t->regs.rip = im->eh.e_entry + im->bias;
+	t->regs.rip = interp ? interp->eh.e_entry + interp->bias : im->eh.e_entry + im->bias;
+	return 0;
+}
+
+/* Opens path for execution: a regular file the task may execute, on a
+ * mount that allows it. */
+static int open_exec(struct k_task *t, const char *path, struct k_file **out, uint64_t *size)
+{
+	struct k_path p;
+	int err = path_lookup(t, AT_FDCWD, path, LOOKUP_FOLLOW, &p);
+	if (err)
+		return err;
+	struct k_inode *ino = p.d->inode;
+	if (!S_ISREG(ino->mode) || (p.mnt->flags & MS_NOEXEC))
+		err = -EACCES;
+	else
+		err = inode_permission(t, ino, MAY_EXEC);
+	if (!err)
+		err = vfs_open_path(t, &p, O_RDONLY, out);
+	if (!err)
+		*size = ino->size;
+	path_put(&p);
+	return err;
+}
+
+/* "#!interp [arg]": the new argv is interp, arg, the script, argv[1...]. */
+static int parse_shebang(const char *buf, size_t n, char *interp, char *arg)
+{
+	const char *end = memchr(buf, '\n', n);
+	if (!end)
+		end = buf + n;
+	const char *p = buf + 2;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	const char *q = p;
+	while (q < end && *q != ' ' && *q != '\t')
+		q++;
+	if (q == p)
+		return -ENOEXEC;
+	if ((size_t)(q - p) >= K_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(interp, p, (size_t)(q - p));
+	interp[q - p] = 0;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	const char *e = end;
+	while (e > q && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	memcpy(arg, q, (size_t)(e - q));
+	arg[e - q] = 0;
 	return 0;
 }
 
 int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *const *envp,
 		const char **why)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return *why = "cannot open the program", -errno;
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return *why = "not a regular file", -EACCES;
+	/* Scripts may name scripts, a few levels deep (Linux allows 4). */
+	char *paths[6] = {0}, *args[6] = {0};
+	char *const *av = argv;
+	char **owned = NULL;
+	const char *execfn = path;
+	const char *cur = path;
+	struct k_file *f = NULL;
+	uint64_t fsize = 0;
+	int err;
+	for (int depth = 0;; depth++) {
+		if ((err = open_exec(t, cur, &f, &fsize))) {
+			*why = "cannot execute the program";
+			goto out;
+		}
+		char head[256];
+		ssize_t n = k_file_pread(f, head, sizeof(head), 0);
+		if (n < 0) {
+			err = (int)n;
+			*why = "cannot read the program";
+			goto out;
+		}
+		if (n < 2 || head[0] != '#' || head[1] != '!')
+			break;
+		if (depth >= 4) {
+			err = -ELOOP;
+			*why = "too many levels of #! interpreters";
+			goto out;
+		}
+		paths[depth] = malloc(K_PATH_MAX);
+		args[depth] = malloc(256);
+		if (!paths[depth] || !args[depth]) {
+			err = -ENOMEM;
+			goto out;
+		}
+		if ((err = parse_shebang(head, (size_t)n, paths[depth], args[depth]))) {
+			*why = "bad #! line";
+			goto out;
+		}
+		size_t argc = 0;
+		while (av && av[argc])
+			argc++;
+		char **nv = calloc(argc + 3, sizeof(char *));
+		if (!nv) {
+			err = -ENOMEM;
+			goto out;
+		}
+		size_t k = 0;
+		nv[k++] = paths[depth];
+		if (args[depth][0])
+			nv[k++] = args[depth];
+		nv[k++] = (char *)cur;
+		for (size_t i = 1; i < argc; i++)
+			nv[k++] = av[i];
+		free(owned);
+		owned = nv;
+		av = nv;
+		cur = paths[depth];
+		file_put(f);
+		f = NULL;
 	}
-	struct image *im = calloc(1, sizeof(*im));
+	struct image *im = calloc(1, sizeof(*im)), *in = NULL;
 	if (!im) {
-		close(fd);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
-	int err = check_headers(fd, (uint64_t)st.st_size, im, why);
+	err = check_headers(f, fsize, im, false, why);
 	if (!err)
-		err = load_segments(t, fd, im, why);
-	close(fd);
+		err = load_segments(t, f, im, false, why);
+	if (!err && im->interp[0]) {
+		struct k_file *fi = NULL;
+		uint64_t isize = 0;
+		in = calloc(1, sizeof(*in));
+		if (!in)
+			err = -ENOMEM;
+		else if ((err = open_exec(t, im->interp, &fi, &isize)))
+			*why = "cannot open the ELF interpreter";
+		if (!err)
+			err = check_headers(fi, isize, in, true, why);
+		if (!err)
+			err = load_segments(t, fi, in, true, why);
+		file_put(fi);
+	}
 	if (!err) {
 		struct k_mm *mm = t->mm;
 		/* The heap starts at a random page above the image, as Linux's
 		 * arch_randomize_brk (up to 32 MiB). */
 		mm->brk_start = mm->brk_cur = PAGE_UP(im->brk) + ((uint64_t)rnd_pages(13) << 12);
-		err = build_stack(t, im, path, argv, envp, why);
+		err = build_stack(t, im, in, execfn, av, envp, why);
 	}
+	free(in);
 	free(im);
+out:
+	file_put(f);
+	free(owned);
+	for (int i = 0; i < 6; i++) {
+		free(paths[i]);
+		free(args[i]);
+	}
 	return err;
 }

@@ -9,7 +9,7 @@
 
 SYSCALL(dup)
 {
-	struct k_file *f = fdt_get(t, (int)a[0]);
+	struct k_file *f = fdt_get_raw(t, (int)a[0]);
 	if (!f)
 		return -EBADF;
 	int r = fdt_install(t, f, 0, false);
@@ -23,7 +23,7 @@ static long do_dup3(struct k_task *t, int oldfd, int newfd, int flags)
 		return -EINVAL;
 	if (oldfd == newfd)
 		return -EINVAL;
-	struct k_file *f = fdt_get(t, oldfd);
+	struct k_file *f = fdt_get_raw(t, oldfd);
 	if (!f)
 		return -EBADF;
 	int r = fdt_install_at(t, f, newfd, flags & O_CLOEXEC);
@@ -35,7 +35,7 @@ SYSCALL(dup2)
 {
 	int oldfd = (int)a[0], newfd = (int)a[1];
 	if (oldfd == newfd) {
-		struct k_file *f = fdt_get(t, oldfd);
+		struct k_file *f = fdt_get_raw(t, oldfd);
 		if (!f)
 			return -EBADF;
 		file_put(f);
@@ -50,10 +50,16 @@ SYSCALL(fcntl)
 {
 	int fd = (int)a[0], cmd = (int)a[1];
 	uint64_t arg = a[2];
-	struct k_file *f = fdt_get(t, fd);
+	struct k_file *f = fdt_get_raw(t, fd);
 	if (!f)
 		return -EBADF;
 	long r;
+	/* An O_PATH descriptor allows only these (Linux's check_fcntl_cmd). */
+	if ((f->flags & O_PATH) && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_GETFD &&
+	    cmd != F_SETFD && cmd != F_GETFL) {
+		file_put(f);
+		return -EBADF;
+	}
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:

@@ -31,6 +31,8 @@ void file_put(struct k_file *f)
 	if (f && --f->refs == 0) {
 		if (f->ops->release)
 			f->ops->release(f);
+		path_put(&f->path);
+		inode_put(f->inode);
 		free(f);
 	}
 }
@@ -106,9 +108,17 @@ int fdt_install_at(struct k_task *t, struct k_file *f, int fd, bool cloexec)
 	return fd;
 }
 
-struct k_file *fdt_get(struct k_task *t, int fd)
+struct k_file *fdt_get_raw(struct k_task *t, int fd)
 {
 	if (fd < 0 || fd >= t->fdt->n || !t->fdt->v[fd].f)
+		return NULL;
+	return file_get(t->fdt->v[fd].f);
+}
+
+struct k_file *fdt_get(struct k_task *t, int fd)
+{
+	/* O_PATH descriptors name a place; most calls refuse them (EBADF). */
+	if (fd < 0 || fd >= t->fdt->n || !t->fdt->v[fd].f || (t->fdt->v[fd].f->flags & O_PATH))
 		return NULL;
 	return file_get(t->fdt->v[fd].f);
 }
@@ -121,4 +131,20 @@ int fdt_close(struct k_task *t, int fd)
 	t->fdt->v[fd] = (struct k_fdent){NULL, false};
 	file_put(f);
 	return 0;
+}
+
+ssize_t k_file_pread(struct k_file *f, void *buf, size_t n, int64_t off)
+{
+	if (!f->ops->read)
+		return -EINVAL;
+	struct iovec v = {buf, n};
+	return f->ops->read(f, &v, 1, &off);
+}
+
+ssize_t k_file_pwrite(struct k_file *f, const void *buf, size_t n, int64_t off)
+{
+	if (!f->ops->write)
+		return -EINVAL;
+	struct iovec v = {(void *)buf, n};
+	return f->ops->write(f, &v, 1, &off);
 }

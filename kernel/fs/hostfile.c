@@ -12,6 +12,10 @@
 
 #include "../sentry.h"
 
+/* A signal for the guest interrupted the host call: restart or EINTR, as
+ * the guest's disposition decides. */
+#define ERESTARTSYS 512
+
 static int wait_ready(struct k_file *f, short ev)
 {
 	if (!(f->flags & O_NONBLOCK))
@@ -30,7 +34,7 @@ static ssize_t host_read(struct k_file *f, const struct iovec *iov, int n, int64
 		return err;
 	ssize_t r = pos ? preadv(f->host_fd, iov, n, (off_t)*pos) : readv(f->host_fd, iov, n);
 	if (r < 0)
-		return -errno;
+		return errno == EINTR ? -ERESTARTSYS : -errno;
 	if (pos)
 		*pos += r;
 	return r;
@@ -43,7 +47,7 @@ static ssize_t host_write(struct k_file *f, const struct iovec *iov, int n, int6
 		return err;
 	ssize_t r = pos ? pwritev(f->host_fd, iov, n, (off_t)*pos) : writev(f->host_fd, iov, n);
 	if (r < 0)
-		return -errno;
+		return errno == EINTR ? -ERESTARTSYS : -errno;
 	if (pos)
 		*pos += r;
 	return r;
@@ -53,7 +57,13 @@ static long host_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_
 {
 	switch (cmd) {
 	case TCGETS: {
-		struct termios tio;
+		/* The kernel's struct termios (36 bytes), not glibc's larger one:
+		 * the guest gets exactly what Linux writes. */
+		struct {
+			uint32_t iflag, oflag, cflag, lflag;
+			uint8_t line, cc[19];
+		} tio;
+		_Static_assert(sizeof(tio) == 36, "kernel termios");
 		if (ioctl(f->host_fd, TCGETS, &tio) != 0)
 			return -errno;
 		return k_copy_out(t, arg, &tio, sizeof(tio));

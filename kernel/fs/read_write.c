@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/uio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 /* Linux's MAX_RW_COUNT: one transfer moves at most this much. */
 #define MAX_RW ((size_t)(INT_MAX & PAGE_MASK))
 #define MAX_IOV 1024
+#define TASK_SIZE_MAX 0x7ffffffff000UL
 #define HOST_IOV 1024
 
 static bool may(struct k_file *f, bool write)
@@ -26,12 +28,18 @@ static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, in
 {
 	if (!may(f, write))
 		return -EBADF;
+	if (f->inode && S_ISDIR(f->inode->mode))
+		return -EISDIR;
 	if (write ? !f->ops->write : !f->ops->read)
 		return -EINVAL;
 	size_t total = 0;
 	for (int i = 0; i < n; i++) {
-		if (gv[i].iov_len > SSIZE_MAX || total + gv[i].iov_len > SSIZE_MAX)
+		if (gv[i].iov_len > SSIZE_MAX)
 			return -EINVAL;
+		/* Linux's access_ok: the range must lie below TASK_SIZE. */
+		uint64_t base = (uint64_t)gv[i].iov_base;
+		if (gv[i].iov_len && (base > TASK_SIZE_MAX || gv[i].iov_len > TASK_SIZE_MAX - base))
+			return -EFAULT;
 		total += gv[i].iov_len;
 	}
 	if (total == 0)
@@ -58,6 +66,9 @@ static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, in
 	else
 		r = write ? f->ops->write(f, hv, nh, pos) : f->ops->read(f, hv, nh, pos);
 	free(hv);
+	/* Writing to a pipe nobody reads: EPIPE, and SIGPIPE, as Linux. */
+	if (write && r == -EPIPE)
+		task_send(t, SIGPIPE, SI_USER);
 	return r;
 }
 
@@ -67,7 +78,14 @@ static long rw_one(struct k_task *t, int fd, uint64_t buf, uint64_t len, bool wr
 	struct k_file *f = fdt_get(t, fd);
 	if (!f)
 		return -EBADF;
-	struct iovec v = {(void *)buf, len > SSIZE_MAX ? SSIZE_MAX : len};
+	struct iovec v = {(void *)buf, len > MAX_RW ? MAX_RW : len};
+	/* access_ok looks at the whole count, before it is clamped. */
+	if (len && (buf > TASK_SIZE_MAX || len > TASK_SIZE_MAX - buf)) {
+		int acc = f->flags & O_ACCMODE;
+		bool ok = write ? acc == O_WRONLY || acc == O_RDWR : acc == O_RDONLY || acc == O_RDWR;
+		file_put(f);
+		return ok ? -EFAULT : -EBADF;
+	}
 	long r = do_rw(t, f, &v, 1, write, pos);
 	file_put(f);
 	return r;
@@ -112,6 +130,31 @@ static long rw_at(struct k_task *t, const uint64_t *a, bool write, bool vec)
 		   : rw_one(t, (int)a[0], a[1], a[2], write, &pos);
 }
 
+/* preadv2/pwritev2: offset -1 is the file position; RWF_* flags. */
+static long rw_v2(struct k_task *t, const uint64_t *a, bool write)
+{
+	int64_t pos = (int64_t)a[3];
+	uint64_t flags = a[5];
+	if (flags & ~(uint64_t)(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND))
+		return -EOPNOTSUPP;
+	if (pos < -1)
+		return -EINVAL;
+	if (pos == -1)
+		return rw_vec(t, (int)a[0], a[1], a[2], write, NULL);
+	if (write && (flags & RWF_APPEND)) {
+		/* Appends whatever the offset says, and leaves the position. */
+		struct k_file *f = fdt_get(t, (int)a[0]);
+		if (!f)
+			return -EBADF;
+		if (f->inode)
+			pos = (int64_t)f->inode->size;
+		file_put(f);
+	}
+	return rw_vec(t, (int)a[0], a[1], a[2], write, &pos);
+}
+
+SYSCALL(preadv2) { return rw_v2(t, a, false); }
+SYSCALL(pwritev2) { return rw_v2(t, a, true); }
 SYSCALL(pread64) { return rw_at(t, a, false, false); }
 SYSCALL(pwrite64) { return rw_at(t, a, true, false); }
 SYSCALL(preadv) { return rw_at(t, a, false, true); }

@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
 
 #include "../sentry.h"
 
@@ -25,6 +27,85 @@ static bool as_limit_ok(struct k_task *t, uint64_t grow)
 	return lim == RLIM_INFINITY || t->mm->total_vm + grow <= lim;
 }
 
+/* mmap of a file.  Private mappings (and read-only shared ones of files
+ * nothing else writes) get a copy of the file's bytes in fresh memory;
+ * shared mappings of tmpfs files map the file's own pages.  Whole pages
+ * past the end of the file are SIGBUS to touch, as in Linux. */
+static long map_file(struct k_task *t, struct k_file *f, uint64_t addr, uint64_t plen, int prot,
+		     int flags, uint64_t off, uint64_t rawflags)
+{
+	int type = flags & MAP_TYPE;
+	if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
+		return -EINVAL;
+	if (type == MAP_SHARED_VALIDATE && (rawflags & ~(uint64_t)MAP_KNOWN))
+		return -EOPNOTSUPP;
+	bool shared = type != MAP_PRIVATE;
+	struct k_inode *ino = f->inode;
+	int acc = f->flags & O_ACCMODE;
+	if (!ino || (!S_ISREG(ino->mode) && !S_ISCHR(ino->mode)))
+		return -ENODEV;
+	if (acc == O_WRONLY || (shared && (prot & PROT_WRITE) && acc != O_RDWR))
+		return -EACCES;
+	if ((prot & PROT_EXEC) && (f->path.mnt->flags & MS_NOEXEC))
+		return -EPERM;
+	if (off + plen < off)
+		return -EOVERFLOW;
+	if (!as_limit_ok(t, plen))
+		return -ENOMEM;
+	int mflags = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_32BIT);
+	if (S_ISCHR(ino->mode)) {
+		/* /dev/zero: anonymous memory; other devices cannot be mapped. */
+		if (ino->rdev != makedev(1, 5))
+			return -ENODEV;
+		return mm_map_anon(t->mm, addr, plen, prot & PROT_ALL, shared ? VMA_SHARED : 0,
+				   mflags);
+	}
+	if (shared && tmpfs_inode_is(ino)) {
+		struct k_mobj *objs[64];
+		uint64_t pg[64], ln[64];
+		int n = 0;
+		for (uint64_t at = off; at < off + plen && n < 64;) {
+			uint64_t csize;
+			struct k_mobj *o = tmpfs_chunk(ino, at, &csize);
+			if (!o)
+				return -ENOMEM;
+			uint64_t in = at % csize, take = csize - in < off + plen - at ? csize - in
+										: off + plen - at;
+			objs[n] = o, pg[n] = in, ln[n] = take;
+			n++;
+			at += take;
+		}
+		if (n == 64 && off + plen > off + 64 * (1UL << 20))
+			return -ENOMEM; /* mappings of more than 64 chunks: not yet */
+		return mm_map_objs(t->mm, addr, prot & PROT_ALL, mflags, objs, pg, ln, n);
+	}
+	if (shared && (prot & PROT_WRITE))
+		return -ENODEV; /* writable shared mappings of gofer files: not yet */
+	uint64_t size = ino->size;
+	uint64_t data = off >= size ? 0 : PAGE_UP(size - off) < plen ? PAGE_UP(size - off) : plen;
+	int64_t at = mm_map_anon(t->mm, addr, plen, prot & PROT_ALL, VMA_BACKED, mflags);
+	if (at < 0)
+		return at;
+	if (data) {
+		uint8_t *dst = mm_host_addr(t->mm, (uint64_t)at);
+		uint64_t want = size - off < data ? size - off : data;
+		ssize_t r = dst ? k_file_pread(f, dst, want, (int64_t)off) : -EFAULT;
+		if (r < 0) {
+			mm_unmap(t->mm, (uint64_t)at, plen);
+			return r;
+		}
+	}
+	if (data < plen) {
+		int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data, prot & PROT_ALL,
+					VMA_SIGBUS, MAP_FIXED);
+		if (r < 0) {
+			mm_unmap(t->mm, (uint64_t)at, plen);
+			return r;
+		}
+	}
+	return at;
+}
+
 SYSCALL(mmap)
 {
 	uint64_t addr = a[0], len = a[1], off = a[5];
@@ -35,23 +116,24 @@ SYSCALL(mmap)
 	struct k_file *f = NULL;
 	if (!(flags & MAP_ANONYMOUS) && !(f = fdt_get(t, fd)))
 		return -EBADF;
-	int acc = f ? f->flags & O_ACCMODE : 0;
-	file_put(f);
-	if (len == 0)
+	if (len == 0) {
+		file_put(f);
 		return -EINVAL;
+	}
 	uint64_t plen = PAGE_UP(len);
-	if (plen == 0 || plen < len)
+	if (plen == 0 || plen < len) {
+		file_put(f);
 		return -ENOMEM;
+	}
 	int type = flags & MAP_TYPE;
 	if (f) {
-		if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
-			return -EINVAL;
-		if (type == MAP_SHARED_VALIDATE && (a[3] & ~(uint64_t)MAP_KNOWN))
-			return -EOPNOTSUPP;
-		/* Files come with the filesystem; husk's stdio cannot be mapped. */
-		return acc == O_WRONLY ? -EACCES : -ENODEV;
+		long r = map_file(t, f, addr, plen, prot, flags, off, a[3]);
+		file_put(f);
+		return r;
 	}
 	if (type != MAP_SHARED && type != MAP_PRIVATE)
+		return -EINVAL;
+	if (type == MAP_SHARED && (flags & MAP_GROWSDOWN))
 		return -EINVAL;
 	if ((flags & MAP_HUGETLB))
 		return -ENOMEM; /* no huge page pool in the sandbox */
@@ -86,18 +168,19 @@ SYSCALL(mprotect)
 {
 	uint64_t addr = a[0], len = a[1];
 	int prot = (int)a[2];
-	if (addr & ~PAGE_MASK)
-		return -EINVAL;
-	/* prot is an unsigned long: no bit of it goes unchecked. */
-	if (a[2] & ~(uint64_t)(PROT_ALL | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
-		return -EINVAL;
+	/* Linux's order: both grow flags, alignment, zero length, overflow,
+	 * and only then the other bits of prot (an unsigned long). */
 	if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	if (addr & ~PAGE_MASK)
 		return -EINVAL;
 	if (len == 0)
 		return 0;
 	uint64_t plen = PAGE_UP(len);
-	if (plen < len || addr + plen < addr)
+	if (plen < len || addr + plen <= addr)
 		return -ENOMEM;
+	if (a[2] & ~(uint64_t)(PROT_ALL | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
 	if (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) {
 		struct k_vma *v = mm_find(t->mm, addr);
 		if (!v)
@@ -179,6 +262,8 @@ SYSCALL(madvise)
 			memfile_zero(&t->k->mem, v->mobj->off + v->pgoff + (at - v->start), stop - at);
 		if (advice == MADV_REMOVE && !(v->flags & VMA_SHARED))
 			return -EINVAL;
+		if (advice == MADV_FREE && (v->flags & VMA_SHARED))
+			return -EINVAL; /* only private anonymous memory can be freed lazily */
 		if (advice == MADV_REMOVE && v->mobj)
 			memfile_zero(&t->k->mem, v->mobj->off + v->pgoff + (at - v->start), stop - at);
 		if ((advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE) && !v->mobj)

@@ -151,10 +151,29 @@ static int vma_remove(struct k_mm *mm, uint64_t start, uint64_t end, bool keep_p
 	size_t i = vma_index(mm, start);
 	while (i < mm->n && mm->v[i].start < end) {
 		struct k_vma *v = &mm->v[i];
-		if (v->mobj && !keep_pages && (!(v->flags & VMA_SHARED) || v->mobj->refs == 1))
-			memfile_zero(&mm->k->mem, v->mobj->off + v->pgoff, v->end - v->start);
-		mm->total_vm -= v->end - v->start;
-		mobj_put(&mm->k->mem, v->mobj);
+		uint64_t len = v->end - v->start;
+		struct k_mobj *o = v->mobj;
+		if (o && !keep_pages && (!(v->flags & VMA_SHARED) || o->refs == 1)) {
+			memfile_zero(&mm->k->mem, o->off + v->pgoff, len);
+			/* A private piece at either end of its object: give that
+			 * range of the memory file back now, not when the last
+			 * piece goes (trimming mappings would use up the file). */
+			if (!(v->flags & VMA_SHARED) && o->refs > 1 && len < o->len) {
+				if (v->pgoff + len == o->len) {
+					memfile_free(&mm->k->mem, o->off + v->pgoff, len);
+					o->len -= len;
+				} else if (v->pgoff == 0) {
+					memfile_free(&mm->k->mem, o->off, len);
+					o->off += len;
+					o->len -= len;
+					for (size_t j = 0; j < mm->n; j++)
+						if (j != i && mm->v[j].mobj == o)
+							mm->v[j].pgoff -= len;
+				}
+			}
+		}
+		mm->total_vm -= len;
+		mobj_put(&mm->k->mem, o);
 		vma_delete(mm, i);
 	}
 	return 0;
@@ -246,7 +265,7 @@ int64_t mm_map_anon(struct k_mm *mm, uint64_t addr, uint64_t len, int prot, int 
 	if (mm->n + 2 >= MAX_MAP_COUNT)
 		return -ENOMEM;
 	struct k_vma v = {.start = addr, .end = addr + len, .prot = prot, .flags = vflags};
-	if (prot != PROT_NONE || (vflags & VMA_SHARED)) {
+	if (!(vflags & VMA_SIGBUS) && (prot != PROT_NONE || (vflags & (VMA_SHARED | VMA_BACKED)))) {
 		v.mobj = mobj_new(&mm->k->mem, len);
 		if (!v.mobj)
 			return -ENOMEM;
@@ -302,6 +321,8 @@ int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot)
 		if (v->prot == prot)
 			continue;
 		v->prot = prot;
+		if (v->flags & VMA_SIGBUS)
+			continue; /* stays inaccessible to the host: faults are SIGBUS */
 		if (!v->mobj && prot != PROT_NONE) {
 			v->mobj = mobj_new(&mm->k->mem, v->end - v->start);
 			if (!v->mobj) {
@@ -421,12 +442,19 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 	} else {
 		piece.end = piece.start + old_len;
 	}
+	/* Hold the memory before unmapping the target: with old_len 0 the
+	 * target may be the source itself. */
+	if (piece.mobj)
+		piece.mobj->refs++;
 	if ((flags & MREMAP_FIXED) && (err = mm_unmap(mm, new_addr, new_len))) {
+		mobj_put(&mm->k->mem, piece.mobj);
 		vma_merge_range(mm, old, old + old_len);
 		return err;
 	}
-	if (piece.mobj)
-		piece.mobj->refs++;
+	if (old_len == 0 && !mm_find(mm, old)) {
+		mobj_put(&mm->k->mem, piece.mobj);
+		return -EFAULT; /* Linux's vma_to_resize finds nothing left */
+	}
 	if (old_len) {
 		if ((err = vma_remove(mm, old, old + old_len, true)) ||
 		    (err = pf_as_unmap(mm->as, old, old_len))) {
@@ -458,4 +486,46 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 			return r;
 	}
 	return (int64_t)new_addr;
+}
+
+uint8_t *mm_host_addr(struct k_mm *mm, uint64_t addr)
+{
+	struct k_vma *v = mm_find(mm, addr);
+	if (!v || !v->mobj)
+		return NULL;
+	return mm->k->mem.base + v->mobj->off + v->pgoff + (addr - v->start);
+}
+
+int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int mflags, struct k_mobj **objs,
+		    const uint64_t *pgoff, const uint64_t *len, int n)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += len[i];
+	/* Claim the whole range first, as one anonymous reservation. */
+	int64_t at = mm_map_anon(mm, addr, total, PROT_NONE, 0, mflags);
+	if (at < 0)
+		return at;
+	int err = vma_remove(mm, (uint64_t)at, (uint64_t)at + total, false);
+	uint64_t cur = (uint64_t)at;
+	for (int i = 0; i < n && !err; i++) {
+		struct k_vma v = {.start = cur, .end = cur + len[i], .prot = prot, .flags = VMA_SHARED,
+				  .mobj = objs[i], .pgoff = pgoff[i]};
+		objs[i]->refs++;
+		err = vma_apply(mm, &v);
+		if (!err)
+			err = vma_insert(mm, vma_index(mm, cur), &v);
+		if (err) {
+			mobj_put(&mm->k->mem, objs[i]);
+			break;
+		}
+		mm->total_vm += len[i];
+		cur += len[i];
+	}
+	if (err) {
+		mm_unmap(mm, (uint64_t)at, total);
+		return err;
+	}
+	vma_merge_range(mm, (uint64_t)at, (uint64_t)at + total);
+	return at;
 }

@@ -205,25 +205,35 @@ void k_signal_host(struct k_task *t, int sig)
 	send_self(t, (uint64_t)sig, SI_KERNEL);
 }
 
+void task_send(struct k_task *t, int sig, int code)
+{
+	send_self(t, (uint64_t)sig, code);
+}
+
 SYSCALL(kill)
 {
 	int pid = (int)a[0];
 	uint64_t sig = (uint64_t)(int)a[1];
+	/* kill(-1) signals every process but the caller: there is none. */
+	if (pid == -1)
+		return !valid_sig(sig) && sig != 0 ? -EINVAL : -ESRCH;
+	if (pid != t->tg->pid && pid != 0 && pid != -t->tg->pgid)
+		return -ESRCH;
 	if (!valid_sig(sig) && sig != 0)
 		return -EINVAL;
-	if (pid == t->tg->pid || pid == 0 || pid == -1 || pid == -t->tg->pgid)
-		return send_self(t, sig, SI_USER);
-	return -ESRCH;
+	return send_self(t, sig, SI_USER);
 }
 
 SYSCALL(tgkill)
 {
 	int tgid = (int)a[0], tid = (int)a[1];
 	uint64_t sig = (uint64_t)(int)a[2];
-	if (tgid <= 0 || tid <= 0 || (!valid_sig(sig) && sig != 0))
+	if (tgid <= 0 || tid <= 0)
 		return -EINVAL;
 	if (tgid != t->tg->pid || tid != t->tid)
 		return -ESRCH;
+	if (!valid_sig(sig) && sig != 0)
+		return -EINVAL;
 	return send_self(t, sig, SI_TKILL);
 }
 
@@ -231,10 +241,12 @@ SYSCALL(tkill)
 {
 	int tid = (int)a[0];
 	uint64_t sig = (uint64_t)(int)a[1];
-	if (tid <= 0 || (!valid_sig(sig) && sig != 0))
+	if (tid <= 0)
 		return -EINVAL;
 	if (tid != t->tid)
 		return -ESRCH;
+	if (!valid_sig(sig) && sig != 0)
+		return -EINVAL;
 	return send_self(t, sig, SI_TKILL);
 }
 
@@ -385,11 +397,12 @@ SYSCALL(rt_sigreturn)
 			task_signal(t, SIGSEGV, SI_KERNEL, 0);
 			return (long)r->rax;
 		}
-		fp.mxcsr &= 0xffbf; /* reserved MXCSR bits would fault the host */
+		fp.mxcsr &= 0xffff; /* reserved MXCSR bits would fault the host */
 		pf_ctx_set_fpregs(t->ctx, &fp);
 	}
 	set_altstack(t, &f.uc.stack);
 	t->in_syscall = false; /* nothing to restart */
+	t->restart_nr = 0;     /* and no interrupted sleep to resume */
 	return (long)r->rax;
 }
 

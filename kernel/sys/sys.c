@@ -1,6 +1,7 @@
 /* System information and limits: uname, rlimits, sysinfo, getrandom,
  * getcwd, umask and the scheduler calls a single-CPU view needs. */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/random.h>
@@ -74,10 +75,10 @@ SYSCALL(prlimit64)
 	struct rlimit nl, old;
 	if (a[2] && k_copy_in(t, &nl, a[2], sizeof(nl)))
 		return -EFAULT;
-	if ((unsigned)a[1] >= RLIM_NLIMITS)
-		return -EINVAL;
 	if (pid != 0 && pid != t->tg->pid)
 		return -ESRCH;
+	if ((unsigned)a[1] >= RLIM_NLIMITS)
+		return -EINVAL;
 	long r = do_prlimit(t, (unsigned)a[1], a[2] ? &nl : NULL, &old);
 	if (r == 0 && a[3])
 		r = k_copy_out(t, a[3], &old, sizeof(old));
@@ -115,48 +116,32 @@ SYSCALL(getrandom)
 		return -EINVAL;
 	if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM))
 		return -EINVAL;
-	if (len > 0x1ffffff) /* Linux caps one call at 32 MiB - 1 */
-		len = 0x1ffffff;
+	if (len > (INT_MAX & PAGE_MASK)) /* Linux's MAX_RW_COUNT */
+		len = INT_MAX & PAGE_MASK;
 	if (len == 0)
 		return 0;
 	/* Straight into guest memory, up to the first byte it cannot write:
 	 * a short count then, as Linux's copy_to_iter gives. */
-	struct iovec iov[16];
-	int n;
-	size_t ok = k_guest_iov(t->mm, buf, len, true, iov, 16, &n);
-	if (ok == 0)
-		return -EFAULT;
 	size_t done = 0;
-	for (int i = 0; i < n; i++) {
-		size_t at = 0;
-		while (at < iov[i].iov_len) {
-			ssize_t got = getrandom((char *)iov[i].iov_base + at, iov[i].iov_len - at,
-						flags & GRND_NONBLOCK);
-			if (got < 0)
-				return done ? (long)done : -errno;
-			at += (size_t)got;
-			done += (size_t)got;
+	while (done < len) {
+		struct iovec iov[16];
+		int n;
+		size_t ok = k_guest_iov(t->mm, buf + done, len - done, true, iov, 16, &n);
+		if (ok == 0)
+			return done ? (long)done : -EFAULT;
+		for (int i = 0; i < n; i++) {
+			size_t at = 0;
+			while (at < iov[i].iov_len) {
+				ssize_t got = getrandom((char *)iov[i].iov_base + at,
+							iov[i].iov_len - at, flags & GRND_NONBLOCK);
+				if (got < 0)
+					return done ? (long)done : -errno;
+				at += (size_t)got;
+				done += (size_t)got;
+			}
 		}
 	}
 	return (long)done;
-}
-
-SYSCALL(getcwd)
-{
-	/* The VFS brings a working directory; until then it is the root. */
-	const char cwd[] = "/";
-	if (a[1] < sizeof(cwd))
-		return -ERANGE;
-	if (k_copy_out(t, a[0], cwd, sizeof(cwd)))
-		return -EFAULT;
-	return sizeof(cwd);
-}
-
-SYSCALL(umask)
-{
-	uint32_t old = t->tg->umask;
-	t->tg->umask = (uint32_t)a[0] & 0777;
-	return old;
 }
 
 SYSCALL(sched_yield)
@@ -170,11 +155,11 @@ SYSCALL(sched_getaffinity)
 {
 	int pid = (int)a[0];
 	uint64_t len = (uint32_t)a[1]; /* an unsigned int in Linux's prototype */
-	if (pid != 0 && pid != t->tid)
-		return -ESRCH;
 	/* Linux: the buffer must hold nr_cpu_ids bits, in whole longs. */
 	if (len * 8 < t->k->nr_cpu_ids || (len & 7))
 		return -EINVAL;
+	if (pid != 0 && pid != t->tid)
+		return -ESRCH;
 	uint64_t n = len < t->k->cpumask_bytes ? len : t->k->cpumask_bytes;
 	if (k_copy_out(t, a[2], t->k->cpumask, n))
 		return -EFAULT;
@@ -184,15 +169,28 @@ SYSCALL(sched_getaffinity)
 SYSCALL(sched_setaffinity)
 {
 	int pid = (int)a[0];
-	if (pid != 0 && pid != t->tid)
-		return -ESRCH;
 	uint8_t mask[128] = {0};
 	uint64_t n = (uint32_t)a[1] < sizeof(mask) ? (uint32_t)a[1] : sizeof(mask);
 	if (k_copy_in(t, mask, a[2], n))
 		return -EFAULT;
+	if (pid != 0 && pid != t->tid)
+		return -ESRCH;
 	/* Accepted if it names a CPU the sandbox has; placement is the host's. */
 	for (uint64_t i = 0; i < n && i < t->k->cpumask_bytes; i++)
 		if (mask[i] & t->k->cpumask[i])
 			return 0;
 	return -EINVAL;
+}
+
+SYSCALL(getcpu)
+{
+	/* The guest runs on the CPU its sentry thread runs on (the platform
+	 * keeps them together). */
+	int cpu = sched_getcpu();
+	unsigned c = cpu < 0 ? 0 : (unsigned)cpu, node = 0;
+	if (a[0] && k_copy_out(t, a[0], &c, sizeof(c)))
+		return -EFAULT;
+	if (a[1] && k_copy_out(t, a[1], &node, sizeof(node)))
+		return -EFAULT;
+	return 0;
 }

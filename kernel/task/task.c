@@ -143,8 +143,8 @@ SYSCALL(prctl)
 	switch (op) {
 	case PR_SET_NAME: {
 		char name[16] = {0};
-		/* Linux copies up to 16 bytes and truncates silently. */
-		long n = k_copy_string(t, name, a[1], sizeof(name));
+		/* Linux copies at most 15 bytes and truncates silently. */
+		long n = k_copy_string(t, name, a[1], sizeof(name) - 1);
 		if (n == -EFAULT)
 			return -EFAULT;
 		name[15] = 0;

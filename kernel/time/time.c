@@ -215,7 +215,10 @@ SYSCALL(clock_nanosleep)
 
 SYSCALL(restart_syscall)
 {
-	(void)a;
+	/* Nothing interrupted to resume: Linux's do_no_restart_syscall. */
+	if (!t->restart_nr)
+		return -EINTR;
+	t->restart_nr = 0;
 	return sleep_until(t, t->restart_clock, t->restart_deadline, t->restart_rem != 0,
 			   t->restart_rem);
 }

@@ -225,6 +225,15 @@ int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
 	siginfo_t si;
 	if (ptrace(PTRACE_GETSIGINFO, ctx->tid, 0, &si) != 0)
 		return -errno;
+	if (sig == SIGSYS && si.si_code == 1 /* SYS_SECCOMP */ &&
+	    (uint64_t)si.si_call_addr >= 0xffffffffff600000UL &&
+	    (uint64_t)si.si_call_addr < 0xffffffffff601000UL) {
+		/* A call into the vsyscall page: the kernel already returned to
+		 * the caller; si_syscall names the syscall the sentry must do. */
+		ev->kind = PF_SYSCALL;
+		regs->orig_rax = (uint64_t)si.si_syscall;
+		return 0;
+	}
 	bool sync = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
 				       sig == SIGFPE || sig == SIGTRAP);
 	if (sync) {

@@ -330,4 +330,336 @@ static inline long raw_sigprocmask(int how, const unsigned long *set,
 	return syscall(SYS_rt_sigprocmask, (long)how, set, old, (long)K_SIGSETSIZE);
 }
 
+/* ---- filesystem tests (fs_*.c) -------------------------------------- */
+/*
+ * Constants and structures for the fs_* programs that musl 1.2.3's
+ * headers lack (statx, openat2, renameat2, close_range, preadv2 flags),
+ * and helpers to build and remove scratch trees with raw syscalls.
+ * Scratch trees live under /tmp/husk-fs-NAME (a fresh tmpfs under husk,
+ * the host's /tmp natively), are removed first in case a crashed native
+ * run left one behind, and are removed again at the end.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+#ifndef O_TMPFILE
+#define O_TMPFILE 020200000
+#endif
+#ifndef AT_SYMLINK_FOLLOW
+#define AT_SYMLINK_FOLLOW 0x400
+#endif
+#ifndef AT_EACCESS
+#define AT_EACCESS 0x200
+#endif
+#ifndef AT_REMOVEDIR
+#define AT_REMOVEDIR 0x200
+#endif
+#ifndef AT_NO_AUTOMOUNT
+#define AT_NO_AUTOMOUNT 0x800
+#endif
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE 2
+#endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT 4
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE 2
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC 4
+#endif
+#ifndef RWF_HIPRI
+#define RWF_HIPRI 0x01
+#endif
+#ifndef RWF_DSYNC
+#define RWF_DSYNC 0x02
+#endif
+#ifndef RWF_SYNC
+#define RWF_SYNC 0x04
+#endif
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x08
+#endif
+#ifndef RWF_APPEND
+#define RWF_APPEND 0x10
+#endif
+#ifndef SEEK_DATA
+#define SEEK_DATA 3
+#endif
+#ifndef SEEK_HOLE
+#define SEEK_HOLE 4
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+#ifndef F_OFD_GETLK
+#define F_OFD_GETLK 36
+#endif
+#ifndef F_OFD_SETLK
+#define F_OFD_SETLK 37
+#endif
+#ifndef F_DUPFD_CLOEXEC
+#define F_DUPFD_CLOEXEC 1030
+#endif
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#endif
+#ifndef F_GET_SEALS
+#define F_GET_SEALS 1034
+#endif
+#ifndef F_SEAL_SEAL
+#define F_SEAL_SEAL 0x0001
+#endif
+#ifndef F_SEAL_SHRINK
+#define F_SEAL_SHRINK 0x0002
+#endif
+#ifndef F_SEAL_GROW
+#define F_SEAL_GROW 0x0004
+#endif
+#ifndef F_SEAL_WRITE
+#define F_SEAL_WRITE 0x0008
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef MFD_ALLOW_SEALING
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+#ifndef FIONREAD
+#define FIONREAD 0x541B
+#endif
+#ifndef FIONBIO
+#define FIONBIO 0x5421
+#endif
+#ifndef FIONCLEX
+#define FIONCLEX 0x5450
+#endif
+#ifndef FIOCLEX
+#define FIOCLEX 0x5451
+#endif
+
+/* Magic numbers of struct statfs's f_type. */
+#define K_TMPFS_MAGIC 0x01021994L
+#define K_PROC_SUPER_MAGIC 0x9fa0L
+#define K_SYSFS_MAGIC 0x62656572L
+
+/* statx(2): the kernel's struct, the mask bits and the sync flags. */
+struct k_statx_timestamp {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t reserved;
+};
+struct k_statx {
+	uint32_t stx_mask;
+	uint32_t stx_blksize;
+	uint64_t stx_attributes;
+	uint32_t stx_nlink;
+	uint32_t stx_uid;
+	uint32_t stx_gid;
+	uint16_t stx_mode;
+	uint16_t spare0;
+	uint64_t stx_ino;
+	uint64_t stx_size;
+	uint64_t stx_blocks;
+	uint64_t stx_attributes_mask;
+	struct k_statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
+	uint32_t stx_rdev_major, stx_rdev_minor;
+	uint32_t stx_dev_major, stx_dev_minor;
+	uint64_t spare2[14];
+};
+#define K_STATX_TYPE 0x0001U
+#define K_STATX_MODE 0x0002U
+#define K_STATX_NLINK 0x0004U
+#define K_STATX_UID 0x0008U
+#define K_STATX_GID 0x0010U
+#define K_STATX_ATIME 0x0020U
+#define K_STATX_MTIME 0x0040U
+#define K_STATX_CTIME 0x0080U
+#define K_STATX_INO 0x0100U
+#define K_STATX_SIZE 0x0200U
+#define K_STATX_BLOCKS 0x0400U
+#define K_STATX_BASIC_STATS 0x07ffU
+#define K_STATX_BTIME 0x0800U
+#define K_STATX__RESERVED 0x80000000U
+#define K_AT_STATX_FORCE_SYNC 0x2000
+#define K_AT_STATX_DONT_SYNC 0x4000
+
+/* openat2(2). */
+struct k_open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+#define K_RESOLVE_NO_XDEV 0x01
+#define K_RESOLVE_NO_MAGICLINKS 0x02
+#define K_RESOLVE_NO_SYMLINKS 0x04
+#define K_RESOLVE_BENEATH 0x08
+#define K_RESOLVE_IN_ROOT 0x10
+
+/* getdents64(2)'s record. */
+struct k_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* "reg", "dir", "lnk", ... for the type bits of a mode. */
+static inline const char *mode_type(unsigned mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "reg";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "lnk";
+	case S_IFIFO: return "fifo";
+	case S_IFCHR: return "chr";
+	case S_IFBLK: return "blk";
+	case S_IFSOCK: return "sock";
+	default: return "?";
+	}
+}
+
+/* Removes the tree at path relative to dirfd (files, symlinks, fifos,
+ * directories, whatever their modes; root needs none).  Missing is fine.
+ * Returns 0, or -1 with errno from the first failure. */
+static inline int rm_tree_at(int dirfd, const char *path)
+{
+	if (syscall(SYS_unlinkat, (long)dirfd, path, 0L) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	long fd = syscall(SYS_openat, (long)dirfd, path,
+			  (long)(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0L);
+	if (fd < 0)
+		return -1;
+	static char buf[8192]; /* not reentrant across levels: refilled below */
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, (long)sizeof buf);
+		if (n < 0) {
+			syscall(SYS_close, fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		/* Remove one real entry, then re-read from the start, so that
+		 * the recursion may reuse buf. */
+		int removed = 0;
+		for (long off = 0; off < n;) {
+			struct k_dirent64 *d = (struct k_dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			char name[256];
+			snprintf(name, sizeof name, "%s", d->d_name);
+			if (rm_tree_at((int)fd, name) != 0) {
+				int e = errno;
+				syscall(SYS_close, fd);
+				errno = e;
+				return -1;
+			}
+			removed = 1;
+			break;
+		}
+		if (!removed)
+			break;
+		syscall(SYS_lseek, fd, 0L, (long)SEEK_SET);
+	}
+	syscall(SYS_close, fd);
+	if (syscall(SYS_unlinkat, (long)dirfd, path, (long)AT_REMOVEDIR) != 0 &&
+	    errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+static inline int rm_tree(const char *path)
+{
+	return rm_tree_at(AT_FDCWD, path);
+}
+
+/* A fresh empty directory at path (mode 0755 after the umask), removing
+ * whatever a crashed earlier run left there; dies on failure. */
+static inline void fresh_dir(const char *path)
+{
+	if (rm_tree(path) != 0)
+		die("fresh_dir: remove old tree");
+	if (syscall(SYS_mkdir, path, 0755L) != 0)
+		die("fresh_dir: mkdir");
+}
+
+/* Removes the scratch tree at the end; prints nothing unless it fails. */
+static inline void cleanup_dir(const char *path)
+{
+	if (rm_tree(path) != 0)
+		printf("cleanup %s failed: %s\n", path, errname(errno));
+}
+
+/* Creates (or truncates) path with mode and the given contents; dies on
+ * failure. */
+static inline void put_file(const char *path, const char *data, long len, long mode)
+{
+	long fd = syscall(SYS_openat, (long)AT_FDCWD, path,
+			  (long)(O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC), mode);
+	if (fd < 0)
+		die(path);
+	if (len < 0)
+		len = (long)strlen(data);
+	if (len > 0 && syscall(SYS_write, fd, data, len) != len)
+		die("put_file: write");
+	syscall(SYS_close, fd);
+}
+
+/* Reads up to cap-1 bytes of path into buf, NUL-terminated; returns the
+ * count or -1 with errno. */
+static inline long get_file(const char *path, char *buf, long cap)
+{
+	long fd = syscall(SYS_openat, (long)AT_FDCWD, path, (long)(O_RDONLY | O_CLOEXEC), 0L);
+	if (fd < 0)
+		return -1;
+	long got = 0;
+	while (got < cap - 1) {
+		long n = syscall(SYS_read, fd, buf + got, cap - 1 - got);
+		if (n < 0) {
+			int e = errno;
+			syscall(SYS_close, fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	buf[got] = 0;
+	syscall(SYS_close, fd);
+	return got;
+}
+
+/* Prints "label: TYPE size=N nlink=N mode=OOOO" from lstat(path) (no size
+ * for directories), or the errno. */
+static inline void show_lstat(const char *label, const char *path)
+{
+	struct stat st;
+	if (syscall(SYS_newfstatat, (long)AT_FDCWD, path, &st, (long)AT_SYMLINK_NOFOLLOW) != 0) {
+		printf("%s: errno=%s\n", label, errname(errno));
+		return;
+	}
+	/* A directory's size depends on the file system: not printed. */
+	if (S_ISDIR(st.st_mode))
+		printf("%s: dir nlink=%ld mode=%04o\n", label, (long)st.st_nlink,
+		       (unsigned)(st.st_mode & 07777));
+	else
+		printf("%s: %s size=%ld nlink=%ld mode=%04o\n", label, mode_type(st.st_mode),
+		       (long)st.st_size, (long)st.st_nlink, (unsigned)(st.st_mode & 07777));
+}
+
 #endif /* HUSK_GUEST_H */
