@@ -20,6 +20,8 @@ static void usage(FILE *f)
 		"  --platform=ptrace   how guest code is run (ptrace)\n"
 		"  --strace            print each guest syscall on stderr\n"
 		"  --env K=V           set a guest environment variable (repeatable)\n"
+		"  --bind HOST[:GUEST] bind a host directory read-only into the sandbox\n"
+		"  --root SPEC.json    the sandbox's mounts (default: host / read-only, tmpfs /tmp)\n"
 		"  --hostname NAME     the sandbox's hostname (default: husk)\n"
 		"  --debug             log sentry events on stderr\n");
 }

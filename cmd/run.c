@@ -17,6 +17,48 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_ENV 4096
+#define MAX_BINDS 16
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct gf_mount *)a)->path, ((const struct gf_mount *)b)->path);
+}
+
+/* --bind HOST[:GUEST]: a read-only bind mount added to the spec. */
+static int add_bind(struct gf_spec *spec, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	char host[PATH_MAX];
+	size_t hl = colon ? (size_t)(colon - arg) : strlen(arg);
+	if (hl == 0 || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, arg, hl);
+	host[hl] = 0;
+	char real[PATH_MAX];
+	if (!realpath(host, real))
+		return -errno;
+	const char *guest = colon ? colon + 1 : real;
+	if (guest[0] != '/' || strstr(guest, "/..") || strstr(guest, "/./"))
+		return -EINVAL;
+	struct gf_mount *m = realloc(spec->mounts, (size_t)(spec->nmounts + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	spec->mounts = m;
+	m = &spec->mounts[spec->nmounts];
+	memset(m, 0, sizeof(*m));
+	m->path = strdup(guest);
+	m->source = strdup(real);
+	if (!m->path || !m->source) {
+		free(m->path);
+		free(m->source);
+		return -ENOMEM;
+	}
+	m->type = GF_MOUNT_BIND;
+	m->readonly = true;
+	spec->nmounts++;
+	qsort(spec->mounts, (size_t)spec->nmounts, sizeof(*spec->mounts), by_path);
+	return 0;
+}
 
 /* Reads a whole (small) file, for --root. */
 static char *slurp(const char *path)
@@ -73,6 +115,8 @@ int cmd_run(int argc, char **argv)
 	static char path_env[] = "PATH=" DEFAULT_PATH;
 	int nenv = env_set(env, 0, path_env);
 	const char *root_spec = NULL;
+	const char *binds[MAX_BINDS];
+	int nbinds = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -102,6 +146,12 @@ int cmd_run(int argc, char **argv)
 			nenv = env_set(env, nenv, (char *)a + 6);
 		} else if (strcmp(a, "--hostname") == 0 && i + 1 < argc) {
 			cfg.hostname = argv[++i];
+		} else if (strcmp(a, "--bind") == 0 && i + 1 < argc) {
+			if (nbinds == MAX_BINDS) {
+				fprintf(stderr, "husk run: too many --bind\n");
+				return 2;
+			}
+			binds[nbinds++] = argv[++i];
 		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
 			root_spec = argv[++i];
 		} else if (strncmp(a, "--root=", 7) == 0) {
@@ -136,6 +186,13 @@ int cmd_run(int argc, char **argv)
 	} else if ((err = gf_spec_default(&spec))) {
 		fprintf(stderr, "husk run: %s\n", strerror(-err));
 		return 125;
+	}
+	for (int b = 0; b < nbinds; b++) {
+		if ((err = add_bind(&spec, binds[b]))) {
+			fprintf(stderr, "husk run: --bind %s: %s\n", binds[b], strerror(-err));
+			gf_spec_free(&spec);
+			return 2;
+		}
 	}
 	/* The gofer serves the sandbox's files from its own confined process. */
 	char self[PATH_MAX];

@@ -6,6 +6,9 @@ set -u
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The sandbox's /tmp is its own: make the test binaries visible wherever
+# this checkout lives (CI may clone it under /tmp).
+export HUSK_FLAGS="--bind $PWD"
 
 pass=0
 fail=0

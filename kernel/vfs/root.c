@@ -70,6 +70,55 @@ static int mount_system(struct k_task *t, struct k_path *root)
 	return err;
 }
 
+/* Creates the directories of path that are missing (a mount point inside
+ * another mount, such as a bind under the sandbox's own /tmp). */
+static int make_dirs(struct k_task *t, const char *path)
+{
+	char buf[K_PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = 0;
+		struct k_path at;
+		int err = path_lookup_from(t, &t->fs->root, buf, LOOKUP_FOLLOW, &at);
+		if (err == -ENOENT) {
+			struct k_path parent;
+			char last[K_NAME_MAX + 1];
+			bool slash;
+			if ((err = path_parent_from(t, &t->fs->root, buf, LOOKUP_FOLLOW, &parent, last,
+						    &slash)))
+				return err;
+			struct k_inode *dir = parent.d->inode, *ino;
+			struct k_dentry *d = dentry_lookup(parent.d, last, &err);
+			struct k_cred root = {0};
+			if (d && !mount_readonly(parent.mnt) && dir->ops->mkdir &&
+			    (err = dir->ops->mkdir(dir, last, 0755, &root, &ino)) == 0) {
+				dentry_instantiate(d, ino);
+				inode_put(ino);
+			} else if (d && !err) {
+				err = -EROFS;
+			}
+			if (d)
+				dentry_put(d);
+			path_put(&parent);
+			if (err)
+				return err;
+		} else if (err) {
+			return err;
+		} else {
+			path_put(&at);
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
 /* Mounts one entry of the spec (not "/") at its guest path. */
 static int mount_spec_entry(struct k_task *t, const struct gf_mount *m)
 {
@@ -77,7 +126,10 @@ static int mount_spec_entry(struct k_task *t, const struct gf_mount *m)
 	struct k_path parent;
 	char last[K_NAME_MAX + 1];
 	bool slash;
-	int err = path_parent_from(t, &t->fs->root, m->path, LOOKUP_FOLLOW, &parent, last, &slash);
+	int err = make_dirs(t, m->path);
+	if (err)
+		return err;
+	err = path_parent_from(t, &t->fs->root, m->path, LOOKUP_FOLLOW, &parent, last, &slash);
 	if (err)
 		return err;
 	if (m->type == GF_MOUNT_TMPFS) {

@@ -114,7 +114,8 @@ for dir in "${dirs[@]}"; do
 		pre="$tmp/$tag.$name"
 
 		nst=$(run_one "$pre.native" "$in" "$exe")
-		hst=$(run_one "$pre.husk" "$in" "$husk" run -- "$exe")
+		# shellcheck disable=SC2086 # HUSK_FLAGS holds several words
+		hst=$(run_one "$pre.husk" "$in" "$husk" run ${HUSK_FLAGS:-} -- "$exe")
 
 		reason=""
 		if [ "$nst" = 124 ]; then

@@ -13,7 +13,7 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 # 1. Random syscalls: the guest must finish (status 0) with nothing from the
 # sanitizers or husk's own error path on stderr.
 for seed in 1 2 3 4 5 6; do
-	err=$(timeout 120 "$husk" run -- "$dir/fuzz_syscalls" "$seed" 3000 2>&1 >/dev/null </dev/null | tr -d '\0')
+	err=$(timeout 120 "$husk" run ${HUSK_FLAGS:-} -- "$dir/fuzz_syscalls" "$seed" 3000 2>&1 >/dev/null </dev/null | tr -d '\0')
 	st=${PIPESTATUS[0]}
 	if [ "$st" -eq 0 ] && ! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer|husk run:' <<<"$err"; then
 		ok "fuzz seed $seed ($(grep -o 'fuzz: .*' <<<"$err"))"
@@ -52,7 +52,7 @@ signal_case INT "SIGINT to a sleeping guest" --default-signal=INT
 signal_case INT "SIGINT ignored since start"
 
 # 3. A guest spinning in user space is interrupted too.
-"$husk" run -- "$dir/spin" &
+"$husk" run ${HUSK_FLAGS:-} -- "$dir/spin" &
 hpid=$!
 sleep 0.5
 kill -TERM "$hpid"

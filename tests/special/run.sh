@@ -12,7 +12,8 @@ for exp in "$here"/*.expected; do
 	name=$(basename "$exp" .expected)
 	bin=$dir/$name
 	[ -x "$bin" ] || { echo "FAIL $name (not built)"; fail=$((fail + 1)); continue; }
-	got=$(timeout 30 "$husk" run -- "$bin" 2>/dev/null </dev/null; echo "status $?")
+	# shellcheck disable=SC2086
+	got=$(timeout 30 "$husk" run ${HUSK_FLAGS:-} -- "$bin" 2>/dev/null </dev/null; echo "status $?")
 	if [ "$got" == "$(cat "$exp")" ]; then
 		echo "PASS $name"
 		pass=$((pass + 1))
