@@ -187,6 +187,27 @@ void dcache_clear(void);
 /* Filesystems. */
 #define TMPFS_MAGIC 0x01021994
 int tmpfs_new(struct k_kernel *k, uint32_t root_mode, struct k_super **sb, struct k_inode **root);
+/* /proc and /sys (fs/procfs.c, fs/sysfs.c).  procfs_new: t is the task
+ * /proc/self names (the sandbox's first; its thread group's pid dirs are
+ * generated from the task list).  Mount them nosuid,nodev,noexec. */
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
+int procfs_new(struct k_task *t, struct k_super **sb, struct k_inode **root);
+int sysfs_new(struct k_kernel *k, struct k_super **sb, struct k_inode **root);
+/* /proc's magic links (PID/exe, cwd, root, fd/N): sets *path (a new
+ * reference) to what ino stands for, or for an fd with no path (stdio,
+ * pipes) *file (a new reference) instead; -EINVAL when ino is no magic
+ * link (plain symlinks such as /proc/self included), -ENOENT when its
+ * target is gone.  For the walker: follow these without readlink, and
+ * refuse them (ELOOP) under LOOKUP_NO_MAGICLINKS. */
+int procfs_get_link(struct k_inode *ino, struct k_path *path, struct k_file **file);
+/* Whether the cached dentry name in dir (inode cached, NULL for a negative
+ * one) of /proc or /sys still stands: processes and fds come and go.  True
+ * for inodes of other filesystems. */
+bool procfs_revalidate(struct k_inode *dir, const char *name, struct k_inode *cached);
+/* An in-memory writable layer over lower_root (the overlaid root). */
+int overlay_new(struct k_kernel *k, struct k_inode *lower_root, struct k_super **sb,
+		struct k_inode **root);
 /* The memory object holding byte off of a tmpfs regular file (allocated
  * if missing), and the size of such chunks. */
 struct k_mobj *tmpfs_chunk(struct k_inode *ino, uint64_t off, uint64_t *chunk_size);

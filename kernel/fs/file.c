@@ -29,7 +29,7 @@ struct k_file *file_get(struct k_file *f)
 void file_put(struct k_file *f)
 {
 	if (f && --f->refs == 0) {
-		if (f->ops->release)
+		if (f->ops && f->ops->release)
 			f->ops->release(f);
 		path_put(&f->path);
 		inode_put(f->inode);

@@ -78,6 +78,8 @@ void inode_touch(struct k_inode *ino, bool atime, bool mtime, bool ctime)
 
 void inode_stat(const struct k_inode *ino, struct stat *st)
 {
+	if (ino->ops && ino->ops->refresh)
+		ino->ops->refresh((struct k_inode *)ino);
 	memset(st, 0, sizeof(*st));
 	st->st_dev = ino->sb->dev;
 	st->st_ino = ino->ino;

@@ -164,6 +164,18 @@ int k_vfs_init(struct k_task *t)
 			return -ENOTCONN;
 		err = goferfs_new(k, k->gofer, "/", spec->mounts[0].readonly, &sb, &root);
 		flags = spec->mounts[0].readonly ? MS_RDONLY : 0;
+		if (!err && spec->mounts[0].overlay) {
+			/* Writes land in the sandbox's memory; the host's files
+			 * are never touched. */
+			struct k_super *osb;
+			struct k_inode *oroot;
+			err = overlay_new(k, root, &osb, &oroot);
+			inode_put(root);
+			super_put(sb);
+			sb = osb;
+			root = oroot;
+			flags = 0;
+		}
 	} else {
 		err = tmpfs_new(k, 0755, &sb, &root);
 	}

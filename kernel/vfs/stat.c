@@ -13,6 +13,12 @@
 
 static int stat_file(struct k_file *f, struct stat *st)
 {
+	/* The name's inode (an overlay's, say) is what stat(2) of the path
+	 * shows too; the description may work on a lower one. */
+	if (f->path.d && f->path.d->inode) {
+		inode_stat(f->path.d->inode, st);
+		return 0;
+	}
 	if (f->inode) {
 		inode_stat(f->inode, st);
 		return 0;

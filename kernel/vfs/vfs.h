@@ -72,6 +72,8 @@ struct k_inode_ops {
 	int (*statfs)(struct k_inode *ino, struct statfs *st);
 	/* fallocate(2) modes 0, FALLOC_FL_KEEP_SIZE and PUNCH_HOLE. */
 	int (*fallocate)(struct k_inode *ino, int mode, uint64_t off, uint64_t len);
+	/* Brings the inode's attributes up to date before they are shown. */
+	void (*refresh)(struct k_inode *ino);
 	/* The last reference is gone. */
 	void (*evict)(struct k_inode *ino);
 };
@@ -98,8 +100,12 @@ struct k_inode {
 	uint64_t size;
 	uint64_t blocks;
 	struct timespec atime, mtime, ctime;
+	unsigned iflags; /* K_I_* */
 	void *priv;
 };
+
+/* An overlay upper directory that hides the lower one of the same name. */
+#define K_I_OPAQUE 1u
 
 struct k_dentry {
 	int refs;
