@@ -130,8 +130,8 @@ static struct k_thread_group *tg_new(void)
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		getrlimit(r, &tg->rlim[r]);
 	/* The sandbox runs with the invoking user's credentials. */
-	tg->uid = tg->euid = tg->suid = getuid();
-	tg->gid = tg->egid = tg->sgid = getgid();
+	tg->uid = tg->euid = tg->suid = tg->fsuid = getuid();
+	tg->gid = tg->egid = tg->sgid = tg->fsgid = getgid();
 	return tg;
 }
 
@@ -268,6 +268,8 @@ void k_teardown(struct k_task *t)
 	mm_free(t->mm);
 	fdt_put(t->fdt);
 	k_vfs_teardown(t);
+	if (t->tg)
+		free(t->tg->groups);
 	free(t->tg);
 	free(t);
 	memfile_destroy(&k->mem);

@@ -148,6 +148,8 @@ struct k_file_ops {
 	/* Whether a read now would return 0 without taking any data: Linux
 	 * answers 0 then even for a buffer it could not write. */
 	bool (*at_eof)(struct k_file *f);
+	/* Writes never look at the data (/dev/null): a bad buffer is fine. */
+	bool discards;
 	void (*release)(struct k_file *f);
 };
 
@@ -260,7 +262,9 @@ struct k_thread_group {
 	int nthreads;
 	struct k_sigaction act[K_NSIG + 1];
 	struct rlimit rlim[RLIM_NLIMITS];
-	uint32_t uid, euid, suid, gid, egid, sgid;
+	uint32_t uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+	uint32_t *groups; /* supplementary groups */
+	int ngroups;
 	int dumpable;
 	bool exiting;
 	int exit_status; /* as a shell reports it: code, or 128+signal */

@@ -12,6 +12,9 @@
  * A arch_prctl code, I ioctl request, t timespec in, v iovec in (count:
  * next argument), V iovec out. */
 #define E(nr, name, args) [SYS_##nr] = {#name, sys_##name, args, 'd'}
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 #define EX(nr, name, args) [SYS_##nr] = {#name, sys_##name, args, 'x'}
 
 static const struct k_syscall table[] = {
@@ -140,6 +143,21 @@ static const struct k_syscall table[] = {
 	E(getdents, getdents, "fpu"),
 	E(futex, futex, "pdxpxx"),
 	E(getcpu, getcpu, "ppp"),
+	E(utimes, utimes, "sp"),
+	E(futimesat, futimesat, "fsp"),
+	E(utime, utime, "sp"),
+	E(sync_file_range, sync_file_range, "fddx"),
+	E(msync, msync, "xux"),
+	E(fchmodat2, fchmodat2, "fsox"),
+	E(setgroups, setgroups, "dp"),
+	E(setuid, setuid, "d"),
+	E(setgid, setgid, "d"),
+	E(setreuid, setreuid, "dd"),
+	E(setregid, setregid, "dd"),
+	E(setresuid, setresuid, "ddd"),
+	E(setresgid, setresgid, "ddd"),
+	E(setfsuid, setfsuid, "d"),
+	E(setfsgid, setfsgid, "d"),
 };
 
 const struct k_syscall *k_syscall_lookup(long nr)

@@ -20,6 +20,10 @@ SYSCALL(chown); SYSCALL(fchown); SYSCALL(lchown); SYSCALL(fchownat); SYSCALL(uti
 SYSCALL(truncate); SYSCALL(ftruncate); SYSCALL(fallocate); SYSCALL(fsync);
 SYSCALL(fdatasync); SYSCALL(syncfs); SYSCALL(sync); SYSCALL(fadvise64); SYSCALL(readahead);
 SYSCALL(chdir); SYSCALL(fchdir); SYSCALL(chroot);
+SYSCALL(utimes); SYSCALL(futimesat); SYSCALL(utime); SYSCALL(fchmodat2);
+SYSCALL(sync_file_range); SYSCALL(msync);
+SYSCALL(setgroups); SYSCALL(setuid); SYSCALL(setgid); SYSCALL(setreuid); SYSCALL(setregid);
+SYSCALL(setresuid); SYSCALL(setresgid); SYSCALL(setfsuid); SYSCALL(setfsgid);
 /* mm/ */
 SYSCALL(mmap); SYSCALL(munmap); SYSCALL(mprotect); SYSCALL(mremap);
 SYSCALL(madvise); SYSCALL(brk);

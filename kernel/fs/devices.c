@@ -85,8 +85,10 @@ static bool null_eof(struct k_file *f)
 }
 
 static const struct k_file_ops null_ops = {
-	.read = null_read, .write = sink_write, .seek = dev_seek, .at_eof = null_eof};
-static const struct k_file_ops zero_ops = {.read = zero_read, .write = sink_write, .seek = dev_seek};
+	.read = null_read, .write = sink_write, .seek = dev_seek, .at_eof = null_eof,
+	.discards = true};
+static const struct k_file_ops zero_ops = {
+	.read = zero_read, .write = sink_write, .seek = dev_seek, .discards = true};
 static const struct k_file_ops full_ops = {.read = zero_read, .write = full_write, .seek = dev_seek};
 static const struct k_file_ops random_ops = {
 	.read = random_read, .write = sink_write, .seek = dev_seek};

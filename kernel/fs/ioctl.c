@@ -30,6 +30,15 @@ SYSCALL(ioctl)
 			f->flags = on ? f->flags | bit : f->flags & ~bit;
 		}
 		break;
+	case FIONREAD:
+		if (f->inode && S_ISREG(f->inode->mode)) {
+			/* i_size - f_pos, negative past the end, as Linux. */
+			int n = (int)((int64_t)f->inode->size - f->pos);
+			r = k_copy_out(t, a[2], &n, sizeof(n));
+			break;
+		}
+		r = f->ops->ioctl ? f->ops->ioctl(t, f, cmd, a[2]) : -ENOTTY;
+		break;
 	default:
 		r = f->ops->ioctl ? f->ops->ioctl(t, f, cmd, a[2]) : -ENOTTY;
 		break;

@@ -42,8 +42,26 @@ static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, in
 			return -EFAULT;
 		total += gv[i].iov_len;
 	}
-	if (total == 0)
-		return 0;
+	/* A write by anyone without CAP_FSETID drops setuid (and setgid on a
+	 * group-executable file), as Linux's file_remove_privs. */
+	struct k_inode *ino = f->inode;
+	if (write && ino && S_ISREG(ino->mode) && t->tg->fsuid != 0 &&
+	    ((ino->mode & S_ISUID) || (ino->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) &&
+	    ino->ops->setattr) {
+		struct k_setattr at = {.mask = K_SET_MODE,
+				       .mode = ino->mode & 07777 & ~(uint32_t)(S_ISUID | S_ISGID)};
+		if (!(ino->mode & S_IXGRP))
+			at.mode |= ino->mode & S_ISGID;
+		ino->ops->setattr(ino, &at);
+	}
+	if (total == 0 || (write && f->ops->discards)) {
+		/* Linux hands even empty transfers to the file (/dev/full says
+		 * ENOSPC); a discarding device never reads the buffer. */
+		struct iovec none = {NULL, 0};
+		struct iovec fake = {NULL, total};
+		return write ? f->ops->write(f, total ? &fake : &none, 1, pos)
+			     : f->ops->read(f, &none, 0, pos);
+	}
 	struct iovec *hv = malloc(HOST_IOV * sizeof(*hv));
 	if (!hv)
 		return -ENOMEM;
@@ -139,17 +157,23 @@ static long rw_v2(struct k_task *t, const uint64_t *a, bool write)
 		return -EOPNOTSUPP;
 	if (pos < -1)
 		return -EINVAL;
-	if (pos == -1)
-		return rw_vec(t, (int)a[0], a[1], a[2], write, NULL);
 	if (write && (flags & RWF_APPEND)) {
-		/* Appends whatever the offset says, and leaves the position. */
+		/* At the end whatever the offset says; at -1 the position then
+		 * follows the data, as a write with O_APPEND. */
 		struct k_file *f = fdt_get(t, (int)a[0]);
 		if (!f)
 			return -EBADF;
+		bool cur = pos == -1;
 		if (f->inode)
 			pos = (int64_t)f->inode->size;
+		long r = rw_vec(t, (int)a[0], a[1], a[2], write, &pos);
+		if (cur && r >= 0)
+			f->pos = pos;
 		file_put(f);
+		return r;
 	}
+	if (pos == -1)
+		return rw_vec(t, (int)a[0], a[1], a[2], write, NULL);
 	return rw_vec(t, (int)a[0], a[1], a[2], write, &pos);
 }
 

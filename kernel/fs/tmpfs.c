@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "../sentry.h"
 
@@ -446,8 +447,13 @@ static ssize_t tmpfs_write(struct k_file *f, const struct iovec *iov, int n, int
 	struct k_inode *ino = f->inode;
 	struct tmpfs_node *tn = node(ino);
 	int64_t *p = pos ? pos : &f->pos;
-	if (!pos && (f->flags & O_APPEND))
+	/* O_APPEND wins even over pwrite's offset, as in Linux. */
+	int64_t ignored;
+	if (f->flags & O_APPEND) {
+		if (pos)
+			p = &ignored;
 		*p = (int64_t)ino->size;
+	}
 	uint64_t at = (uint64_t)*p;
 	size_t done = 0;
 	for (int i = 0; i < n; i++) {
@@ -486,13 +492,30 @@ static int64_t tmpfs_seek(struct k_file *f, int64_t off, int whence)
 	case SEEK_HOLE:
 		if (off < 0 || off >= size)
 			return -ENXIO;
-		/* Data and holes at chunk granularity. */
+		/* Data and holes page by page: a missing chunk is a hole, and
+		 * inside a chunk the memory file itself knows (it is sparse). */
 		at = off;
 		while (at < size) {
-			bool data = chunk(node(f->inode), (uint64_t)at, false) != NULL;
-			if (data == (whence == SEEK_DATA))
+			struct k_mobj *o = chunk(node(f->inode), (uint64_t)at, false);
+			int64_t chunk_end = (at / (int64_t)CHUNK + 1) * (int64_t)CHUNK;
+			if (!o) {
+				if (whence == SEEK_HOLE)
+					break;
+				at = chunk_end;
+				continue;
+			}
+			int memfd = node(f->inode)->k->mem.fd;
+			int64_t base = (int64_t)o->off - (at / (int64_t)CHUNK) * (int64_t)CHUNK;
+			off_t r = lseek(memfd, (off_t)(at + base), whence);
+			if (r >= 0 && r - base < chunk_end) {
+				at = r - base;
 				break;
-			at = (at / (int64_t)CHUNK + 1) * (int64_t)CHUNK;
+			}
+			if (whence == SEEK_HOLE && r >= 0) {
+				at = chunk_end; /* hole at the chunk's end, or beyond */
+				break;
+			}
+			at = chunk_end;
 		}
 		if (at >= size) {
 			if (whence == SEEK_DATA)

@@ -300,3 +300,27 @@ SYSCALL(brk)
 	mm->brk_cur = want;
 	return (long)want;
 }
+
+SYSCALL(msync)
+{
+	uint64_t addr = a[0], len = a[1];
+	int flags = (int)a[2];
+	if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC))
+		return -EINVAL;
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	if ((flags & MS_ASYNC) && (flags & MS_SYNC))
+		return -EINVAL;
+	uint64_t end = addr + PAGE_UP(len);
+	if (end < addr)
+		return -ENOMEM;
+	/* Shared mappings are the files' own pages: nothing to write back.
+	 * Holes in the range are still ENOMEM. */
+	for (uint64_t at = addr; at < end;) {
+		struct k_vma *v = mm_find_next(t->mm, at);
+		if (!v || v->start > at)
+			return -ENOMEM;
+		at = v->end;
+	}
+	return 0;
+}

@@ -2,6 +2,7 @@
  * robust futex list, arch_prctl and prctl. */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -51,10 +52,126 @@ SYSCALL(getresgid)
 SYSCALL(getgroups)
 {
 	int size = (int)a[0];
+	struct k_thread_group *tg = t->tg;
 	if (size < 0)
 		return -EINVAL;
-	return 0; /* no supplementary groups in the sandbox */
+	if (size == 0)
+		return tg->ngroups;
+	if (size < tg->ngroups)
+		return -EINVAL;
+	if (tg->ngroups && k_copy_out(t, a[1], tg->groups, (size_t)tg->ngroups * sizeof(uint32_t)))
+		return -EFAULT;
+	return tg->ngroups;
 }
+
+#define NGROUPS_MAX_K 65536
+
+SYSCALL(setgroups)
+{
+	int size = (int)a[0];
+	if (size < 0 || size > NGROUPS_MAX_K)
+		return -EINVAL;
+	if (t->tg->euid != 0)
+		return -EPERM;
+	uint32_t *g = NULL;
+	if (size) {
+		g = malloc((size_t)size * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		if (k_copy_in(t, g, a[1], (size_t)size * sizeof(*g))) {
+			free(g);
+			return -EFAULT;
+		}
+	}
+	free(t->tg->groups);
+	t->tg->groups = g;
+	t->tg->ngroups = size;
+	return 0;
+}
+
+/* The set*id family, with "privileged" meaning an effective id of 0
+ * (CAP_SETUID/CAP_SETGID in the sandbox's user namespace). */
+static bool is_one_of(uint32_t id, uint32_t a, uint32_t b, uint32_t c)
+{
+	return id == a || id == b || id == c;
+}
+
+static long set_ids(struct k_task *t, bool gid, uint32_t r, uint32_t e, uint32_t s, bool res)
+{
+	struct k_thread_group *tg = t->tg;
+	uint32_t *pr = gid ? &tg->gid : &tg->uid, *pe = gid ? &tg->egid : &tg->euid;
+	uint32_t *ps = gid ? &tg->sgid : &tg->suid, *pf = gid ? &tg->fsgid : &tg->fsuid;
+	bool priv = tg->euid == 0;
+	const uint32_t none = (uint32_t)-1;
+	if (!priv) {
+		if (res) {
+			if ((r != none && !is_one_of(r, *pr, *pe, *ps)) ||
+			    (e != none && !is_one_of(e, *pr, *pe, *ps)) ||
+			    (s != none && !is_one_of(s, *pr, *pe, *ps)))
+				return -EPERM;
+		} else {
+			/* setre*id: the real id from real or effective, the
+			 * effective one from any of the three. */
+			if ((r != none && r != *pr && r != *pe) ||
+			    (e != none && !is_one_of(e, *pr, *pe, *ps)))
+				return -EPERM;
+		}
+	}
+	uint32_t old_r = *pr;
+	if (r != none)
+		*pr = r;
+	if (e != none)
+		*pe = e;
+	if (res) {
+		if (s != none)
+			*ps = s;
+	} else if (r != none || (e != none && e != old_r)) {
+		*ps = *pe;
+	}
+	*pf = *pe;
+	return 0;
+}
+
+static long do_setid(struct k_task *t, bool gid, uint32_t id)
+{
+	struct k_thread_group *tg = t->tg;
+	if (id == (uint32_t)-1)
+		return -EINVAL;
+	if (tg->euid == 0)
+		return set_ids(t, gid, id, id, id, true);
+	uint32_t r = gid ? tg->gid : tg->uid, s = gid ? tg->sgid : tg->suid;
+	if (id != r && id != s)
+		return -EPERM;
+	return set_ids(t, gid, (uint32_t)-1, id, (uint32_t)-1, true);
+}
+
+SYSCALL(setuid) { return do_setid(t, false, (uint32_t)a[0]); }
+SYSCALL(setgid) { return do_setid(t, true, (uint32_t)a[0]); }
+SYSCALL(setreuid) { return set_ids(t, false, (uint32_t)a[0], (uint32_t)a[1], 0, false); }
+SYSCALL(setregid) { return set_ids(t, true, (uint32_t)a[0], (uint32_t)a[1], 0, false); }
+SYSCALL(setresuid)
+{
+	return set_ids(t, false, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], true);
+}
+SYSCALL(setresgid)
+{
+	return set_ids(t, true, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], true);
+}
+
+static long do_setfsid(struct k_task *t, bool gid, uint32_t id)
+{
+	struct k_thread_group *tg = t->tg;
+	uint32_t *pf = gid ? &tg->fsgid : &tg->fsuid, old = *pf;
+	uint32_t r = gid ? tg->gid : tg->uid, e = gid ? tg->egid : tg->euid;
+	uint32_t s = gid ? tg->sgid : tg->suid;
+	/* Returns the old id whether or not the change is allowed. */
+	if (id != (uint32_t)-1 && (tg->euid == 0 || is_one_of(id, r, e, s) || id == old))
+		*pf = id;
+	return old;
+}
+
+SYSCALL(setfsuid) { return do_setfsid(t, false, (uint32_t)a[0]); }
+SYSCALL(setfsgid) { return do_setfsid(t, true, (uint32_t)a[0]); }
 
 void task_exit_group(struct k_task *t, int status)
 {

@@ -108,9 +108,8 @@ static long chown_path(struct k_task *t, struct k_path *p, uint32_t uid, uint32_
 		a.mask |= K_SET_GID;
 		a.gid = gid;
 	}
-	if (!a.mask)
-		return mount_readonly(p->mnt) ? -EROFS : 0;
-	/* A change of owner drops setuid, and setgid where group-executable. */
+	/* Any chown drops setuid, and setgid where group-executable, even
+	 * one that changes nothing (Linux's ATTR_KILL_SUID). */
 	if (!S_ISDIR(ino->mode) && (ino->mode & (S_ISUID | S_ISGID))) {
 		a.mask |= K_SET_MODE;
 		a.mode = ino->mode & 07777 & ~(uint32_t)S_ISUID;
@@ -344,4 +343,77 @@ SYSCALL(readahead)
 		err = -EINVAL;
 	file_put(f);
 	return err;
+}
+
+/* The timeval forms: utimes, futimesat, and utime's utimbuf. */
+static long utimes_common(struct k_task *t, int dirfd, uint64_t upath, uint64_t utv, bool utimbuf)
+{
+	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+	if (utv) {
+		if (utimbuf) {
+			int64_t b[2];
+			if (k_copy_in(t, b, utv, sizeof(b)))
+				return -EFAULT;
+			ts[0] = (struct timespec){b[0], 0};
+			ts[1] = (struct timespec){b[1], 0};
+		} else {
+			struct timeval tv[2];
+			if (k_copy_in(t, tv, utv, sizeof(tv)))
+				return -EFAULT;
+			for (int i = 0; i < 2; i++) {
+				if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+					return -EINVAL;
+				ts[i] = (struct timespec){tv[i].tv_sec, tv[i].tv_usec * 1000};
+			}
+		}
+	}
+	struct k_path p;
+	int err = attr_target(t, dirfd, upath, 0, &p);
+	if (err)
+		return err;
+	struct k_inode *ino = p.d->inode;
+	if (!owner_or_root(t, ino)) {
+		if (utv)
+			err = -EPERM;
+		else if (inode_permission(t, ino, MAY_WRITE))
+			err = -EACCES;
+	}
+	if (!err) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		struct k_setattr at = {.mask = K_SET_ATIME | K_SET_MTIME | K_SET_CTIME, .ctime = now,
+				       .atime = utv ? ts[0] : now, .mtime = utv ? ts[1] : now};
+		err = setattr(t, &p, &at);
+	}
+	path_put(&p);
+	return err;
+}
+
+SYSCALL(utimes) { return utimes_common(t, AT_FDCWD, a[0], a[1], false); }
+SYSCALL(futimesat) { return utimes_common(t, (int)a[0], a[1], a[2], false); }
+SYSCALL(utime) { return utimes_common(t, AT_FDCWD, a[0], a[1], true); }
+
+SYSCALL(fchmodat2)
+{
+	int flags = (int)a[3];
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	return do_fchmodat(t, (int)a[0], a[1], (uint32_t)a[2], flags);
+}
+
+SYSCALL(sync_file_range)
+{
+	int64_t off = (int64_t)a[1], n = (int64_t)a[2];
+	unsigned flags = (unsigned)a[3];
+	if (flags & ~7u)
+		return -EINVAL;
+	if (off < 0 || n < 0 || off + n < off)
+		return -EINVAL;
+	struct k_file *f = fdt_get(t, (int)a[0]);
+	if (!f)
+		return -EBADF;
+	long r = f->inode && (S_ISREG(f->inode->mode) || S_ISDIR(f->inode->mode) ||
+			      S_ISLNK(f->inode->mode)) ? 0 : -ESPIPE;
+	file_put(f);
+	return r;
 }

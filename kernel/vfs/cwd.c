@@ -8,6 +8,9 @@
 SYSCALL(getcwd)
 {
 	char buf[K_PATH_MAX];
+	/* A working directory that was removed has no name (Linux: ENOENT). */
+	if (!t->fs->cwd.d->hashed && t->fs->cwd.d->parent)
+		return -ENOENT;
 	int n = path_name(&t->fs->root, &t->fs->cwd, buf, sizeof(buf));
 	if (n < 0)
 		return n;

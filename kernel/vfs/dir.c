@@ -48,6 +48,8 @@ static int target_get(struct k_task *t, int dirfd, uint64_t upath, struct target
 /* May the task create or remove names in dir? */
 static int may_change(struct k_task *t, const struct k_path *dir)
 {
+	if (dir->d->inode->nlink == 0)
+		return -ENOENT; /* a removed directory takes no new names */
 	int err = inode_permission(t, dir->d->inode, MAY_WRITE | MAY_EXEC);
 	if (!err && mount_readonly(dir->mnt))
 		err = -EROFS;
@@ -58,7 +60,7 @@ static int may_change(struct k_task *t, const struct k_path *dir)
  * root) may remove or rename it. */
 static int sticky_ok(struct k_task *t, struct k_inode *dir, struct k_inode *victim)
 {
-	uint32_t fsuid = t->tg->euid;
+	uint32_t fsuid = t->tg->fsuid;
 	if (!(dir->mode & S_ISVTX) || fsuid == 0 || fsuid == victim->uid || fsuid == dir->uid)
 		return 0;
 	return -EPERM;

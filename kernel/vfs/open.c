@@ -10,6 +10,10 @@
 
 #include "../sentry.h"
 
+/* The kernel's O_LARGEFILE; glibc's is 0 on 64-bit targets, but F_GETFL
+ * on Linux shows the bit. */
+#define K_O_LARGEFILE 0100000
+
 #ifndef __O_TMPFILE
 #define __O_TMPFILE 020000000
 #endif
@@ -77,6 +81,9 @@ static int may_open(struct k_task *t, const struct k_path *p, int acc, int flags
 	int err = inode_permission(t, ino, acc);
 	if (err)
 		return err;
+	/* O_NOATIME is for the owner (or CAP_FOWNER) only. */
+	if ((flags & O_NOATIME) && t->tg->fsuid != 0 && t->tg->fsuid != ino->uid)
+		return -EPERM;
 	if ((acc & MAY_WRITE) && mount_readonly(p->mnt) &&
 	    (S_ISREG(ino->mode) || S_ISDIR(ino->mode) || S_ISLNK(ino->mode)))
 		return -EROFS;
@@ -87,7 +94,8 @@ int vfs_open_path(struct k_task *t, const struct k_path *p, int flags, struct k_
 {
 	(void)t;
 	struct k_inode *ino = p->d->inode;
-	struct k_file *f = file_new(&path_ops, (flags & KEPT_FLAGS) | O_LARGEFILE);
+	struct k_file *f = file_new(&path_ops, (flags & KEPT_FLAGS) |
+					       (flags & O_PATH ? 0 : K_O_LARGEFILE));
 	if (!f)
 		return -ENOMEM;
 	f->path = path_get(*p);
@@ -167,7 +175,10 @@ static int open_create(struct k_task *t, int dirfd, const struct k_path *from, c
 		return err;
 	}
 	struct k_inode *dir = parent.d->inode;
-	if ((err = inode_permission(t, dir, MAY_WRITE | MAY_EXEC)) == 0 && mount_readonly(parent.mnt))
+	if (dir->nlink == 0)
+		err = -ENOENT; /* a removed directory */
+	else if ((err = inode_permission(t, dir, MAY_WRITE | MAY_EXEC)) == 0 &&
+		 mount_readonly(parent.mnt))
 		err = -EROFS;
 	if (!err && !dir->ops->create)
 		err = -EPERM;
@@ -253,11 +264,11 @@ long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uin
 		return err;
 	if (!(flags & O_PATH) && !created)
 		err = may_open(t, &p, acc, (int)flags);
-	else if ((flags & O_DIRECTORY) && !S_ISDIR(p.d->inode->mode))
+	else if (!tmpfile && (flags & O_DIRECTORY) && !S_ISDIR(p.d->inode->mode))
 		err = -ENOTDIR;
 	struct k_file *f = NULL;
 	if (!err)
-		err = vfs_open_path(t, &p, (int)flags, &f);
+		err = vfs_open_path(t, &p, (int)(tmpfile ? flags & ~(uint64_t)O_DIRECTORY : flags), &f);
 	path_put(&p);
 	if (!err && (flags & O_TRUNC) && !created && !(flags & O_PATH))
 		err = truncate_open(t, f);

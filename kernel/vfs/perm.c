@@ -7,10 +7,10 @@ void task_cred(const struct k_task *t, struct k_cred *c)
 {
 	c->uid = t->tg->uid;
 	c->euid = t->tg->euid;
-	c->fsuid = t->tg->euid;
+	c->fsuid = t->tg->fsuid;
 	c->gid = t->tg->gid;
 	c->egid = t->tg->egid;
-	c->fsgid = t->tg->egid;
+	c->fsgid = t->tg->fsgid;
 }
 
 int inode_permission(struct k_task *t, struct k_inode *ino, int mask)
@@ -25,9 +25,12 @@ int inode_permission(struct k_task *t, struct k_inode *ino, int mask)
 		return -EACCES;
 	}
 	unsigned bits;
+	bool group = c.fsgid == ino->gid;
+	for (int i = 0; !group && i < t->tg->ngroups; i++)
+		group = t->tg->groups[i] == ino->gid;
 	if (c.fsuid == ino->uid)
 		bits = (mode >> 6) & 7;
-	else if (c.fsgid == ino->gid)
+	else if (group)
 		bits = (mode >> 3) & 7;
 	else
 		bits = mode & 7;

@@ -204,9 +204,15 @@ static long do_readlink(struct k_task *t, int dirfd, uint64_t upath, uint64_t ub
 		return err;
 	if (f) {
 		file_put(f);
-		return -EINVAL;
+		return -ENOENT;
 	}
 	struct k_inode *ino = p.d->inode;
+	/* An empty path reads dirfd itself only if that is a symlink. */
+	char first;
+	if (k_copy_in(t, &first, upath, 1) == 0 && first == 0 && !S_ISLNK(ino->mode)) {
+		path_put(&p);
+		return -ENOENT;
+	}
 	if (!S_ISLNK(ino->mode) || !ino->ops->readlink) {
 		path_put(&p);
 		return -EINVAL;
@@ -230,20 +236,20 @@ static long do_access(struct k_task *t, int dirfd, uint64_t upath, int mode, int
 		return -EINVAL;
 	if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
+	/* access(2) checks with the real ids unless AT_EACCESS: the whole
+	 * lookup too, as Linux's override_creds. */
+	uint32_t euid = t->tg->euid, egid = t->tg->egid, fsuid = t->tg->fsuid, fsgid = t->tg->fsgid;
+	if (!(flags & AT_EACCESS)) {
+		t->tg->euid = t->tg->fsuid = t->tg->uid;
+		t->tg->egid = t->tg->fsgid = t->tg->gid;
+	}
 	struct k_path p = {0};
 	struct k_file *f;
 	int err = at_target(t, dirfd, upath, flags, &p, &f);
-	if (err)
-		return err;
-	if (f) {
+	if (err || f) {
 		file_put(f);
-		return 0;
-	}
-	/* access(2) checks with the real ids unless AT_EACCESS. */
-	uint32_t euid = t->tg->euid, egid = t->tg->egid;
-	if (!(flags & AT_EACCESS)) {
-		t->tg->euid = t->tg->uid;
-		t->tg->egid = t->tg->gid;
+		t->tg->euid = euid, t->tg->egid = egid, t->tg->fsuid = fsuid, t->tg->fsgid = fsgid;
+		return err;
 	}
 	struct k_inode *ino = p.d->inode;
 	int mask = (mode & R_OK ? MAY_READ : 0) | (mode & W_OK ? MAY_WRITE : 0) |
@@ -254,6 +260,8 @@ static long do_access(struct k_task *t, int dirfd, uint64_t upath, int mode, int
 		err = -EROFS;
 	t->tg->euid = euid;
 	t->tg->egid = egid;
+	t->tg->fsuid = fsuid;
+	t->tg->fsgid = fsgid;
 	path_put(&p);
 	return err;
 }
