@@ -180,7 +180,8 @@ struct k_mount *mount_at(struct k_kernel *k, struct k_mount *mnt, struct k_dentr
 long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uint32_t mode,
 		uint64_t resolve);
 /* An unnamed regular file in dir (O_TMPFILE). */
-int vfs_tmpfile(struct k_task *t, const struct k_path *dir, uint32_t mode, struct k_path *out);
+int vfs_tmpfile(struct k_task *t, const struct k_path *dir, uint32_t mode, bool linkable,
+		struct k_path *out);
 /* lseek on a directory: the getdents cookie. */
 int64_t vfs_dir_seek(struct k_file *f, int64_t off, int whence);
 /* Frees every cached dentry nobody uses (at teardown). */
@@ -203,10 +204,16 @@ int sysfs_new(struct k_kernel *k, struct k_super **sb, struct k_inode **root);
  * target is gone.  For the walker: follow these without readlink, and
  * refuse them (ELOOP) under LOOKUP_NO_MAGICLINKS. */
 int procfs_get_link(struct k_inode *ino, struct k_path *path, struct k_file **file);
+/* Opening such a file through its link (open("/dev/stdout")): a new file
+ * description of it with the open's flags (O_ACCMODE, O_APPEND,
+ * O_NONBLOCK); -ENXIO for files that cannot be reopened yet. */
+int procfs_reopen(struct k_file *f, int flags, struct k_file **out);
 /* Whether the cached dentry name in dir (inode cached, NULL for a negative
  * one) of /proc or /sys still stands: processes and fds come and go.  True
  * for inodes of other filesystems. */
 bool procfs_revalidate(struct k_inode *dir, const char *name, struct k_inode *cached);
+/* F_ADD_SEALS / F_GET_SEALS on a file. */
+long file_seals(struct k_file *f, int cmd, unsigned arg);
 /* An in-memory writable layer over lower_root (the overlaid root). */
 int overlay_new(struct k_kernel *k, struct k_inode *lower_root, struct k_super **sb,
 		struct k_inode **root);
@@ -321,6 +328,7 @@ struct k_kernel {
 	uint64_t enosys_count;
 	struct k_mount *mounts;  /* newest first */
 	struct gf_client *gofer; /* NULL without one */
+	struct k_mount *memfd_mnt; /* where memfd files live */
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
 	uint32_t nr_cpu_ids;
 	unsigned char cpumask[128];

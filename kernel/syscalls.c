@@ -158,6 +158,21 @@ static const struct k_syscall table[] = {
 	E(setresgid, setresgid, "ddd"),
 	E(setfsuid, setfsuid, "d"),
 	E(setfsgid, setfsgid, "d"),
+	E(memfd_create, memfd_create, "sx"),
+	E(sendfile, sendfile, "ffpu"),
+	E(copy_file_range, copy_file_range, "fpfpux"),
+	E(getxattr, getxattr, "sspu"),
+	E(lgetxattr, lgetxattr, "sspu"),
+	E(fgetxattr, fgetxattr, "fspu"),
+	E(listxattr, listxattr, "spu"),
+	E(llistxattr, llistxattr, "spu"),
+	E(flistxattr, flistxattr, "fpu"),
+	E(setxattr, setxattr, "sspux"),
+	E(lsetxattr, lsetxattr, "sspux"),
+	E(fsetxattr, fsetxattr, "fspux"),
+	E(removexattr, removexattr, "ss"),
+	E(lremovexattr, lremovexattr, "ss"),
+	E(fremovexattr, fremovexattr, "fs"),
 };
 
 const struct k_syscall *k_syscall_lookup(long nr)

@@ -24,6 +24,10 @@ SYSCALL(utimes); SYSCALL(futimesat); SYSCALL(utime); SYSCALL(fchmodat2);
 SYSCALL(sync_file_range); SYSCALL(msync);
 SYSCALL(setgroups); SYSCALL(setuid); SYSCALL(setgid); SYSCALL(setreuid); SYSCALL(setregid);
 SYSCALL(setresuid); SYSCALL(setresgid); SYSCALL(setfsuid); SYSCALL(setfsgid);
+SYSCALL(memfd_create); SYSCALL(sendfile); SYSCALL(copy_file_range);
+SYSCALL(getxattr); SYSCALL(lgetxattr); SYSCALL(fgetxattr); SYSCALL(listxattr);
+SYSCALL(llistxattr); SYSCALL(flistxattr); SYSCALL(setxattr); SYSCALL(lsetxattr);
+SYSCALL(fsetxattr); SYSCALL(removexattr); SYSCALL(lremovexattr); SYSCALL(fremovexattr);
 /* mm/ */
 SYSCALL(mmap); SYSCALL(munmap); SYSCALL(mprotect); SYSCALL(mremap);
 SYSCALL(madvise); SYSCALL(brk);

@@ -83,6 +83,10 @@ SYSCALL(fcntl)
 		f->flags = (f->flags & ~SETFL_MASK) | ((int)arg & SETFL_MASK);
 		r = 0;
 		break;
+	case F_ADD_SEALS:
+	case F_GET_SEALS:
+		r = file_seals(f, cmd, (unsigned)arg);
+		break;
 	default:
 		r = -EINVAL;
 		break;

@@ -184,6 +184,7 @@ int pfs_gen_text(struct pfs_ctx *c, struct pbuf *b)
 /* ======================= the engine ======================= */
 
 static const struct k_inode_ops pfs_iops;
+static void pfs_refresh(struct k_inode *ino);
 
 struct pfs_file {
 	char *buf;
@@ -199,7 +200,8 @@ static uint64_t child_ino(uint64_t dir, const char *name)
 	h ^= h >> 31;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 29;
-	h &= 0x7fffffffffffffffULL;
+	/* 32 bits, as Linux's proc inode numbers are; 1 is the root's. */
+	h = (h ^ (h >> 32)) & 0xffffffffULL;
 	return h < 2 ? h + 2 : h;
 }
 
@@ -337,14 +339,7 @@ bool procfs_revalidate(struct k_inode *dir, const char *name, struct k_inode *ca
 	const struct pfs_node *o = cached->priv;
 	if (o->ent != n.ent || o->pid != n.pid || o->tid != n.tid || o->fd != n.fd)
 		return false;
-	/* Still the same thing: refresh what may have changed about it. */
-	struct pfs_ctx c;
-	if (ctx_of(cached, &c) == 0 && c.t && n.pid) {
-		cached->uid = c.t->tg->euid;
-		cached->gid = c.t->tg->egid;
-		if (n.ent->modefn)
-			cached->mode = n.ent->modefn(&c);
-	}
+	pfs_refresh(cached);
 	return true;
 }
 
@@ -432,15 +427,19 @@ static int pfs_readlink(struct k_inode *ino, char *buf, size_t size)
 
 static void pfs_evict(struct k_inode *ino)
 {
-	struct pfs_node *n = ino->priv;
-	if (!n)
+	free(ino->priv);
+}
+
+/* Attributes that follow the task and the fd: shown as they are now. */
+static void pfs_refresh(struct k_inode *ino)
+{
+	struct pfs_ctx c;
+	if (ctx_of(ino, &c) || !c.n->pid)
 		return;
-	struct pfs_sb *ps = ino->sb->priv;
-	if (ps && n->ent == ps->root && n->pid == 0) {
-		ino->sb->priv = NULL;
-		pfs_sb_free(ps);
-	}
-	free(n);
+	ino->uid = c.t->tg->euid;
+	ino->gid = c.t->tg->egid;
+	if (c.n->ent->modefn)
+		ino->mode = c.n->ent->modefn(&c);
 }
 
 static int pfs_statfs(struct k_inode *ino, struct statfs *st)
@@ -513,6 +512,8 @@ static ssize_t pfs_write(struct k_file *f, const struct iovec *iov, int n, int64
 	struct pfs_ctx c;
 	if (ctx_of(f->inode, &c))
 		return -ESRCH;
+	struct pfs_file *pf = f->priv;
+	pf->fresh = false; /* the next read from 0 shows what was written */
 	char buf[PAGE_SIZE];
 	size_t len = 0, count = 0;
 	for (int i = 0; i < n; i++) {
@@ -634,8 +635,14 @@ static const struct k_inode_ops pfs_iops = {
 	.readlink = pfs_readlink,
 	.open = pfs_open,
 	.statfs = pfs_statfs,
+	.refresh = pfs_refresh,
 	.evict = pfs_evict,
 };
+
+static void put_priv(void *priv)
+{
+	pfs_sb_free(priv);
+}
 
 void pfs_sb_free(struct pfs_sb *ps)
 {
@@ -656,11 +663,10 @@ int pfs_new(struct pfs_sb *ps, const char *type, long magic, struct k_super **sb
 		return -ENOMEM;
 	}
 	sb->priv = ps;
+	sb->put_priv = put_priv;
 	struct pfs_node n = {ps->root, 0, 0, -1, 1};
 	struct k_inode *root = make_inode(sb, &n, 1);
 	if (!root) {
-		sb->priv = NULL;
-		pfs_sb_free(ps);
 		super_put(sb);
 		return -ENOMEM;
 	}
@@ -950,15 +956,18 @@ static int gen_status(struct pfs_ctx *c, struct pbuf *b)
 	pb_puts(b, "State:\tR (running)\n");
 	pb_printf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", tg->pid, t->tid,
 		  tg->ppid);
-	pb_printf(b, "Uid:\t%u\t%u\t%u\t%u\n", tg->uid, tg->euid, tg->suid, tg->euid);
-	pb_printf(b, "Gid:\t%u\t%u\t%u\t%u\n", tg->gid, tg->egid, tg->sgid, tg->egid);
+	pb_printf(b, "Uid:\t%u\t%u\t%u\t%u\n", tg->uid, tg->euid, tg->suid, tg->fsuid);
+	pb_printf(b, "Gid:\t%u\t%u\t%u\t%u\n", tg->gid, tg->egid, tg->sgid, tg->fsgid);
 	int fdsize = 64;
 	if (t->fdt && t->fdt->n > 64) {
 		fdsize = 256;
 		while (fdsize < t->fdt->n && fdsize < (1 << 30))
 			fdsize *= 2;
 	}
-	pb_printf(b, "FDSize:\t%d\nGroups:\t \n", fdsize);
+	pb_printf(b, "FDSize:\t%d\nGroups:\t", fdsize);
+	for (int g = 0; tg->groups && g < tg->ngroups; g++)
+		pb_printf(b, "%s%u", g ? " " : "", tg->groups[g]);
+	pb_puts(b, " \n");
 	pb_printf(b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", tg->pid, t->tid, tg->pgid,
 		  tg->sid);
 	struct mm_stats s;
@@ -1434,6 +1443,28 @@ static int getlink_fd(struct pfs_ctx *c, struct k_path *p, struct k_file **out)
 		*p = path_get(f->path);
 	else
 		*out = file_get(f);
+	return 0;
+}
+
+int procfs_reopen(struct k_file *f, int flags, struct k_file **out)
+{
+	*out = NULL;
+	if (f->path.d)
+		return -EINVAL; /* opened by its path like any file */
+	if (f->host_fd < 0)
+		return -ENXIO; /* pipes and sockets will reopen themselves */
+	/* husk's stdio: a new description over the same host object.  The
+	 * host side (offset, status flags) is shared, as a dup shares it. */
+	int fd = fcntl(f->host_fd, F_DUPFD_CLOEXEC, 10);
+	if (fd < 0)
+		return -errno;
+	struct k_file *n = hostfile_new(fd, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n->ino = f->ino; /* the same pipe or terminal: the same inode number */
+	*out = n;
 	return 0;
 }
 

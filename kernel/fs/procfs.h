@@ -88,7 +88,7 @@ struct pfs_ent {
 	const char *text;   /* a file whose content is this constant */
 };
 
-/* A filesystem instance (k_super's priv).  Freed with its root inode. */
+/* A filesystem instance (k_super's priv, freed with it). */
 struct pfs_sb {
 	struct k_kernel *k;
 	struct k_task *task; /* the sandbox's task (one for now) */

@@ -202,3 +202,108 @@ SYSCALL(lseek)
 }
 
 SYSCALL(close) { return fdt_close(t, (int)a[0]); }
+
+/* Copies n bytes from in (at *in_pos, or its position) to out (at
+ * *out_pos, or its position) through a buffer of the sentry's. */
+static long splice_copy(struct k_file *in, int64_t *in_pos, struct k_file *out, int64_t *out_pos,
+			size_t n)
+{
+	size_t cap = n < (1 << 16) ? n : (1 << 16);
+	char *buf = malloc(cap ? cap : 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t done = 0;
+	long err = 0;
+	while (done < n) {
+		struct iovec v = {buf, n - done < cap ? n - done : cap};
+		ssize_t r = in->ops->read(in, &v, 1, in_pos);
+		if (r <= 0) {
+			err = r;
+			break;
+		}
+		struct iovec w = {buf, (size_t)r};
+		ssize_t wr = out->ops->write(out, &w, 1, out_pos);
+		if (wr < 0) {
+			err = wr;
+			break;
+		}
+		done += (size_t)wr;
+		if (wr < r)
+			break;
+	}
+	free(buf);
+	return done ? (long)done : err;
+}
+
+SYSCALL(sendfile)
+{
+	struct k_file *out = fdt_get(t, (int)a[0]), *in = fdt_get(t, (int)a[1]);
+	long r = 0;
+	int64_t off = 0;
+	if (!out || !in) {
+		r = -EBADF;
+	} else if (!may(in, false) || !may(out, true)) {
+		r = -EBADF;
+	} else if (!in->ops->read || !out->ops->write || (in->inode && S_ISDIR(in->inode->mode))) {
+		r = -EINVAL;
+	} else if (out->flags & O_APPEND) {
+		r = -EINVAL;
+	} else if (a[2] && k_copy_in(t, &off, a[2], sizeof(off))) {
+		r = -EFAULT;
+	} else if (a[2] && off < 0) {
+		r = -EINVAL;
+	} else {
+		size_t n = a[3] > MAX_RW ? MAX_RW : (size_t)a[3];
+		r = splice_copy(in, a[2] ? &off : NULL, out, NULL, n);
+		if (r >= 0 && a[2] && k_copy_out(t, a[2], &off, sizeof(off)))
+			r = -EFAULT;
+	}
+	file_put(in);
+	file_put(out);
+	return r;
+}
+
+SYSCALL(copy_file_range)
+{
+	if (a[5] != 0)
+		return -EINVAL;
+	struct k_file *in = fdt_get(t, (int)a[0]), *out = fdt_get(t, (int)a[2]);
+	long r = 0;
+	int64_t ioff = 0, ooff = 0;
+	size_t len = a[4] > MAX_RW ? MAX_RW : (size_t)a[4];
+	if (!in || !out || !may(in, false) || !may(out, true) || (out->flags & O_APPEND)) {
+		r = -EBADF;
+	} else if (!in->inode || !out->inode) {
+		r = -EINVAL;
+	} else if (S_ISDIR(in->inode->mode) || S_ISDIR(out->inode->mode)) {
+		r = -EISDIR;
+	} else if (!S_ISREG(in->inode->mode) || !S_ISREG(out->inode->mode)) {
+		r = -EINVAL;
+	} else if ((a[1] && k_copy_in(t, &ioff, a[1], 8)) || (a[3] && k_copy_in(t, &ooff, a[3], 8))) {
+		r = -EFAULT;
+	} else {
+		int64_t ip = a[1] ? ioff : in->pos, op = a[3] ? ooff : out->pos;
+		if (ip < 0 || op < 0)
+			r = -EOVERFLOW; /* as Linux's checks see a negative offset */
+		else if (ip + (int64_t)len < ip || op + (int64_t)len < op)
+			r = -EOVERFLOW;
+		else if (in->inode == out->inode && ip < op + (int64_t)len && op < ip + (int64_t)len)
+			r = -EINVAL; /* overlapping ranges of one file */
+		if (!r && len) {
+			r = splice_copy(in, &ip, out, &op, len);
+			if (r >= 0) {
+				if (a[1])
+					r = k_copy_out(t, a[1], &ip, 8) ? -EFAULT : r;
+				else
+					in->pos = ip;
+				if (a[3])
+					r = k_copy_out(t, a[3], &op, 8) ? -EFAULT : r;
+				else
+					out->pos = op;
+			}
+		}
+	}
+	file_put(in);
+	file_put(out);
+	return r;
+}

@@ -350,6 +350,9 @@ static int tmpfs_setattr(struct k_inode *ino, const struct k_setattr *a)
 	if (a->mask & K_SET_SIZE) {
 		if (!S_ISREG(ino->mode))
 			return -EINVAL;
+		if (((ino->seals & F_SEAL_SHRINK) && a->size < ino->size) ||
+		    ((ino->seals & F_SEAL_GROW) && a->size > ino->size))
+			return -EPERM;
 		file_truncate(node(ino), ino, a->size);
 		inode_touch(ino, false, true, true);
 	}
@@ -456,10 +459,14 @@ static ssize_t tmpfs_write(struct k_file *f, const struct iovec *iov, int n, int
 	}
 	uint64_t at = (uint64_t)*p;
 	size_t done = 0;
+	if (ino->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		return -EPERM;
 	for (int i = 0; i < n; i++) {
 		size_t want = iov[i].iov_len;
 		if (at + want > (1ULL << 40))
 			return done ? (ssize_t)done : -EFBIG;
+		if ((ino->seals & F_SEAL_GROW) && at + want > ino->size)
+			return done ? (ssize_t)done : -EPERM;
 		size_t got = 0;
 		while (got < want) {
 			uint64_t in = (at + got) % CHUNK;
@@ -589,6 +596,8 @@ static int tmpfs_fallocate(struct k_inode *ino, int mode, uint64_t off, uint64_t
 	struct tmpfs_node *n = node(ino);
 	struct k_memfile *mf = &n->k->mem;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		if (ino->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+			return -EPERM;
 		uint64_t end = off + len < ino->size ? off + len : ino->size;
 		for (uint64_t at = off; at < end;) {
 			uint64_t in = at % CHUNK, take = CHUNK - in < end - at ? CHUNK - in : end - at;
@@ -609,6 +618,8 @@ static int tmpfs_fallocate(struct k_inode *ino, int mode, uint64_t off, uint64_t
 		inode_touch(ino, false, true, true);
 		return 0;
 	}
+	if ((ino->seals & F_SEAL_GROW) && !(mode & FALLOC_FL_KEEP_SIZE) && off + len > ino->size)
+		return -EPERM;
 	for (uint64_t at = off & ~(CHUNK - 1); at < off + len; at += CHUNK)
 		if (!chunk(n, at, true))
 			return -ENOSPC;

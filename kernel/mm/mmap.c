@@ -60,6 +60,8 @@ static long map_file(struct k_task *t, struct k_file *f, uint64_t addr, uint64_t
 		return mm_map_anon(t->mm, addr, plen, prot & PROT_ALL, shared ? VMA_SHARED : 0,
 				   mflags);
 	}
+	if (shared && (prot & PROT_WRITE) && (ino->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return -EPERM;
 	if (shared && tmpfs_inode_is(ino)) {
 		struct k_mobj *objs[64];
 		uint64_t pg[64], ln[64];

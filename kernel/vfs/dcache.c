@@ -204,3 +204,21 @@ void dcache_clear(void)
 		dentry_free(victim);
 	}
 }
+
+int dentry_rename_root(struct k_dentry *d, const char *name)
+{
+	char *n = strdup(name);
+	if (!n)
+		return -ENOMEM;
+	free(d->name);
+	d->name = n;
+	return 0;
+}
+
+struct k_dentry *dentry_anon(struct k_dentry *parent, const char *name, struct k_inode *ino)
+{
+	struct k_dentry *d = dentry_alloc(parent, name);
+	if (d)
+		d->inode = inode_get(ino);
+	return d;
+}

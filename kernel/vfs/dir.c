@@ -349,15 +349,17 @@ static long do_link(struct k_task *t, int odirfd, uint64_t opath, int ndirfd, ui
 	else if (S_ISDIR(src->mode))
 		err = -EPERM;
 	else if (!(err = may_change(t, &n.parent))) {
-		if (src->nlink == 0)
+		if (src->nlink == 0 && !(src->iflags & K_I_LINKABLE))
 			err = -ENOENT;
 		else if (!dir->ops->link)
 			err = -EPERM;
 		else
 			err = dir->ops->link(dir, n.last, src);
 	}
-	if (!err)
+	if (!err) {
+		src->iflags &= ~K_I_LINKABLE;
 		dentry_instantiate(n.d, src);
+	}
 	target_put(&n);
 	path_put(&old);
 	return err;
@@ -398,7 +400,8 @@ static long do_symlink(struct k_task *t, uint64_t utarget, int dirfd, uint64_t u
 SYSCALL(symlink) { return do_symlink(t, a[0], AT_FDCWD, a[1]); }
 SYSCALL(symlinkat) { return do_symlink(t, a[0], (int)a[1], a[2]); }
 
-int vfs_tmpfile(struct k_task *t, const struct k_path *dir, uint32_t mode, struct k_path *out)
+int vfs_tmpfile(struct k_task *t, const struct k_path *dir, uint32_t mode, bool linkable,
+		struct k_path *out)
 {
 	static unsigned long serial;
 	struct k_inode *di = dir->d->inode;
@@ -417,7 +420,11 @@ int vfs_tmpfile(struct k_task *t, const struct k_path *dir, uint32_t mode, struc
 	if (err)
 		return err;
 	di->ops->unlink(di, name, ino);
-	struct k_dentry *d = dentry_root(ino);
+	if (linkable)
+		ino->iflags |= K_I_LINKABLE;
+	char label[32];
+	snprintf(label, sizeof(label), "#%llu", (unsigned long long)ino->ino);
+	struct k_dentry *d = dentry_anon(dir->d, label, ino);
 	inode_put(ino);
 	if (!d)
 		return -ENOMEM;

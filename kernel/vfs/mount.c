@@ -112,6 +112,11 @@ int path_name(const struct k_path *root, const struct k_path *p, char *buf, size
 			continue;
 		}
 		parts[n++] = d->name;
+		if (!d->parent) {
+			/* A dentry of its own (memfd, O_TMPFILE): no way up. */
+			reached = true;
+			break;
+		}
 		d = d->parent;
 	}
 	size_t len = 0;
@@ -131,6 +136,14 @@ int path_name(const struct k_path *root, const struct k_path *p, char *buf, size
 		buf[len++] = '/';
 		memcpy(buf + len, parts[i], l);
 		len += l;
+	}
+	/* A name that was removed, as /proc/PID/fd shows it. */
+	const char del[] = " (deleted)";
+	if (p->d->inode && p->d->inode->nlink == 0 && !S_ISDIR(p->d->inode->mode)) {
+		if (len + sizeof(del) > size)
+			return -ENAMETOOLONG;
+		memcpy(buf + len, del, sizeof(del));
+		len += sizeof(del) - 1;
 	}
 	buf[len] = 0;
 	return (int)len;

@@ -247,7 +247,7 @@ long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uin
 		err = path_lookup(t, dirfd, path, lflags | LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &dir);
 		if (err)
 			return err;
-		err = vfs_tmpfile(t, &dir, mode, &p);
+		err = vfs_tmpfile(t, &dir, mode, !(flags & O_EXCL), &p);
 		path_put(&dir);
 		if (err)
 			return err;

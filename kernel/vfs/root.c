@@ -67,7 +67,14 @@ static int mount_system(struct k_task *t, struct k_path *root)
 		return err;
 	err = mount_tmpfs_at(k, &dev, "shm", 01777);
 	path_put(&dev);
-	return err;
+	if (err)
+		return err;
+	if ((err = procfs_new(t, &sb, &ino)) ||
+	    (err = mount_fs_at(k, root, "proc", sb, ino, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")))
+		return err;
+	if ((err = sysfs_new(k, &sb, &ino)))
+		return err;
+	return mount_fs_at(k, root, "sys", sb, ino, MS_NOSUID | MS_NODEV | MS_NOEXEC, "sysfs");
 }
 
 /* Creates the directories of path that are missing (a mount point inside

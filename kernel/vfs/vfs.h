@@ -101,11 +101,14 @@ struct k_inode {
 	uint64_t blocks;
 	struct timespec atime, mtime, ctime;
 	unsigned iflags; /* K_I_* */
+	unsigned seals;  /* memfd seals (F_SEAL_*) */
 	void *priv;
 };
 
 /* An overlay upper directory that hides the lower one of the same name. */
 #define K_I_OPAQUE 1u
+/* An O_TMPFILE file that linkat may still give a name. */
+#define K_I_LINKABLE 2u
 
 struct k_dentry {
 	int refs;
@@ -151,6 +154,9 @@ void inode_stat(const struct k_inode *ino, struct stat *st);
 struct k_super *super_new(const char *type, long magic);
 void super_put(struct k_super *sb);
 
+/* A mount that is not in the guest's tree (memfd files live there). */
+#define K_MNT_INTERNAL 0x40000000
+
 /* ---- dentries ---- */
 struct k_dentry *dentry_root(struct k_inode *root);
 struct k_dentry *dentry_get(struct k_dentry *d);
@@ -162,6 +168,10 @@ struct k_dentry *dentry_lookup(struct k_dentry *dir, const char *name, int *err)
 void dentry_instantiate(struct k_dentry *d, struct k_inode *ino);
 /* Forgets d (after unlink/rmdir): later lookups ask the filesystem. */
 void dentry_drop(struct k_dentry *d);
+/* A dentry under parent that lookups never find (O_TMPFILE's "#ino"). */
+struct k_dentry *dentry_anon(struct k_dentry *parent, const char *name, struct k_inode *ino);
+/* Names a parentless dentry (memfd:NAME). */
+int dentry_rename_root(struct k_dentry *d, const char *name);
 /* Moves d to newname under newdir (after rename). */
 int dentry_move(struct k_dentry *d, struct k_dentry *newdir, const char *newname);
 
