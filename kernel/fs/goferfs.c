@@ -198,8 +198,14 @@ static int64_t gofer_seek(struct k_file *f, int64_t off, int whence)
 	int64_t at;
 	switch (whence) {
 	case SEEK_SET: at = off; break;
-	case SEEK_CUR: at = f->pos + off; break;
-	case SEEK_END: at = (int64_t)f->inode->size + off; break;
+	case SEEK_CUR:
+		if (__builtin_add_overflow(f->pos, off, &at))
+			return -EOVERFLOW;
+		break;
+	case SEEK_END:
+		if (__builtin_add_overflow((int64_t)f->inode->size, off, &at))
+			return -EOVERFLOW;
+		break;
 	case SEEK_DATA:
 	case SEEK_HOLE: {
 		int fd = host_fd(f);

@@ -708,20 +708,20 @@ static bool path_attached(const struct k_path *p)
 }
 
 /* A path's name as /proc shows it: from the task's root, " (deleted)"
- * after a removed file. */
+ * after a removed name.  path_name marks removed files (nlink 0); a
+ * removed directory, or a name removed while the file has others, is
+ * marked here (its dentry is no longer hashed), as Linux's d_path does. */
 static int show_path(struct pfs_ctx *c, const struct k_path *p, char *buf, size_t size)
 {
 	struct k_path root = task_root(c);
-	int n;
-	if (!root.mnt || !path_attached(p)) {
-		n = snprintf(buf, size, "/#%llu (deleted)",
-			     (unsigned long long)(p->d && p->d->inode ? p->d->inode->ino : 0));
-		return n < (int)size ? n : (int)size - 1;
-	}
-	n = path_name(&root, p, buf, size);
+	if (!root.mnt)
+		return -ENOENT;
+	int n = path_name(&root, p, buf, size);
 	if (n < 0)
 		return n;
-	if (p->d->parent && !p->d->hashed) {
+	struct k_inode *ino = p->d->inode;
+	bool marked = ino && ino->nlink == 0 && !S_ISDIR(ino->mode);
+	if (p->d->parent && !p->d->hashed && !marked) {
 		const char del[] = " (deleted)";
 		if ((size_t)n + sizeof(del) > size)
 			return -ENAMETOOLONG;

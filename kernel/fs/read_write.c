@@ -285,7 +285,8 @@ SYSCALL(copy_file_range)
 		int64_t ip = a[1] ? ioff : in->pos, op = a[3] ? ooff : out->pos;
 		if (ip < 0 || op < 0)
 			r = -EOVERFLOW; /* as Linux's checks see a negative offset */
-		else if (ip + (int64_t)len < ip || op + (int64_t)len < op)
+		else if ((uint64_t)ip + len > (uint64_t)INT64_MAX ||
+			 (uint64_t)op + len > (uint64_t)INT64_MAX)
 			r = -EOVERFLOW;
 		else if (in->inode == out->inode && ip < op + (int64_t)len && op < ip + (int64_t)len)
 			r = -EINVAL; /* overlapping ranges of one file */

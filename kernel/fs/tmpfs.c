@@ -493,8 +493,14 @@ static int64_t tmpfs_seek(struct k_file *f, int64_t off, int whence)
 	int64_t size = (int64_t)f->inode->size, at;
 	switch (whence) {
 	case SEEK_SET: at = off; break;
-	case SEEK_CUR: at = f->pos + off; break;
-	case SEEK_END: at = size + off; break;
+	case SEEK_CUR:
+		if (__builtin_add_overflow(f->pos, off, &at))
+			return -EOVERFLOW;
+		break;
+	case SEEK_END:
+		if (__builtin_add_overflow(size, off, &at))
+			return -EOVERFLOW;
+		break;
 	case SEEK_DATA:
 	case SEEK_HOLE:
 		if (off < 0 || off >= size)

@@ -291,7 +291,8 @@ SYSCALL(fallocate)
 		err = -EISDIR;
 	else if (!S_ISREG(f->inode->mode))
 		err = -ENODEV;
-	else if (off + len < off || off + len > (1LL << 40))
+	else if ((uint64_t)off + (uint64_t)len > (uint64_t)INT64_MAX ||
+		 (uint64_t)off + (uint64_t)len > (1ULL << 40))
 		err = -EFBIG;
 	else if (!f->inode->ops->fallocate)
 		err = -EOPNOTSUPP;

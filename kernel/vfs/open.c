@@ -55,12 +55,14 @@ static const struct k_file_ops path_ops = {
 int64_t vfs_dir_seek(struct k_file *f, int64_t off, int whence)
 {
 	int64_t at;
-	if (whence == SEEK_SET)
+	if (whence == SEEK_SET) {
 		at = off;
-	else if (whence == SEEK_CUR)
-		at = f->pos + off;
-	else
+	} else if (whence == SEEK_CUR) {
+		if (__builtin_add_overflow(f->pos, off, &at))
+			return -EOVERFLOW;
+	} else {
 		return -EINVAL;
+	}
 	if (at < 0)
 		return -EINVAL;
 	f->pos = at;

@@ -32,10 +32,10 @@ static int at_target(struct k_task *t, int dirfd, uint64_t upath, int atflags,
 		     struct k_path *p, struct k_file **file)
 {
 	char path[K_PATH_MAX];
+	*file = NULL;
 	int n = k_copy_path(t, upath, path, atflags & AT_EMPTY_PATH);
 	if (n < 0)
 		return n;
-	*file = NULL;
 	if (n == 0 && dirfd != AT_FDCWD) {
 		struct k_file *f = fdt_get_raw(t, dirfd);
 		if (!f)
@@ -59,7 +59,7 @@ static long do_stat(struct k_task *t, int dirfd, uint64_t upath, int atflags, ui
 	if (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
 	struct k_path p = {0};
-	struct k_file *f;
+	struct k_file *f = NULL;
 	int err = at_target(t, dirfd, upath, atflags, &p, &f);
 	if (err)
 		return err;
@@ -100,7 +100,7 @@ SYSCALL(statx)
 	if (mask & STATX__RESERVED)
 		return -EINVAL;
 	struct k_path p = {0};
-	struct k_file *f;
+	struct k_file *f = NULL;
 	int err = at_target(t, dirfd, a[1], atflags, &p, &f);
 	if (err)
 		return err;
@@ -198,7 +198,7 @@ static long do_readlink(struct k_task *t, int dirfd, uint64_t upath, uint64_t ub
 	if (size <= 0)
 		return -EINVAL;
 	struct k_path p = {0};
-	struct k_file *f;
+	struct k_file *f = NULL;
 	int err = at_target(t, dirfd, upath, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, &p, &f);
 	if (err)
 		return err;
@@ -244,7 +244,7 @@ static long do_access(struct k_task *t, int dirfd, uint64_t upath, int mode, int
 		t->tg->egid = t->tg->fsgid = t->tg->gid;
 	}
 	struct k_path p = {0};
-	struct k_file *f;
+	struct k_file *f = NULL;
 	int err = at_target(t, dirfd, upath, flags, &p, &f);
 	if (err || f) {
 		file_put(f);

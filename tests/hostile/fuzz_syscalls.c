@@ -5,6 +5,8 @@
  * Calls that would end the program at once (exit, sigreturn, changing the
  * TLS base, fatal signals to itself) or sleep for ever are left out.
  * usage: fuzz_syscalls SEED COUNT */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +56,11 @@ static int allowed(long nr)
 	case SYS_mmap: case SYS_set_tid_address: case SYS_setrlimit: case SYS_prlimit64:
 	case SYS_close: case SYS_dup2: case SYS_dup3: case SYS_read: case SYS_readv:
 	case SYS_pread64: case SYS_preadv: case SYS_sigaltstack: case SYS_rt_sigaction:
-	case SYS_rt_sigprocmask:
+	case SYS_rt_sigprocmask: case SYS_chdir: case SYS_fchdir: case SYS_chroot:
+	case SYS_setuid: case SYS_setgid: case SYS_setreuid: case SYS_setregid:
+	case SYS_setresuid: case SYS_setresgid: case SYS_setfsuid: case SYS_setfsgid:
+	case SYS_setgroups: case SYS_umask: case SYS_futex: case SYS_preadv2:
+	case SYS_getrandom:
 		return 0;
 	}
 	return 1;
@@ -73,6 +79,16 @@ int main(int argc, char **argv)
 	munmap(scratch + 10 * 4096, 4096);
 	/* Report on a descriptor of our own: random calls write junk to 1 and 2. */
 	int report = dup(2);
+	/* Descriptors of every kind of file for the random calls to hit (the
+	 * fd arguments are small numbers a good part of the time).  Only the
+	 * sandbox's own /tmp is written. */
+	syscall(SYS_open, "/tmp/fuzz-file", O_RDWR | O_CREAT, 0644);
+	syscall(SYS_open, "/tmp", O_RDONLY | O_DIRECTORY);
+	syscall(SYS_open, "/dev/null", O_RDWR);
+	syscall(SYS_open, "/proc/self/status", O_RDONLY);
+	syscall(SYS_open, "/etc/passwd", O_RDONLY);
+	syscall(SYS_memfd_create, "fuzz", 0);
+	syscall(SYS_open, "/tmp", O_PATH);
 	long done = 0, enosys = 0;
 	for (long i = 0; i < count; i++) {
 		for (int j = 0; j < 64; j++) {
