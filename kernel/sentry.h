@@ -160,6 +160,7 @@ struct k_file {
 	int64_t pos;
 	int host_fd; /* host-backed files: the sentry's own descriptor */
 	uint64_t ino; /* the inode number the guest sees for anonymous files */
+	int owner, sig;         /* F_SETOWN, F_SETSIG */
 	struct k_path path;     /* files opened by name: where */
 	struct k_inode *inode;  /* and what */
 	void *priv;
@@ -212,6 +213,16 @@ int procfs_reopen(struct k_file *f, int flags, struct k_file **out);
  * one) of /proc or /sys still stands: processes and fds come and go.  True
  * for inodes of other filesystems. */
 bool procfs_revalidate(struct k_inode *dir, const char *name, struct k_inode *cached);
+/* File locks (fs/locks.c). */
+long file_lock(struct k_task *t, struct k_file *f, int cmd, uint64_t uarg);
+void locks_close(struct k_task *t, struct k_file *f);
+void locks_release(struct k_file *f);
+void locks_free(struct k_inode *ino);
+/* Pipes and FIFOs (fs/pipe.c). */
+int fifo_open(struct k_inode *ino, struct k_file *f);
+void pipe_free(void *pipe);
+bool file_is_pipe(const struct k_file *f);
+long pipe_size(struct k_file *f, int cmd, uint64_t arg);
 /* F_ADD_SEALS / F_GET_SEALS on a file. */
 long file_seals(struct k_file *f, int cmd, unsigned arg);
 /* An in-memory writable layer over lower_root (the overlaid root). */

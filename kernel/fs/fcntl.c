@@ -87,6 +87,42 @@ SYSCALL(fcntl)
 	case F_GET_SEALS:
 		r = file_seals(f, cmd, (unsigned)arg);
 		break;
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		r = file_lock(t, f, cmd, arg);
+		break;
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		r = file_is_pipe(f) ? pipe_size(f, cmd, arg) : -EBADF;
+		break;
+	case F_GETOWN:
+		r = f->owner;
+		break;
+	case F_SETOWN:
+		f->owner = (int)arg;
+		r = 0;
+		break;
+	case F_GETSIG:
+		r = f->sig;
+		break;
+	case F_SETSIG:
+		if (arg > K_NSIG)
+			r = -EINVAL;
+		else
+			f->sig = (int)arg, r = 0;
+		break;
+	case F_GETLEASE:
+		r = F_UNLCK;
+		break;
+	case F_SETLEASE:
+		/* No other process can conflict: a lease is always granted,
+		 * and F_UNLCK removes nothing. */
+		r = arg == F_RDLCK || arg == F_WRLCK || arg == F_UNLCK ? 0 : -EINVAL;
+		break;
 	default:
 		r = -EINVAL;
 		break;

@@ -29,6 +29,7 @@ struct k_file *file_get(struct k_file *f)
 void file_put(struct k_file *f)
 {
 	if (f && --f->refs == 0) {
+		locks_release(f);
 		if (f->ops && f->ops->release)
 			f->ops->release(f);
 		path_put(&f->path);
@@ -129,6 +130,7 @@ int fdt_close(struct k_task *t, int fd)
 		return -EBADF;
 	struct k_file *f = t->fdt->v[fd].f;
 	t->fdt->v[fd] = (struct k_fdent){NULL, false};
+	locks_close(t, f);
 	file_put(f);
 	return 0;
 }

@@ -497,7 +497,8 @@ static ssize_t pfs_read(struct k_file *f, const struct iovec *iov, int n, int64_
 	for (int i = 0; i < n && (uint64_t)at + done < pf->len; i++) {
 		size_t left = pf->len - (size_t)at - done;
 		size_t take = iov[i].iov_len < left ? iov[i].iov_len : left;
-		memcpy(iov[i].iov_base, pf->buf + at + done, take);
+		if (take)
+			memcpy(iov[i].iov_base, pf->buf + at + done, take);
 		done += take;
 		if (take < iov[i].iov_len)
 			break;
@@ -518,7 +519,8 @@ static ssize_t pfs_write(struct k_file *f, const struct iovec *iov, int n, int64
 	size_t len = 0, count = 0;
 	for (int i = 0; i < n; i++) {
 		size_t take = iov[i].iov_len < sizeof(buf) - len ? iov[i].iov_len : sizeof(buf) - len;
-		memcpy(buf + len, iov[i].iov_base, take);
+		if (take) /* a zero-length iovec may have no base */
+			memcpy(buf + len, iov[i].iov_base, take);
 		len += take;
 		count += iov[i].iov_len;
 	}

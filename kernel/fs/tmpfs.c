@@ -116,6 +116,8 @@ static void tmpfs_evict(struct k_inode *ino)
 	} else if (S_ISLNK(ino->mode)) {
 		free(n->target);
 	}
+	pipe_free(ino->pipe);
+	ino->pipe = NULL;
 	free(n);
 }
 
@@ -576,8 +578,10 @@ static int tmpfs_open(struct k_inode *ino, struct k_file *f)
 		f->ops = &tmpfs_dir_ops;
 	else if (S_ISCHR(ino->mode))
 		return chrdev_open(ino->rdev, f);
+	else if (S_ISFIFO(ino->mode))
+		return fifo_open(ino, f);
 	else
-		return -ENXIO; /* fifos and sockets come with pipes */
+		return -ENXIO; /* sockets come with the network */
 	return 0;
 }
 

@@ -285,7 +285,7 @@ SYSCALL(fallocate)
 		err = -EOPNOTSUPP;
 	else if (acc != O_WRONLY && acc != O_RDWR)
 		err = -EBADF;
-	else if (!f->inode)
+	else if (!f->inode || S_ISFIFO(f->inode->mode))
 		err = -ESPIPE;
 	else if (S_ISDIR(f->inode->mode))
 		err = -EISDIR;
@@ -308,8 +308,9 @@ static long sync_fd(struct k_task *t, int fd)
 	struct k_file *f = fdt_get(t, fd);
 	if (!f)
 		return -EBADF;
+	long r = file_is_pipe(f) ? -EINVAL : 0;
 	file_put(f);
-	return 0;
+	return r;
 }
 
 SYSCALL(fsync) { return sync_fd(t, (int)a[0]); }
@@ -340,7 +341,9 @@ SYSCALL(readahead)
 		return -EBADF;
 	long err = 0;
 	int acc = f->flags & O_ACCMODE;
-	if (!f->inode || !S_ISREG(f->inode->mode) || (acc != O_RDONLY && acc != O_RDWR))
+	if (acc != O_RDONLY && acc != O_RDWR)
+		err = -EBADF;
+	else if (!f->inode || !S_ISREG(f->inode->mode))
 		err = -EINVAL;
 	file_put(f);
 	return err;

@@ -60,6 +60,7 @@ void inode_put(struct k_inode *ino)
 		return;
 	if (ino->ops && ino->ops->evict)
 		ino->ops->evict(ino);
+	locks_free(ino);
 	super_put(ino->sb);
 	free(ino);
 }

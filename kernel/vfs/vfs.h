@@ -102,6 +102,8 @@ struct k_inode {
 	struct timespec atime, mtime, ctime;
 	unsigned iflags; /* K_I_* */
 	unsigned seals;  /* memfd seals (F_SEAL_*) */
+	void *pipe;      /* FIFOs: the pipe while it exists (fs/pipe.c) */
+	void *locks;     /* record and flock locks (fs/locks.c) */
 	void *priv;
 };
 

@@ -1,0 +1,286 @@
+/* Pipes and FIFOs: a ring buffer in the sentry with Linux's rules for
+ * PIPE_BUF atomicity, EOF, EPIPE, O_NONBLOCK, FIONREAD and
+ * F_GETPIPE_SZ/F_SETPIPE_SZ.  With one thread in the sandbox nobody else
+ * can fill or drain a pipe, so a call that would block waits for a signal
+ * (and then restarts or fails as the guest's disposition says). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../sentry.h"
+
+#define PIPE_DEF (16 * PAGE_SIZE)
+#define PIPE_MAX (1 << 20) /* /proc/sys/fs/pipe-max-size */
+#define K_PIPE_BUF 4096
+#define ERESTARTSYS 512
+#define PIPEFS_MAGIC 0x50495045
+
+struct k_pipe {
+	char *buf;
+	size_t cap, head, len; /* ring: data at [head, head+len) mod cap */
+	int readers, writers;
+};
+
+static struct k_pipe *pipe_new(void)
+{
+	struct k_pipe *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->buf = malloc(PIPE_DEF);
+	if (!p->buf) {
+		free(p);
+		return NULL;
+	}
+	p->cap = PIPE_DEF;
+	return p;
+}
+
+void pipe_free(void *pipe)
+{
+	struct k_pipe *p = pipe;
+	if (p) {
+		free(p->buf);
+		free(p);
+	}
+}
+
+/* Waits for what nobody in a one-thread sandbox can bring: a signal. */
+static ssize_t wait_forever(void)
+{
+	while (!k_host_signals_pending())
+		pause();
+	return -ERESTARTSYS;
+}
+
+static struct k_pipe *pipe_of(struct k_file *f)
+{
+	return f->inode->pipe;
+}
+
+static ssize_t pipe_read(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
+{
+	struct k_pipe *p = pipe_of(f);
+	if (pos)
+		return -ESPIPE;
+	size_t want = 0;
+	for (int i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	if (want == 0)
+		return 0;
+	if (p->len == 0) {
+		if (p->writers == 0)
+			return 0;
+		if (f->flags & O_NONBLOCK)
+			return -EAGAIN;
+		return wait_forever();
+	}
+	size_t done = 0;
+	for (int i = 0; i < n && p->len; i++) {
+		size_t at = 0;
+		while (at < iov[i].iov_len && p->len) {
+			size_t run = p->cap - p->head < p->len ? p->cap - p->head : p->len;
+			size_t take = run < iov[i].iov_len - at ? run : iov[i].iov_len - at;
+			memcpy((char *)iov[i].iov_base + at, p->buf + p->head, take);
+			p->head = (p->head + take) % p->cap;
+			p->len -= take;
+			at += take;
+		}
+		done += at;
+	}
+	if (p->len == 0)
+		p->head = 0;
+	inode_touch(f->inode, true, false, false);
+	return (ssize_t)done;
+}
+
+static ssize_t pipe_write(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
+{
+	struct k_pipe *p = pipe_of(f);
+	if (pos)
+		return -ESPIPE;
+	if (p->readers == 0)
+		return -EPIPE;
+	size_t want = 0;
+	for (int i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	if (want == 0)
+		return 0;
+	size_t room = p->cap - p->len;
+	/* Up to PIPE_BUF bytes go in whole or not at all. */
+	if (room == 0 || (want <= K_PIPE_BUF && room < want)) {
+		if (f->flags & O_NONBLOCK)
+			return -EAGAIN;
+		return wait_forever();
+	}
+	size_t done = 0;
+	for (int i = 0; i < n && p->len < p->cap; i++) {
+		size_t at = 0;
+		while (at < iov[i].iov_len && p->len < p->cap) {
+			size_t tail = (p->head + p->len) % p->cap;
+			size_t run = tail >= p->head ? p->cap - tail : p->head - tail;
+			size_t take = run < iov[i].iov_len - at ? run : iov[i].iov_len - at;
+			memcpy(p->buf + tail, (char *)iov[i].iov_base + at, take);
+			p->len += take;
+			at += take;
+		}
+		done += at;
+	}
+	inode_touch(f->inode, false, true, true);
+	return (ssize_t)done;
+}
+
+static long pipe_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_t arg)
+{
+	if (cmd != FIONREAD)
+		return -ENOTTY;
+	int n = (int)pipe_of(f)->len;
+	return k_copy_out(t, arg, &n, sizeof(n));
+}
+
+static int pipe_stat(struct k_file *f, struct stat *st)
+{
+	inode_stat(f->inode, st);
+	st->st_size = 0;
+	st->st_blksize = 4096;
+	return 0;
+}
+
+static bool pipe_at_eof(struct k_file *f)
+{
+	return pipe_of(f)->len == 0 && pipe_of(f)->writers == 0;
+}
+
+static void pipe_release(struct k_file *f)
+{
+	struct k_pipe *p = pipe_of(f);
+	int acc = f->flags & O_ACCMODE;
+	if (acc == O_RDONLY || acc == O_RDWR)
+		p->readers--;
+	if (acc == O_WRONLY || acc == O_RDWR)
+		p->writers--;
+}
+
+static const struct k_file_ops pipe_ops = {
+	.read = pipe_read,
+	.write = pipe_write,
+	.ioctl = pipe_ioctl,
+	.stat = pipe_stat,
+	.at_eof = pipe_at_eof,
+	.release = pipe_release,
+};
+
+bool file_is_pipe(const struct k_file *f)
+{
+	return f->ops == &pipe_ops;
+}
+
+long pipe_size(struct k_file *f, int cmd, uint64_t arg)
+{
+	struct k_pipe *p = pipe_of(f);
+	if (cmd == F_GETPIPE_SZ)
+		return (long)p->cap;
+	/* F_SETPIPE_SZ: at least a page, a power of two of pages. */
+	if (arg > PIPE_MAX)
+		return -EPERM;
+	size_t cap = PAGE_SIZE;
+	while (cap < arg)
+		cap <<= 1;
+	if (cap < p->len)
+		return -EBUSY;
+	char *nb = malloc(cap);
+	if (!nb)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->len; i++)
+		nb[i] = p->buf[(p->head + i) % p->cap];
+	free(p->buf);
+	p->buf = nb;
+	p->cap = cap;
+	p->head = 0;
+	return (long)cap;
+}
+
+/* Opening a FIFO: the pipe lives with the inode while anyone has it open. */
+int fifo_open(struct k_inode *ino, struct k_file *f)
+{
+	if (!ino->pipe && !(ino->pipe = pipe_new()))
+		return -ENOMEM;
+	struct k_pipe *p = ino->pipe;
+	int acc = f->flags & O_ACCMODE;
+	bool nonblock = f->flags & O_NONBLOCK;
+	if (acc == O_WRONLY && p->readers == 0) {
+		if (nonblock)
+			return -ENXIO;
+		return (int)wait_forever();
+	}
+	if (acc == O_RDONLY && p->writers == 0 && !nonblock)
+		return (int)wait_forever();
+	if (acc == O_RDONLY || acc == O_RDWR)
+		p->readers++;
+	if (acc == O_WRONLY || acc == O_RDWR)
+		p->writers++;
+	f->ops = &pipe_ops;
+	return 0;
+}
+
+static struct k_super *pipefs;
+
+static void pipefs_evict(struct k_inode *ino)
+{
+	pipe_free(ino->pipe);
+	ino->pipe = NULL;
+}
+
+static const struct k_inode_ops pipefs_ops = {.evict = pipefs_evict};
+
+SYSCALL(pipe2)
+{
+	int flags = (int)a[1];
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+		return -EINVAL;
+	if (!pipefs && !(pipefs = super_new("pipefs", PIPEFS_MAGIC)))
+		return -ENOMEM;
+	struct k_inode *ino = inode_new(pipefs, &pipefs_ops, S_IFIFO | 0600);
+	if (!ino)
+		return -ENOMEM;
+	ino->uid = t->tg->fsuid;
+	ino->gid = t->tg->fsgid;
+	struct k_file *r = file_new(&pipe_ops, O_RDONLY | (flags & O_NONBLOCK));
+	struct k_file *w = file_new(&pipe_ops, O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)));
+	long err = (ino->pipe = pipe_new()) && r && w ? 0 : -ENOMEM;
+	if (!err) {
+		r->inode = inode_get(ino);
+		w->inode = inode_get(ino);
+		((struct k_pipe *)ino->pipe)->readers = 1;
+		((struct k_pipe *)ino->pipe)->writers = 1;
+	}
+	inode_put(ino);
+	int fds[2] = {-1, -1};
+	if (!err && (fds[0] = fdt_install(t, r, 0, flags & O_CLOEXEC)) < 0)
+		err = fds[0];
+	if (!err && (fds[1] = fdt_install(t, w, 0, flags & O_CLOEXEC)) < 0)
+		err = fds[1];
+	if (!err && k_copy_out(t, a[0], fds, sizeof(fds)))
+		err = -EFAULT;
+	if (err) {
+		if (fds[0] >= 0)
+			fdt_close(t, fds[0]);
+		if (fds[1] >= 0)
+			fdt_close(t, fds[1]);
+	}
+	if (r && !r->inode)
+		r->ops = NULL;
+	if (w && !w->inode)
+		w->ops = NULL;
+	file_put(r);
+	file_put(w);
+	return err;
+}
+
+SYSCALL(pipe)
+{
+	const uint64_t b[2] = {a[0], 0};
+	return sys_pipe2(t, b);
+}
