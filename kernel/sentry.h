@@ -66,6 +66,7 @@ enum {
 	VMA_STACK = 1 << 3,
 	VMA_BACKED = 1 << 4, /* memory from the start, even while PROT_NONE */
 	VMA_SIGBUS = 1 << 5, /* past the end of a mapped file: touching it is SIGBUS */
+	VMA_NOWRITE = 1 << 6, /* shared mapping of a file it may not write (no VM_MAYWRITE) */
 };
 
 /* A range of the memory file that one or more VMAs map (several after a
@@ -109,8 +110,8 @@ int64_t mm_map_anon(struct k_mm *mm, uint64_t addr, uint64_t len, int prot, int 
 		    int mflags);
 /* Maps ranges of existing memory objects (a tmpfs file's chunks) shared:
  * n pieces, each len[i] bytes at offset pgoff[i] of objs[i], back to back. */
-int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int mflags, struct k_mobj **objs,
-		    const uint64_t *pgoff, const uint64_t *len, int n);
+int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int vflags, int mflags,
+		    struct k_mobj **objs, const uint64_t *pgoff, const uint64_t *len, int n);
 /* The host address of guest memory at addr in a backed VMA (loaders). */
 uint8_t *mm_host_addr(struct k_mm *mm, uint64_t addr);
 int mm_unmap(struct k_mm *mm, uint64_t addr, uint64_t len);

@@ -164,6 +164,7 @@ static const struct k_syscall table[] = {
 	E(pipe, pipe, "p"),
 	E(pipe2, pipe2, "px"),
 	E(flock, flock, "fx"),
+	E(mincore, mincore, "xup"),
 	E(getxattr, getxattr, "sspu"),
 	E(lgetxattr, lgetxattr, "sspu"),
 	E(fgetxattr, fgetxattr, "fspu"),

@@ -3,6 +3,7 @@
  * order, so that each bad call gets Linux's errno. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
@@ -19,7 +20,7 @@
 	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |          \
 	 MAP_EXECUTABLE | 0x4000000 /* MAP_UNINITIALIZED */ | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | \
 	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT |              \
-	 MAP_FIXED_NOREPLACE | (0x3f << 26))
+	 MAP_FIXED_NOREPLACE | (0x3fU << 26))
 
 static bool as_limit_ok(struct k_task *t, uint64_t grow)
 {
@@ -62,29 +63,46 @@ static long map_file(struct k_task *t, struct k_file *f, uint64_t addr, uint64_t
 	}
 	if (shared && (prot & PROT_WRITE) && (ino->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 		return -EPERM;
+	uint64_t size = ino->size;
+	uint64_t data = off >= size ? 0 : PAGE_UP(size - off) < plen ? PAGE_UP(size - off) : plen;
 	if (shared && tmpfs_inode_is(ino)) {
 		struct k_mobj *objs[64];
 		uint64_t pg[64], ln[64];
 		int n = 0;
-		for (uint64_t at = off; at < off + plen && n < 64;) {
+		/* The file's pages up to its end; whole pages past it are
+		 * SIGBUS to touch (a mapping made before the file grows does
+		 * not see the growth: a difference from Linux). */
+		if (data == 0)
+			return mm_map_anon(t->mm, addr, plen, prot & PROT_ALL, VMA_SIGBUS, mflags);
+		for (uint64_t at = off; at < off + data && n < 64;) {
 			uint64_t csize;
 			struct k_mobj *o = tmpfs_chunk(ino, at, &csize);
 			if (!o)
 				return -ENOMEM;
-			uint64_t in = at % csize, take = csize - in < off + plen - at ? csize - in
-										: off + plen - at;
+			uint64_t in = at % csize, take = csize - in < off + data - at ? csize - in
+										: off + data - at;
 			objs[n] = o, pg[n] = in, ln[n] = take;
 			n++;
 			at += take;
 		}
-		if (n == 64 && off + plen > off + 64 * (1UL << 20))
+		if (n == 64 && data > 64 * (1UL << 20))
 			return -ENOMEM; /* mappings of more than 64 chunks: not yet */
-		return mm_map_objs(t->mm, addr, prot & PROT_ALL, mflags, objs, pg, ln, n);
+		int nowrite = acc != O_RDWR || (ino->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+				      ? VMA_NOWRITE : 0;
+		int64_t at = mm_map_objs(t->mm, addr, prot & PROT_ALL, nowrite, mflags, objs, pg, ln,
+					 n);
+		if (at >= 0 && data < plen) {
+			int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data,
+						prot & PROT_ALL, VMA_SIGBUS, MAP_FIXED);
+			if (r < 0) {
+				mm_unmap(t->mm, (uint64_t)at, plen);
+				return r;
+			}
+		}
+		return at;
 	}
 	if (shared && (prot & PROT_WRITE))
 		return -ENODEV; /* writable shared mappings of gofer files: not yet */
-	uint64_t size = ino->size;
-	uint64_t data = off >= size ? 0 : PAGE_UP(size - off) < plen ? PAGE_UP(size - off) : plen;
 	int64_t at = mm_map_anon(t->mm, addr, plen, prot & PROT_ALL, VMA_BACKED, mflags);
 	if (at < 0)
 		return at;
@@ -323,6 +341,44 @@ SYSCALL(msync)
 		if (!v || v->start > at)
 			return -ENOMEM;
 		at = v->end;
+	}
+	return 0;
+}
+
+SYSCALL(mincore)
+{
+	uint64_t addr = a[0], len = a[1], vec = a[2];
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	uint64_t end = addr + PAGE_UP(len);
+	if (end < addr || end > pf_guest_max())
+		return -ENOMEM;
+	/* Residency of guest memory is residency of the memory file's pages,
+	 * which the sentry can ask about through its own mapping. */
+	for (uint64_t at = addr; at < end;) {
+		struct k_vma *v = mm_find(t->mm, at);
+		if (!v)
+			return -ENOMEM;
+		uint64_t stop = v->end < end ? v->end : end;
+		size_t n = (size_t)((stop - at) / PAGE_SIZE);
+		unsigned char buf[256];
+		for (size_t done = 0; done < n;) {
+			size_t k = n - done < sizeof(buf) ? n - done : sizeof(buf);
+			if (v->mobj) {
+				uint8_t *host = t->k->mem.base + v->mobj->off + v->pgoff +
+						(at - v->start) + done * PAGE_SIZE;
+				if (mincore(host, k * PAGE_SIZE, buf) != 0)
+					memset(buf, 0, k);
+				for (size_t i = 0; i < k; i++)
+					buf[i] &= 1;
+			} else {
+				memset(buf, 0, k);
+			}
+			if (k_copy_out(t, vec + (at - addr) / PAGE_SIZE + done, buf, k))
+				return -EFAULT;
+			done += k;
+		}
+		at = stop;
 	}
 	return 0;
 }

@@ -311,6 +311,11 @@ int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot)
 	}
 	if (end <= addr)
 		return hole;
+	/* A shared mapping of a file opened read-only never gets write. */
+	if (prot & PROT_WRITE)
+		for (size_t i = vma_index(mm, addr); i < mm->n && mm->v[i].start < end; i++)
+			if (mm->v[i].flags & VMA_NOWRITE)
+				return -EACCES;
 	int err = vma_split(mm, addr);
 	if (!err)
 		err = vma_split(mm, end);
@@ -496,8 +501,8 @@ uint8_t *mm_host_addr(struct k_mm *mm, uint64_t addr)
 	return mm->k->mem.base + v->mobj->off + v->pgoff + (addr - v->start);
 }
 
-int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int mflags, struct k_mobj **objs,
-		    const uint64_t *pgoff, const uint64_t *len, int n)
+int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int vflags, int mflags,
+		    struct k_mobj **objs, const uint64_t *pgoff, const uint64_t *len, int n)
 {
 	uint64_t total = 0;
 	for (int i = 0; i < n; i++)
@@ -509,7 +514,8 @@ int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int mflags, struct
 	int err = vma_remove(mm, (uint64_t)at, (uint64_t)at + total, false);
 	uint64_t cur = (uint64_t)at;
 	for (int i = 0; i < n && !err; i++) {
-		struct k_vma v = {.start = cur, .end = cur + len[i], .prot = prot, .flags = VMA_SHARED,
+		struct k_vma v = {.start = cur, .end = cur + len[i], .prot = prot,
+				  .flags = VMA_SHARED | vflags,
 				  .mobj = objs[i], .pgoff = pgoff[i]};
 		objs[i]->refs++;
 		err = vma_apply(mm, &v);
