@@ -142,9 +142,16 @@ struct k_dentry *dentry_root(struct k_inode *root)
 struct k_dentry *dentry_lookup(struct k_dentry *dir, const char *name, int *err)
 {
 	uint32_t h = name_hash(dir, name);
-	for (struct k_dentry *d = table[h & ((1 << HASH_BITS) - 1)]; d; d = d->hnext)
-		if (d->hash == h && d->parent == dir && strcmp(d->name, name) == 0)
-			return dentry_get(d);
+	for (struct k_dentry *d = table[h & ((1 << HASH_BITS) - 1)]; d; d = d->hnext) {
+		if (d->hash != h || d->parent != dir || strcmp(d->name, name) != 0)
+			continue;
+		/* /proc's processes and fds come and go: ask it again. */
+		if (!procfs_revalidate(dir->inode, name, d->inode)) {
+			unhash(d);
+			break;
+		}
+		return dentry_get(d);
+	}
 	struct k_inode *dino = dir->inode;
 	if (!dino->ops->lookup) {
 		*err = -ENOTDIR;

@@ -42,6 +42,13 @@ static int target_get(struct k_task *t, int dirfd, uint64_t upath, struct target
 		path_put(&tg->parent);
 		return err;
 	}
+	/* /proc and /sys answer a missing name with an error, not with a
+	 * place to create one. */
+	long magic = tg->parent.d->inode->sb->magic;
+	if (!tg->d->inode && (magic == PROC_SUPER_MAGIC || magic == SYSFS_MAGIC)) {
+		target_put(tg);
+		return -ENOENT;
+	}
 	return 0;
 }
 

@@ -24,6 +24,7 @@ struct walker {
 	struct k_path cur, root, start;
 	int flags;
 	int links;
+	struct k_file *magic; /* a pathless file a /proc link ended at */
 };
 
 static void set_path(struct k_path *dst, struct k_path src)
@@ -133,6 +134,37 @@ restart:
 			return -ENOENT;
 		}
 		bool follow = !is_last || slash || (w->flags & LOOKUP_FOLLOW);
+		if (S_ISLNK(child->inode->mode) && follow &&
+		    child->inode->sb->magic == PROC_SUPER_MAGIC) {
+			/* /proc's magic links go to the object, not to its name. */
+			struct k_path mp = {0};
+			struct k_file *mf = NULL;
+			int r = procfs_get_link(child->inode, &mp, &mf);
+			if (r != -EINVAL) {
+				dentry_put(child);
+				if (r)
+					return r;
+				if ((w->flags & (LOOKUP_NO_MAGICLINKS | LOOKUP_NO_SYMLINKS)) ||
+				    ++w->links > K_MAXSYMLINKS) {
+					path_put(&mp);
+					file_put(mf);
+					return -ELOOP;
+				}
+				if (mf) {
+					if (!is_last || slash || !(w->flags & LOOKUP_MAGIC_FILE)) {
+						file_put(mf);
+						return is_last && !slash ? -ENXIO : -ENOTDIR;
+					}
+					w->magic = mf;
+					return -K_EMAGICFILE;
+				}
+				path_put(&w->cur);
+				w->cur = mp;
+				if (slash && !is_dir(w->cur.d))
+					return -ENOTDIR;
+				continue;
+			}
+		}
 		if (S_ISLNK(child->inode->mode) && follow) {
 			if (w->flags & LOOKUP_NO_SYMLINKS) {
 				dentry_put(child);
@@ -194,7 +226,8 @@ static int start_at(struct k_task *t, int dirfd, struct k_path *out)
 }
 
 static int lookup(struct k_task *t, int dirfd, const struct k_path *from, const char *path,
-		  int flags, bool parent, struct k_path *out, char *last, bool *trailing)
+		  int flags, bool parent, struct k_path *out, char *last, bool *trailing,
+		  struct k_file **magic)
 {
 	struct walker w = {.t = t, .flags = flags};
 	int err = 0;
@@ -230,6 +263,10 @@ out:
 	free(buf);
 	path_put(&w.start);
 	path_put(&w.root);
+	if (err == -K_EMAGICFILE && magic)
+		*magic = w.magic;
+	else
+		file_put(w.magic);
 	if (err) {
 		path_put(&w.cur);
 		return err;
@@ -240,23 +277,31 @@ out:
 
 int path_lookup(struct k_task *t, int dirfd, const char *path, int flags, struct k_path *out)
 {
-	return lookup(t, dirfd, NULL, path, flags, false, out, NULL, NULL);
+	return lookup(t, dirfd, NULL, path, flags, false, out, NULL, NULL, NULL);
 }
 
 int path_parent(struct k_task *t, int dirfd, const char *path, int flags,
 		struct k_path *parent, char *last, bool *trailing_slash)
 {
-	return lookup(t, dirfd, NULL, path, flags, true, parent, last, trailing_slash);
+	return lookup(t, dirfd, NULL, path, flags, true, parent, last, trailing_slash, NULL);
 }
 
 int path_lookup_from(struct k_task *t, const struct k_path *from, const char *path, int flags,
 		     struct k_path *out)
 {
-	return lookup(t, AT_FDCWD, from, path, flags, false, out, NULL, NULL);
+	return lookup(t, AT_FDCWD, from, path, flags, false, out, NULL, NULL, NULL);
 }
 
 int path_parent_from(struct k_task *t, const struct k_path *from, const char *path, int flags,
 		     struct k_path *parent, char *last, bool *trailing_slash)
 {
-	return lookup(t, AT_FDCWD, from, path, flags, true, parent, last, trailing_slash);
+	return lookup(t, AT_FDCWD, from, path, flags, true, parent, last, trailing_slash, NULL);
+}
+
+int path_lookup_file(struct k_task *t, int dirfd, const char *path, int flags,
+		     struct k_path *out, struct k_file **magic)
+{
+	*magic = NULL;
+	return lookup(t, dirfd, NULL, path, flags | LOOKUP_MAGIC_FILE, false, out, NULL, NULL,
+		      magic);
 }

@@ -237,7 +237,10 @@ long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uin
 	}
 	struct k_path p = {0};
 	bool created = false;
-	bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
+	bool tmpfile = flags & __O_TMPFILE;
+	/* Linux's O_TMPFILE_MASK: __O_TMPFILE needs O_DIRECTORY, not O_CREAT. */
+	if (tmpfile && (flags & (__O_TMPFILE | O_DIRECTORY | O_CREAT)) != (__O_TMPFILE | O_DIRECTORY))
+		return -EINVAL;
 	/* Linux 6.4 and later refuse the ambiguous pair. */
 	if (!tmpfile && (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
 		return -EINVAL;
@@ -260,7 +263,19 @@ long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uin
 		int lf = lflags | ((flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW);
 		if (flags & O_DIRECTORY)
 			lf |= LOOKUP_DIRECTORY;
-		err = path_lookup(t, dirfd, path, lf, &p);
+		struct k_file *magic = NULL;
+		err = path_lookup_file(t, dirfd, path, lf, &p, &magic);
+		if (err == -K_EMAGICFILE) {
+			/* /dev/stdout and friends: a new description of that file. */
+			struct k_file *nf = NULL;
+			err = (flags & O_DIRECTORY) ? -ENOTDIR : procfs_reopen(magic, (int)flags, &nf);
+			file_put(magic);
+			if (err)
+				return err;
+			int fd = fdt_install(t, nf, 0, flags & O_CLOEXEC);
+			file_put(nf);
+			return fd;
+		}
 	}
 	if (err)
 		return err;

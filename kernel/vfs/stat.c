@@ -51,7 +51,8 @@ static int at_target(struct k_task *t, int dirfd, uint64_t upath, int atflags,
 	int lf = (atflags & AT_SYMLINK_NOFOLLOW) ? 0 : LOOKUP_FOLLOW;
 	if (n == 0)
 		lf |= LOOKUP_EMPTY;
-	return path_lookup(t, dirfd, path, lf, p);
+	int err = path_lookup_file(t, dirfd, path, lf, p, file);
+	return err == -K_EMAGICFILE ? 0 : err;
 }
 
 static long do_stat(struct k_task *t, int dirfd, uint64_t upath, int atflags, uint64_t ubuf)

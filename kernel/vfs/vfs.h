@@ -197,7 +197,12 @@ enum {
 	LOOKUP_IN_ROOT = 1 << 5,   /* the starting directory is the root */
 	LOOKUP_NO_XDEV = 1 << 6,
 	LOOKUP_NO_MAGICLINKS = 1 << 7,
+	/* A /proc magic link to a file with no path (a pipe, husk's stdio)
+	 * may end the walk: -K_EMAGICFILE, the file in *magic. */
+	LOOKUP_MAGIC_FILE = 1 << 8,
 };
+
+#define K_EMAGICFILE 1000
 
 /* Resolves path relative to dirfd (AT_FDCWD: the cwd) for task t. */
 int path_lookup(struct k_task *t, int dirfd, const char *path, int flags, struct k_path *out);
@@ -205,6 +210,9 @@ int path_lookup(struct k_task *t, int dirfd, const char *path, int flags, struct
  * for "/"); *trailing_slash when the path ended in "/". */
 int path_parent(struct k_task *t, int dirfd, const char *path, int flags,
 		struct k_path *parent, char *last, bool *trailing_slash);
+/* path_lookup that may end at a pathless file (LOOKUP_MAGIC_FILE). */
+int path_lookup_file(struct k_task *t, int dirfd, const char *path, int flags,
+		     struct k_path *out, struct k_file **magic);
 /* The same, relative to a path instead of a descriptor. */
 int path_lookup_from(struct k_task *t, const struct k_path *from, const char *path, int flags,
 		     struct k_path *out);
