@@ -13,6 +13,7 @@
 /* The kernel's O_LARGEFILE; glibc's is 0 on 64-bit targets, but F_GETFL
  * on Linux shows the bit. */
 #define K_O_LARGEFILE 0100000
+#define K_O_TMPFILE_BIT 020000000
 
 #ifndef __O_TMPFILE
 #define __O_TMPFILE 020000000
@@ -237,9 +238,11 @@ long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uin
 	}
 	struct k_path p = {0};
 	bool created = false;
-	bool tmpfile = flags & __O_TMPFILE;
-	/* Linux's O_TMPFILE_MASK: __O_TMPFILE needs O_DIRECTORY, not O_CREAT. */
-	if (tmpfile && (flags & (__O_TMPFILE | O_DIRECTORY | O_CREAT)) != (__O_TMPFILE | O_DIRECTORY))
+	/* The kernel's __O_TMPFILE bit (glibc's macro includes O_DIRECTORY);
+	 * Linux's O_TMPFILE_MASK: it needs O_DIRECTORY, and not O_CREAT. */
+	bool tmpfile = flags & K_O_TMPFILE_BIT;
+	if (tmpfile && (flags & (K_O_TMPFILE_BIT | O_DIRECTORY | O_CREAT)) !=
+			       (K_O_TMPFILE_BIT | O_DIRECTORY))
 		return -EINVAL;
 	/* Linux 6.4 and later refuse the ambiguous pair. */
 	if (!tmpfile && (flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
