@@ -25,7 +25,8 @@ static void target_put(struct target *tg)
 	path_put(&tg->parent);
 }
 
-static int target_get(struct k_task *t, int dirfd, uint64_t upath, struct target *tg)
+static int target_get_x(struct k_task *t, int dirfd, uint64_t upath, struct target *tg,
+			bool proc_enoent)
 {
 	char path[K_PATH_MAX];
 	memset(tg, 0, sizeof(*tg));
@@ -45,11 +46,16 @@ static int target_get(struct k_task *t, int dirfd, uint64_t upath, struct target
 	/* /proc and /sys answer a missing name with an error, not with a
 	 * place to create one. */
 	long magic = tg->parent.d->inode->sb->magic;
-	if (!tg->d->inode && (magic == PROC_SUPER_MAGIC || magic == SYSFS_MAGIC)) {
+	if (proc_enoent && !tg->d->inode && (magic == PROC_SUPER_MAGIC || magic == SYSFS_MAGIC)) {
 		target_put(tg);
 		return -ENOENT;
 	}
 	return 0;
+}
+
+static int target_get(struct k_task *t, int dirfd, uint64_t upath, struct target *tg)
+{
+	return target_get_x(t, dirfd, upath, tg, true);
 }
 
 /* May the task create or remove names in dir? */
@@ -240,10 +246,11 @@ static long do_rename(struct k_task *t, int odirfd, uint64_t opath, int ndirfd, 
 	if (flags & RENAME_WHITEOUT)
 		return -EINVAL; /* whiteouts are the overlay's own business */
 	struct target o, n;
-	int err = target_get(t, odirfd, opath, &o);
+	/* rename checks the mounts (EXDEV) before the names. */
+	int err = target_get_x(t, odirfd, opath, &o, false);
 	if (err)
 		return err;
-	if ((err = target_get(t, ndirfd, npath, &n))) {
+	if ((err = target_get_x(t, ndirfd, npath, &n, false))) {
 		target_put(&o);
 		return err;
 	}
