@@ -39,12 +39,10 @@ int gf_client_new(int sock, struct gf_client **out)
 	return 0;
 }
 
+/* The socket stays the caller's (it came from gf_spawn): the caller closes
+ * it, which is what makes the gofer exit. */
 void gf_client_free(struct gf_client *c)
 {
-	if (!c)
-		return;
-	if (c->sock >= 0)
-		close(c->sock);
 	free(c);
 }
 

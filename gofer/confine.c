@@ -82,7 +82,7 @@ static int hide_host_pseudo_fs(void)
 		if (umount2(dirs[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
 			continue;
 		if (mount("husk-gofer-empty", dirs[i], "tmpfs",
-			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1") != 0)
+			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555") != 0)
 			return -errno;
 	}
 	return 0;
@@ -107,10 +107,42 @@ static int drop_capabilities(void)
 	return 0;
 }
 
+/* A private copy of a bind mount's host tree, submounts included, with
+ * nosuid, nodev and (if the spec says so) rdonly on every mount in it. */
+static int clone_source(const struct gf_mount *m, int *out, const char **step)
+{
+	static char why[256];
+	snprintf(why, sizeof(why), "cloning the source of %.100s (%.100s)", m->path, m->source);
+	*step = why;
+	int fd = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0)
+		return -errno;
+	*out = fd;
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, sizeof(why), "the source of %.100s (%.100s) must be a directory", m->path,
+			 m->source);
+		return -ENOTDIR;
+	}
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0),
+	};
+	snprintf(why, sizeof(why), "setting nosuid, nodev and rdonly on %.100s (mount_setattr)", m->path);
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0)
+		return -errno;
+	return 0;
+}
+
 int gf_confine(const struct gf_spec *spec, int sock, int *root_fds, const char **step)
 {
 	for (int i = 0; i < spec->nmounts; i++)
 		root_fds[i] = -1;
+	*step = "checking the spec";
+	if (spec->nmounts < 1 || spec->nmounts > 64 || strcmp(spec->mounts[0].path, "/") != 0 ||
+	    spec->mounts[0].type != GF_MOUNT_BIND)
+		return -EINVAL;
 
 	*step = "closing inherited fds";
 	if (sock < 3)
@@ -140,37 +172,24 @@ int gf_confine(const struct gf_spec *spec, int sock, int *root_fds, const char *
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		return -errno;
 
-	bool host_root = false;
-	for (int i = 0; i < spec->nmounts; i++)
-		if (spec->mounts[i].type == GF_MOUNT_BIND && strcmp(spec->mounts[i].source, "/") == 0)
-			host_root = true;
-	*step = "detaching /proc, /sys and /dev";
-	if (host_root && (rc = hide_host_pseudo_fs()) != 0)
-		return rc;
-
 	/* Clone every source tree before the namespace changes further (a
-	 * source may live under the staging directory below). */
+	 * source may live under the staging directory below): the host's "/"
+	 * last, once its /proc, /sys and /dev are gone (so that a source
+	 * under them, /dev/shm say, is still cloned whole). */
+	for (int i = 0; i < spec->nmounts; i++)
+		if (spec->mounts[i].type == GF_MOUNT_BIND && strcmp(spec->mounts[i].source, "/") != 0 &&
+		    (rc = clone_source(&spec->mounts[i], &root_fds[i], step)) != 0)
+			return rc;
+	bool hidden = false;
 	for (int i = 0; i < spec->nmounts; i++) {
-		const struct gf_mount *m = &spec->mounts[i];
-		if (m->type != GF_MOUNT_BIND)
+		if (spec->mounts[i].type != GF_MOUNT_BIND || strcmp(spec->mounts[i].source, "/") != 0)
 			continue;
-		*step = "cloning a bind mount's source (open_tree)";
-		int fd = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-		if (fd < 0)
-			return -errno;
-		root_fds[i] = fd;
-		struct stat st;
-		*step = "a bind mount's source must be a directory";
-		if (fstat(fd, &st) != 0)
-			return -errno;
-		if (!S_ISDIR(st.st_mode))
-			return -ENOTDIR;
-		struct mount_attr attr = {
-			.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0),
-		};
-		*step = "setting nosuid, nodev and rdonly (mount_setattr)";
-		if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0)
-			return -errno;
+		*step = "detaching /proc, /sys and /dev";
+		if (!hidden && (rc = hide_host_pseudo_fs()) != 0)
+			return rc;
+		hidden = true;
+		if ((rc = clone_source(&spec->mounts[i], &root_fds[i], step)) != 0)
+			return rc;
 	}
 
 	/* The "/" mount's clone becomes the root: attach it under a scratch
@@ -232,13 +251,11 @@ int gf_seccomp(int sock, const char **step)
 	ALLOW(SCMP_SYS(close), 0);
 	ALLOW(SCMP_SYS(fstat), 0);
 	ALLOW(SCMP_SYS(newfstatat), 0);
-	ALLOW(SCMP_SYS(statx), 0);
 	ALLOW(SCMP_SYS(fstatfs), 0);
 	ALLOW(SCMP_SYS(getdents64), 0);
 	ALLOW(SCMP_SYS(lseek), 0);
 	ALLOW(SCMP_SYS(readlinkat), 0);
 	ALLOW(SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
-	ALLOW(SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
 	/* Writes (refused before the syscall on read-only mounts, which are
 	 * read-only in the kernel too). */
 	ALLOW(SCMP_SYS(mkdirat), 0);
@@ -247,7 +264,6 @@ int gf_seccomp(int sock, const char **step)
 	ALLOW(SCMP_SYS(symlinkat), 0);
 	ALLOW(SCMP_SYS(linkat), 0);
 	ALLOW(SCMP_SYS(fchmod), 0);
-	ALLOW(SCMP_SYS(fchmodat), 0);
 	ALLOW(SYS_fchmodat2, 0);
 	ALLOW(SCMP_SYS(fchownat), 0);
 	ALLOW(SCMP_SYS(ftruncate), 0);
@@ -262,9 +278,6 @@ int gf_seccomp(int sock, const char **step)
 	ALLOW(SCMP_SYS(brk), 0);
 
 	ALLOW(SCMP_SYS(exit_group), 0);
-	ALLOW(SCMP_SYS(exit), 0);
-	ALLOW(SCMP_SYS(rt_sigreturn), 0);
-	ALLOW(SCMP_SYS(restart_syscall), 0);
 
 	if (rc == 0) {
 		*step = "loading the seccomp filter";

@@ -355,8 +355,8 @@ static int chown_new(int fd, uint32_t uid, uint32_t gid)
 
 /* After a create: the O_PATH fd for name in dir, checked against the file
  * that was made (dev, ino of want, or any when want is NULL). */
-static int path_fd_of_new(struct srv *s, struct node *dir, const char *name, const struct stat *want,
-			  struct stat *st)
+static int path_fd_of_new(struct srv *s, struct node *dir, const char *name,
+			  const struct stat *want, struct stat *st)
 {
 	int fd = open_beneath(s, dir->fd, name, O_PATH, 0);
 	if (fd < 0)
@@ -736,8 +736,8 @@ static int h_create(struct srv *s, struct gf_rd *rq, struct gf_wr *rp, int *out_
 	int rc = write_dir(s, dirfid, &d);
 	if (rc)
 		return rc;
-	int fd = open_beneath(s, d->fd, name, (flags & ~O_TRUNC) | O_CREAT | O_EXCL | O_NONBLOCK | O_NOCTTY,
-			      mode & 07777);
+	int oflags = (flags & ~O_TRUNC) | O_CREAT | O_EXCL | O_NONBLOCK | O_NOCTTY;
+	int fd = open_beneath(s, d->fd, name, oflags, mode & 07777);
 	if (fd < 0)
 		return fd;
 	struct stat fst, st;
@@ -864,6 +864,23 @@ static int h_unlink(struct srv *s, struct gf_rd *rq, struct gf_wr *rp, int *out_
 	return 0;
 }
 
+/* Makes n the child name (taken over) of dir, n being unhashed. */
+static void move_node(struct srv *s, struct node *n, struct node *dir, char *name)
+{
+	for (struct node *up = dir; up; up = up->parent)
+		if (up == n) {
+			free(name);
+			return;
+		}
+	dir->refs++;
+	struct node *old = n->parent;
+	free(n->name);
+	n->name = name;
+	n->parent = dir;
+	hash_in(s, n);
+	node_put(s, old);
+}
+
 static int h_rename(struct srv *s, struct gf_rd *rq, struct gf_wr *rp, int *out_fd)
 {
 	(void)rp;
@@ -900,24 +917,13 @@ static int h_rename(struct srv *s, struct gf_rd *rq, struct gf_wr *rp, int *out_
 		free(aname);
 		return 0;
 	}
-	if (a) {
-		nd->refs++;
-		struct node *old = a->parent;
-		free(a->name);
-		a->name = aname;
-		a->parent = nd;
-		hash_in(s, a);
-		node_put(s, old);
-	}
-	if (b && bname) {
-		od->refs++;
-		struct node *old = b->parent;
-		free(b->name);
-		b->name = bname;
-		b->parent = od;
-		hash_in(s, b);
-		node_put(s, old);
-	}
+	/* Nodes can be out of date when the host changed the tree under the
+	 * gofer: never make a node its own ancestor (such a node is just
+	 * forgotten, and its fids go stale). */
+	if (a)
+		move_node(s, a, nd, aname);
+	if (b && bname)
+		move_node(s, b, od, bname);
 	return 0;
 }
 
@@ -985,7 +991,8 @@ static int h_setattr(struct srv *s, struct gf_rd *rq, struct gf_wr *rp, int *out
 	ts[1].tv_nsec = gf_rd_i64(rq);
 	if (!gf_rd_done(rq))
 		return -EINVAL;
-	const uint32_t all = GF_SET_MODE | GF_SET_UID | GF_SET_GID | GF_SET_SIZE | GF_SET_ATIME | GF_SET_MTIME;
+	const uint32_t all =
+		GF_SET_MODE | GF_SET_UID | GF_SET_GID | GF_SET_SIZE | GF_SET_ATIME | GF_SET_MTIME;
 	if (mask & ~all)
 		return -EINVAL;
 	struct node *n = fid_get(s, fid);

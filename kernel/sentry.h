@@ -225,13 +225,15 @@ void pipe_free(void *pipe);
 bool file_is_pipe(const struct k_file *f);
 long pipe_size(struct k_file *f, int cmd, uint64_t arg);
 /* F_ADD_SEALS / F_GET_SEALS on a file. */
-long file_seals(struct k_file *f, int cmd, unsigned arg);
+long file_seals(struct k_task *t, struct k_file *f, int cmd, unsigned arg);
 /* An in-memory writable layer over lower_root (the overlaid root). */
 int overlay_new(struct k_kernel *k, struct k_inode *lower_root, struct k_super **sb,
 		struct k_inode **root);
 /* The memory object holding byte off of a tmpfs regular file (allocated
  * if missing), and the size of such chunks. */
 struct k_mobj *tmpfs_chunk(struct k_inode *ino, uint64_t off, uint64_t *chunk_size);
+/* The same without allocating: NULL for a hole. */
+struct k_mobj *tmpfs_chunk_peek(struct k_inode *ino, uint64_t off, uint64_t *chunk_size);
 bool tmpfs_inode_is(const struct k_inode *ino);
 /* /dev: a tmpfs with the device nodes, links and directories of a sandbox. */
 int devfs_new(struct k_kernel *k, struct k_super **sb, struct k_inode **root);

@@ -85,7 +85,7 @@ SYSCALL(fcntl)
 		break;
 	case F_ADD_SEALS:
 	case F_GET_SEALS:
-		r = file_seals(f, cmd, (unsigned)arg);
+		r = file_seals(t, f, cmd, (unsigned)arg);
 		break;
 	case F_GETLK:
 	case F_SETLK:

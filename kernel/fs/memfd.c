@@ -90,7 +90,26 @@ SYSCALL(memfd_create)
 	return fd;
 }
 
-long file_seals(struct k_file *f, int cmd, unsigned arg)
+/* Does the task map any chunk of ino shared and writable? */
+static bool mapped_writable(struct k_task *t, struct k_inode *ino)
+{
+	struct k_mm *mm = t->mm;
+	for (size_t i = 0; i < mm->n; i++) {
+		struct k_vma *v = &mm->v[i];
+		if (!(v->flags & VMA_SHARED) || !(v->prot & PROT_WRITE) || !v->mobj)
+			continue;
+		for (uint64_t off = 0; off < ino->size || off == 0; off += v->mobj->len) {
+			uint64_t csize;
+			if (tmpfs_chunk_peek(ino, off, &csize) == v->mobj)
+				return true;
+			if (!csize)
+				break;
+		}
+	}
+	return false;
+}
+
+long file_seals(struct k_task *t, struct k_file *f, int cmd, unsigned arg)
 {
 	struct k_inode *ino = f->inode;
 	if (!ino || !tmpfs_inode_is(ino) || !S_ISREG(ino->mode))
@@ -105,6 +124,8 @@ long file_seals(struct k_file *f, int cmd, unsigned arg)
 		return -EPERM;
 	if (ino->seals & F_SEAL_SEAL)
 		return -EPERM;
+	if ((arg & F_SEAL_WRITE) && !(ino->seals & F_SEAL_WRITE) && mapped_writable(t, ino))
+		return -EBUSY;
 	ino->seals |= arg;
 	return 0;
 }

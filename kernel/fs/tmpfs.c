@@ -408,6 +408,12 @@ bool tmpfs_inode_is(const struct k_inode *ino)
 	return ino->ops == &tmpfs_ops;
 }
 
+struct k_mobj *tmpfs_chunk_peek(struct k_inode *ino, uint64_t off, uint64_t *chunk_size)
+{
+	*chunk_size = CHUNK;
+	return chunk(node(ino), off, false);
+}
+
 struct k_mobj *tmpfs_chunk(struct k_inode *ino, uint64_t off, uint64_t *chunk_size)
 {
 	*chunk_size = CHUNK;
