@@ -177,6 +177,8 @@ static void handle_stop(struct k_task *t, const struct pf_event *ev)
 	case PF_FAULT:
 		if (ev->signo == SIGSEGV && ev->code == SEGV_MAPERR && mm_fault_stack(t, ev->addr))
 			break; /* the stack grew: run the instruction again */
+		if (ev->signo == SIGSEGV && ev->code == SEGV_ACCERR && mm_fault_cow(t->mm, ev->addr))
+			break; /* the page has its own copy now */
 		if (ev->signo == SIGSEGV) {
 			struct k_vma *v = mm_find(t->mm, ev->addr);
 			if (v && (v->flags & VMA_SIGBUS)) {

@@ -67,6 +67,7 @@ enum {
 	VMA_BACKED = 1 << 4, /* memory from the start, even while PROT_NONE */
 	VMA_SIGBUS = 1 << 5, /* past the end of a mapped file: touching it is SIGBUS */
 	VMA_NOWRITE = 1 << 6, /* shared mapping of a file it may not write (no VM_MAYWRITE) */
+	VMA_COW = 1 << 7,     /* private view of shared pages: copied when written */
 };
 
 /* A range of the memory file that one or more VMAs map (several after a
@@ -122,6 +123,8 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 /* A free range of len bytes, top-down below mmap_base, or -ENOMEM. */
 int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limit);
 
+/* A write fault on a copy-on-write page: gives the page its own copy. */
+bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */
 bool mm_fault_stack(struct k_task *t, uint64_t addr);
 

@@ -89,8 +89,36 @@ static long map_file(struct k_task *t, struct k_file *f, uint64_t addr, uint64_t
 			return -ENOMEM; /* mappings of more than 64 chunks: not yet */
 		int nowrite = acc != O_RDWR || (ino->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
 				      ? VMA_NOWRITE : 0;
-		int64_t at = mm_map_objs(t->mm, addr, prot & PROT_ALL, nowrite, mflags, objs, pg, ln,
-					 n);
+		int64_t at = mm_map_objs(t->mm, addr, prot & PROT_ALL, VMA_SHARED | nowrite, mflags,
+					 objs, pg, ln, n);
+		if (at >= 0 && data < plen) {
+			int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data,
+						prot & PROT_ALL, VMA_SIGBUS, MAP_FIXED);
+			if (r < 0) {
+				mm_unmap(t->mm, (uint64_t)at, plen);
+				return r;
+			}
+		}
+		return at;
+	}
+	if (!shared && tmpfs_inode_is(ino) && data && data <= 64 * (1UL << 20)) {
+		/* A private view of a tmpfs file: its own pages until written,
+		 * so it sees later writes to the file, as Linux. */
+		struct k_mobj *objs[64];
+		uint64_t pg[64], ln[64];
+		int n = 0;
+		for (uint64_t at = off; at < off + data && n < 64;) {
+			uint64_t csize;
+			struct k_mobj *o = tmpfs_chunk(ino, at, &csize);
+			if (!o)
+				return -ENOMEM;
+			uint64_t in = at % csize, take = csize - in < off + data - at ? csize - in
+										: off + data - at;
+			objs[n] = o, pg[n] = in, ln[n] = take;
+			n++;
+			at += take;
+		}
+		int64_t at = mm_map_objs(t->mm, addr, prot & PROT_ALL, VMA_COW, mflags, objs, pg, ln, n);
 		if (at >= 0 && data < plen) {
 			int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data,
 						prot & PROT_ALL, VMA_SIGBUS, MAP_FIXED);
@@ -278,7 +306,7 @@ SYSCALL(madvise)
 		}
 		uint64_t stop = v->end < end ? v->end : end;
 		if ((advice == MADV_DONTNEED || advice == MADV_FREE) && v->mobj &&
-		    !(v->flags & VMA_SHARED))
+		    !(v->flags & (VMA_SHARED | VMA_COW)))
 			memfile_zero(&t->k->mem, v->mobj->off + v->pgoff + (at - v->start), stop - at);
 		if (advice == MADV_REMOVE && !(v->flags & VMA_SHARED))
 			return -EINVAL;

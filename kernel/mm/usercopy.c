@@ -19,6 +19,12 @@ size_t k_guest_iov(struct k_mm *mm, uint64_t addr, size_t len, bool write, struc
 		struct k_vma *v = mm_find(mm, at);
 		if (!v || !v->mobj || v->prot == PROT_NONE || (write && !(v->prot & PROT_WRITE)))
 			break;
+		if (write && (v->flags & VMA_COW)) {
+			/* The sentry writing for the guest breaks the sharing too. */
+			if (!mm_fault_cow(mm, at))
+				break;
+			continue;
+		}
 		size_t chunk = v->end - at;
 		if (chunk > len - done)
 			chunk = len - done;

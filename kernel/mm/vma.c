@@ -153,12 +153,14 @@ static int vma_remove(struct k_mm *mm, uint64_t start, uint64_t end, bool keep_p
 		struct k_vma *v = &mm->v[i];
 		uint64_t len = v->end - v->start;
 		struct k_mobj *o = v->mobj;
-		if (o && !keep_pages && (!(v->flags & VMA_SHARED) || o->refs == 1)) {
+		/* Copy-on-write pieces see a file's pages: never theirs to drop. */
+		bool own = !(v->flags & (VMA_SHARED | VMA_COW));
+		if (o && !keep_pages && (own || (o->refs == 1 && !(v->flags & VMA_COW)))) {
 			memfile_zero(&mm->k->mem, o->off + v->pgoff, len);
 			/* A private piece at either end of its object: give that
 			 * range of the memory file back now, not when the last
 			 * piece goes (trimming mappings would use up the file). */
-			if (!(v->flags & VMA_SHARED) && o->refs > 1 && len < o->len) {
+			if (own && o->refs > 1 && len < o->len) {
 				if (v->pgoff + len == o->len) {
 					memfile_free(&mm->k->mem, o->off + v->pgoff, len);
 					o->len -= len;
@@ -214,10 +216,16 @@ int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limi
 }
 
 /* Applies v to the host: a mapping of its memory, or a bare reservation. */
+/* What the host may do: a copy-on-write page is never writable there. */
+static int host_prot(const struct k_vma *v, int prot)
+{
+	return (v->flags & VMA_COW) ? prot & ~PROT_WRITE : prot;
+}
+
 static int vma_apply(struct k_mm *mm, const struct k_vma *v)
 {
 	if (v->mobj)
-		return pf_as_map(mm->as, v->start, v->end - v->start, v->prot,
+		return pf_as_map(mm->as, v->start, v->end - v->start, host_prot(v, v->prot),
 				 v->mobj->off + v->pgoff);
 	return pf_as_reserve(mm->as, v->start, v->end - v->start);
 }
@@ -337,7 +345,7 @@ int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot)
 			v->pgoff = 0;
 			err = vma_apply(mm, v);
 		} else if (v->mobj) {
-			err = pf_as_protect(mm->as, v->start, v->end - v->start, prot);
+			err = pf_as_protect(mm->as, v->start, v->end - v->start, host_prot(v, prot));
 		}
 		if (err)
 			return err;
@@ -468,7 +476,7 @@ int64_t mm_remap(struct k_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_l
 		}
 	}
 	uint64_t keep = old_len && old_len < new_len ? old_len : new_len;
-	if (old_len > new_len && piece.mobj && !(piece.flags & VMA_SHARED))
+	if (old_len > new_len && piece.mobj && !(piece.flags & (VMA_SHARED | VMA_COW)))
 		memfile_zero(&mm->k->mem, piece.mobj->off + piece.pgoff + new_len, old_len - new_len);
 	piece.start = new_addr;
 	piece.end = new_addr + keep;
@@ -514,8 +522,7 @@ int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int vflags, int mf
 	int err = vma_remove(mm, (uint64_t)at, (uint64_t)at + total, false);
 	uint64_t cur = (uint64_t)at;
 	for (int i = 0; i < n && !err; i++) {
-		struct k_vma v = {.start = cur, .end = cur + len[i], .prot = prot,
-				  .flags = VMA_SHARED | vflags,
+		struct k_vma v = {.start = cur, .end = cur + len[i], .prot = prot, .flags = vflags,
 				  .mobj = objs[i], .pgoff = pgoff[i]};
 		objs[i]->refs++;
 		err = vma_apply(mm, &v);
@@ -534,4 +541,24 @@ int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int vflags, int mf
 	}
 	vma_merge_range(mm, (uint64_t)at, (uint64_t)at + total);
 	return at;
+}
+
+bool mm_fault_cow(struct k_mm *mm, uint64_t addr)
+{
+	struct k_vma *v = mm_find(mm, addr);
+	if (!v || !(v->flags & VMA_COW) || !(v->prot & PROT_WRITE) || !v->mobj)
+		return false;
+	uint64_t page = addr & PAGE_MASK;
+	if (vma_split(mm, page) || vma_split(mm, page + PAGE_SIZE))
+		return false;
+	v = mm_find(mm, page);
+	struct k_mobj *copy = mobj_new(&mm->k->mem, PAGE_SIZE);
+	if (!copy)
+		return false;
+	memcpy(mm->k->mem.base + copy->off, mm->k->mem.base + v->mobj->off + v->pgoff, PAGE_SIZE);
+	mobj_put(&mm->k->mem, v->mobj);
+	v->mobj = copy;
+	v->pgoff = 0;
+	v->flags &= ~VMA_COW;
+	return vma_apply(mm, v) == 0;
 }
