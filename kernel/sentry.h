@@ -389,6 +389,10 @@ int k_write_file(struct k_task *t, const char *path, const void *data, size_t n,
 /* A program name as execvp finds it: on the guest's PATH if it has no "/". */
 int k_find_program(struct k_task *t, const char *name, char *const *envp, char *out, size_t size);
 
+/* The sentry's own seccomp allowlist (confine.c); installed by k_run once
+ * the sandbox is built. */
+int k_seccomp_confine(void);
+
 /* ELF loading and the initial stack. */
 int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *const *envp,
 		const char **why);

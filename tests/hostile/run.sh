@@ -60,5 +60,16 @@ wait "$hpid"
 got=$?
 if [ "$got" -eq 143 ]; then ok "SIGTERM to a spinning guest"; else bad "SIGTERM to a spinning guest: status $got"; fi
 
+# 4. The release sentry runs confined by its own seccomp filter (the
+# sanitizer build stays unconfined: its runtime needs /proc at exit).
+if ! "$husk" run -- /bin/true 2>&1 | grep -q . && ! nm -C "$husk" 2>/dev/null | grep -q __asan_init; then
+	"$husk" run -- "$bb" sleep 2 &
+	hpid=$!
+	sleep 0.7
+	seccomp=$(awk '/^Seccomp:/ {print $2}' "/proc/$hpid/status" 2>/dev/null)
+	wait "$hpid"
+	if [ "$seccomp" = 2 ]; then ok "sentry confined by seccomp"; else bad "sentry seccomp mode: ${seccomp:-?}"; fi
+fi
+
 echo "hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

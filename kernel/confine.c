@@ -1,0 +1,49 @@
+/* The sentry confines itself once the sandbox is built: a seccomp
+ * allowlist of what running a guest needs.  No open or openat (every file
+ * comes through the gofer, opened before this or donated by it), no
+ * execve, no new processes, no sockets.  Anything else kills the sentry,
+ * and with it the sandbox (its stub dies with it, PTRACE_O_EXITKILL). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <seccomp.h>
+#include <stddef.h>
+
+#include "sentry.h"
+
+static const int allowed[] = {
+	/* guest execution: the platform */
+	SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(kill), SCMP_SYS(tgkill),
+	SCMP_SYS(sched_setaffinity), SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_yield),
+	SCMP_SYS(getpid), SCMP_SYS(gettid),
+	/* memory: the sentry's heap, the memory file's holes and residency */
+	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap),
+	SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(fallocate), SCMP_SYS(mincore),
+	/* descriptors the sentry already holds: stdio, donated files, the
+	 * memory file, the gofer socket */
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(lseek),
+	SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fstatfs),
+	SCMP_SYS(fcntl), SCMP_SYS(ioctl), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
+	/* time, randomness, signals, waiting */
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getrandom), SCMP_SYS(sysinfo),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(pause), SCMP_SYS(futex), SCMP_SYS(getcpu), SCMP_SYS(sigaltstack),
+	/* leaving */
+	SCMP_SYS(exit_group), SCMP_SYS(exit),
+};
+
+int k_seccomp_confine(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return -ENOMEM;
+	int err = 0;
+	for (size_t i = 0; i < ARRAY_LEN(allowed) && !err; i++)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	if (!err)
+		err = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return err;
+}
