@@ -4,6 +4,7 @@
 # asserts nothing.
 #   start: wall time of running a static program that exits at once
 #   getppid: cost of one trivial syscall, timed inside the guest
+#   python3 -c pass: a dynamic program's start, files through the gofer
 set -u
 cd "$(dirname "$0")/.."
 husk=${HUSK:-bin/husk}
@@ -37,3 +38,12 @@ h=$("$husk" run -- "$ppid_bin" "$calls")
 r=-
 [ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$ppid_bin" "$((calls / 4))" 2>/dev/null)
 printf '%-34s %12s %12s %12s\n' "getppid (ns/call)" "$n" "$h" "$r"
+
+py=/usr/bin/python3
+if [ -x "$py" ]; then
+	n=$(runs=$((runs < 20 ? runs : 20)) wall_ms "$py" -c pass)
+	h=$(runs=$((runs < 20 ? runs : 20)) wall_ms "$husk" run -- "$py" -c pass)
+	r=-
+	[ "$runsc_ok" = 1 ] && r=$(runs=5 wall_ms runsc --platform=ptrace --network=none do "$py" -c pass)
+	printf '%-34s %12s %12s %12s\n' "python3 -c pass (ms/run)" "$n" "$h" "$r"
+fi
