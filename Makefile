@@ -25,7 +25,7 @@ GUEST_NAMES := $(notdir $(GUEST_SRCS:.c=))
 GUEST_FLAGS := -O1 -Wall -Wextra -Werror
 GUEST_BINS := $(foreach v,glibc-static glibc-pie musl-static,$(addprefix build/guest/$(v)/,$(GUEST_NAMES)))
 
-SPECIAL_SRCS := $(wildcard tests/special/*.c tests/hostile/*.c)
+SPECIAL_SRCS := $(wildcard tests/special/*.c tests/hostile/*.c tests/e2e/*.c)
 SPECIAL_BINS := $(patsubst %.c,build/special/%,$(notdir $(SPECIAL_SRCS)))
 
 BENCH_SRCS := $(wildcard loadtest/guest/*.c)
@@ -107,6 +107,11 @@ build/guest/musl-static/%: tests/guest/%.c tests/guest/guest.h
 	$(Q)musl-gcc $(GUEST_FLAGS) -static -o $@ $<
 
 build/special/%: tests/hostile/%.c
+	@mkdir -p $(@D)
+	$(call say,GUEST $@)
+	$(Q)$(CC) $(GUEST_FLAGS) -static -o $@ $<
+
+build/special/%: tests/e2e/%.c
 	@mkdir -p $(@D)
 	$(call say,GUEST $@)
 	$(Q)$(CC) $(GUEST_FLAGS) -static -o $@ $<

@@ -65,6 +65,7 @@ for husk in bin/husk build/san/husk; do
 	suite "busybox: $husk" tests/busybox.sh "$husk"
 	suite "escapes: $husk" tests/special/run.sh "$husk" build/special
 	suite "hostile guests: $husk" tests/hostile/run.sh "$husk" build/special
+	suite "end to end: $husk" tests/e2e/run.sh "$husk"
 done
 
 echo

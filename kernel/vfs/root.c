@@ -51,6 +51,17 @@ static int mount_tmpfs_at(struct k_kernel *k, struct k_path *parent, const char 
 	return mount_fs_at(k, parent, name, sb, root, MS_NOSUID | MS_NODEV, "tmpfs");
 }
 
+/* A root without the directory, and read-only, cannot have that mount:
+ * the sandbox goes on without it. */
+static int optional(struct k_kernel *k, const char *what, int err)
+{
+	if (err == -EROFS || err == -ENOENT) {
+		k_log(k, "no %s: the root has no such directory and is read-only", what);
+		return 1;
+	}
+	return err;
+}
+
 /* The sentry's own filesystems: /dev (with /dev/shm), /proc, /sys. */
 static int mount_system(struct k_task *t, struct k_path *root)
 {
@@ -59,22 +70,29 @@ static int mount_system(struct k_task *t, struct k_path *root)
 	struct k_inode *ino;
 	int err = devfs_new(k, &sb, &ino);
 	if (!err)
-		err = mount_fs_at(k, root, "dev", sb, ino, MS_NOSUID, "devtmpfs");
-	if (err)
+		err = optional(k, "/dev", mount_fs_at(k, root, "dev", sb, ino, MS_NOSUID, "devtmpfs"));
+	if (err < 0)
 		return err;
-	struct k_path dev;
-	if ((err = path_lookup_from(t, root, "dev", 0, &dev)))
+	if (err == 0) {
+		struct k_path dev;
+		if ((err = path_lookup_from(t, root, "dev", 0, &dev)))
+			return err;
+		err = mount_tmpfs_at(k, &dev, "shm", 01777);
+		path_put(&dev);
+		if (err)
+			return err;
+	}
+	if ((err = procfs_new(t, &sb, &ino)))
 		return err;
-	err = mount_tmpfs_at(k, &dev, "shm", 01777);
-	path_put(&dev);
-	if (err)
-		return err;
-	if ((err = procfs_new(t, &sb, &ino)) ||
-	    (err = mount_fs_at(k, root, "proc", sb, ino, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")))
+	err = optional(k, "/proc",
+		       mount_fs_at(k, root, "proc", sb, ino, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc"));
+	if (err < 0)
 		return err;
 	if ((err = sysfs_new(k, &sb, &ino)))
 		return err;
-	return mount_fs_at(k, root, "sys", sb, ino, MS_NOSUID | MS_NODEV | MS_NOEXEC, "sysfs");
+	err = optional(k, "/sys",
+		       mount_fs_at(k, root, "sys", sb, ino, MS_NOSUID | MS_NODEV | MS_NOEXEC, "sysfs"));
+	return err < 0 ? err : 0;
 }
 
 /* Creates the directories of path that are missing (a mount point inside

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# End-to-end filesystem checks on real programs: host tools print what they
+# print on the host; python3 works with the standard library; writes to the
+# root stay in the sandbox; nothing leaves a custom root.
+# usage: run.sh HUSK
+set -u
+husk=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+pass=0
+fail=0
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+same() { # LABEL CMD...: stdout and status of CMD natively and under husk
+	local label=$1
+	shift
+	local want got ws gs
+	want=$(cd / && "$@" 2>&1 </dev/null)
+	ws=$?
+	got=$(cd / && timeout 60 "$husk" run --bind "$repo" -- "$@" 2>&1 </dev/null)
+	gs=$?
+	if [ "$want" == "$got" ] && [ "$ws" -eq "$gs" ]; then
+		ok "$label"
+	else
+		bad "$label (status host $ws husk $gs)"
+		diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -n 8
+	fi
+}
+
+same "ls -la /usr/bin" /bin/ls -la /usr/bin
+same "cat /etc/os-release" /bin/cat /etc/os-release
+same "head /etc/passwd" /usr/bin/head -5 /etc/passwd
+same "wc /etc/services" /usr/bin/wc /etc/services
+same "find python3 sources" /usr/bin/find /usr/lib/python3.11 -name '*.py'
+same "python3 files and stdlib" /usr/bin/python3 "$here/fs_python.py"
+
+# The overlaid root: writes under husk only, then the host is unchanged.
+before=$(sha256sum /etc/passwd; ls /usr/bin | wc -l)
+out=$(timeout 60 "$husk" run --bind "$repo" -- /usr/bin/python3 "$here/fs_overlay.py" 2>&1)
+st=$?
+after=$(sha256sum /etc/passwd; ls /usr/bin | wc -l)
+expected="passwd lines before: True
+appended: True
+['g', 'sub'] in memory
+hostname removed: True
+new file in /usr/bin: True"
+if [ "$st" -eq 0 ] && [ "$out" == "$expected" ]; then
+	ok "writes to the overlaid root"
+else
+	bad "writes to the overlaid root (status $st)"
+	printf '%s\n' "$out" | head -n 10
+fi
+if [ "$before" == "$after" ] && [ ! -e /etc/husk-e2e ] && [ ! -e /usr/bin/husk-e2e-tool ]; then
+	ok "host files unchanged"
+else
+	bad "host files changed"
+fi
+
+# A custom root: a small directory; a marker outside it must stay unreachable.
+root=$(mktemp -d /tmp/husk-e2e-root.XXXXXX)
+marker=$(mktemp /tmp/husk-e2e-marker.XXXXXX)
+echo HOST-SECRET >"$marker"
+cp "$repo/build/special/escape_fs" "$root/escape"
+mkdir -p "$root/sub/deeper"
+ln -s "$marker" "$root/abs"
+ln -s "../../../../../../../../..$marker" "$root/rel"
+ln -s / "$root/rootlink"
+ln -s sub/deeper "$root/dirlink"
+cat >"$root.json" <<JSON
+{"mounts": [{"path": "/", "type": "bind", "source": "$root", "readonly": true}]}
+JSON
+out=$(timeout 60 "$husk" run --root "$root.json" -- /escape "$marker" /abs /rel \
+	"/rootlink$marker" "/dirlink/../../..$marker" "/proc/self/root$marker" \
+	"/proc/self/cwd/../..$marker" "/sub/../../..$marker" 2>&1)
+st=$?
+if [ "$st" -eq 0 ] && ! grep -q ESCAPED <<<"$out" && [ "$(grep -c contained <<<"$out")" -eq 8 ] &&
+	grep -q 'cwd after 50 chdir(..): /$' <<<"$out"; then
+	ok "no way out of a custom root"
+else
+	bad "custom root (status $st)"
+	printf '%s\n' "$out" | head -n 12
+fi
+rm -rf "$root" "$root.json" "$marker"
+
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
