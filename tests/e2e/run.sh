@@ -33,6 +33,7 @@ same "head /etc/passwd" /usr/bin/head -5 /etc/passwd
 same "wc /etc/services" /usr/bin/wc /etc/services
 same "find python3 sources" /usr/bin/find /usr/lib/python3.11 -name '*.py'
 same "python3 files and stdlib" /usr/bin/python3 "$here/fs_python.py"
+same "a #! script run directly" "$here/shebang.py" one two
 
 # The overlaid root: writes under husk only, then the host is unchanged.
 before=$(sha256sum /etc/passwd; ls /usr/bin | wc -l)
