@@ -187,6 +187,9 @@ long vfs_openat(struct k_task *t, int dirfd, uint64_t upath, uint64_t flags, uin
 /* An unnamed regular file in dir (O_TMPFILE). */
 int vfs_tmpfile(struct k_task *t, const struct k_path *dir, uint32_t mode, bool linkable,
 		struct k_path *out);
+/* The file ops of directories, and fstat of a file of the VFS. */
+extern const struct k_file_ops vfs_dir_ops;
+int vfs_file_stat(struct k_file *f, struct stat *st);
 /* lseek on a directory: the getdents cookie. */
 int64_t vfs_dir_seek(struct k_file *f, int64_t off, int whence);
 /* Frees every cached dentry nobody uses (at teardown). */

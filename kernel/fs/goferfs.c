@@ -233,34 +233,18 @@ static void gofer_release(struct k_file *f)
 	f->host_fd = -1;
 }
 
-static int gofer_fstat(struct k_file *f, struct stat *st)
-{
-	inode_stat(f->inode, st);
-	return 0;
-}
-
 static const struct k_file_ops gofer_file_ops = {
 	.read = gofer_read,
 	.write = gofer_write,
 	.seek = gofer_seek,
-	.stat = gofer_fstat,
+	.stat = vfs_file_stat,
 	.release = gofer_release,
-};
-
-static int64_t gofer_dir_seek(struct k_file *f, int64_t off, int whence)
-{
-	return vfs_dir_seek(f, off, whence);
-}
-
-static const struct k_file_ops gofer_dir_ops = {
-	.seek = gofer_dir_seek,
-	.stat = gofer_fstat,
 };
 
 static int gofer_open(struct k_inode *ino, struct k_file *f)
 {
 	if (S_ISDIR(ino->mode)) {
-		f->ops = &gofer_dir_ops;
+		f->ops = &vfs_dir_ops;
 		return 0;
 	}
 	if (S_ISCHR(ino->mode))

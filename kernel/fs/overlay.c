@@ -593,27 +593,11 @@ static int ovl_setattr(struct k_inode *ino, const struct k_setattr *a)
 	return err;
 }
 
-static int64_t ovl_dir_seek(struct k_file *f, int64_t off, int whence)
-{
-	return vfs_dir_seek(f, off, whence);
-}
-
-static int ovl_dir_stat(struct k_file *f, struct stat *st)
-{
-	inode_stat(f->inode, st);
-	return 0;
-}
-
-/* Directories stay overlay files: getdents must see the merged listing. */
-static const struct k_file_ops ovl_dir_ops = {
-	.seek = ovl_dir_seek,
-	.stat = ovl_dir_stat,
-};
-
 static int ovl_open(struct k_inode *ino, struct k_file *f)
 {
 	if (S_ISDIR(ino->mode)) {
-		f->ops = &ovl_dir_ops;
+		/* Stays an overlay file: getdents must see the merged listing. */
+		f->ops = &vfs_dir_ops;
 		return 0;
 	}
 	int acc = f->flags & O_ACCMODE;

@@ -553,27 +553,11 @@ static int64_t tmpfs_seek(struct k_file *f, int64_t off, int whence)
 	return at;
 }
 
-static int tmpfs_stat(struct k_file *f, struct stat *st)
-{
-	inode_stat(f->inode, st);
-	return 0;
-}
-
 static const struct k_file_ops tmpfs_file_ops = {
 	.read = tmpfs_read,
 	.write = tmpfs_write,
 	.seek = tmpfs_seek,
-	.stat = tmpfs_stat,
-};
-
-static int64_t tmpfs_dir_seek(struct k_file *f, int64_t off, int whence)
-{
-	return vfs_dir_seek(f, off, whence);
-}
-
-static const struct k_file_ops tmpfs_dir_ops = {
-	.seek = tmpfs_dir_seek,
-	.stat = tmpfs_stat,
+	.stat = vfs_file_stat,
 };
 
 static int tmpfs_open(struct k_inode *ino, struct k_file *f)
@@ -581,7 +565,7 @@ static int tmpfs_open(struct k_inode *ino, struct k_file *f)
 	if (S_ISREG(ino->mode))
 		f->ops = &tmpfs_file_ops;
 	else if (S_ISDIR(ino->mode))
-		f->ops = &tmpfs_dir_ops;
+		f->ops = &vfs_dir_ops;
 	else if (S_ISCHR(ino->mode))
 		return chrdev_open(ino->rdev, f);
 	else if (S_ISFIFO(ino->mode))

@@ -40,7 +40,7 @@ static int64_t path_only_seek(struct k_file *f, int64_t off, int whence)
 	return -EBADF;
 }
 
-static int path_stat(struct k_file *f, struct stat *st)
+int vfs_file_stat(struct k_file *f, struct stat *st)
 {
 	inode_stat(f->inode, st);
 	return 0;
@@ -49,9 +49,23 @@ static int path_stat(struct k_file *f, struct stat *st)
 /* O_PATH descriptions: a place, not an open file. */
 static const struct k_file_ops path_ops = {
 	.seek = path_only_seek,
-	.stat = path_stat,
+	.stat = vfs_file_stat,
 	.release = vfs_release,
 };
+
+static int64_t dir_seek(struct k_file *f, int64_t off, int whence);
+
+/* Directories of every filesystem: getdents goes to the inode, lseek
+ * moves the cookie. */
+const struct k_file_ops vfs_dir_ops = {
+	.seek = dir_seek,
+	.stat = vfs_file_stat,
+};
+
+static int64_t dir_seek(struct k_file *f, int64_t off, int whence)
+{
+	return vfs_dir_seek(f, off, whence);
+}
 
 int64_t vfs_dir_seek(struct k_file *f, int64_t off, int whence)
 {
