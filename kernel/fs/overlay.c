@@ -15,11 +15,14 @@
 
 #include "../sentry.h"
 
+struct list;
+
 struct ovl_node {
 	struct k_inode *upper; /* NULL until copied up (or for lower-only) */
 	struct k_inode *lower; /* NULL for upper-only */
 	struct k_inode *parent; /* the overlay directory it was found in (held) */
 	char *name;             /* its name there, for copy-up */
+	struct list *listing;   /* directories: the merged listing, until a change */
 };
 
 static const struct k_inode_ops ovl_ops;
@@ -77,11 +80,14 @@ static struct k_inode *ovl_inode(struct k_super *sb, struct k_inode *upper, stru
 	return ino;
 }
 
+static void forget_listing(struct k_inode *dir);
+
 static void ovl_evict(struct k_inode *ino)
 {
 	struct ovl_node *n = on(ino);
 	if (!n)
 		return;
+	forget_listing(ino);
 	inode_put(n->upper);
 	inode_put(n->lower);
 	inode_put(n->parent);
@@ -277,6 +283,7 @@ static int make(struct k_inode *dir, const char *name, make_fn fn, void *arg,
 	*out = ovl_inode(dir->sb, up, NULL, dir, name);
 	inode_put(up);
 	sync_attrs(dir);
+	forget_listing(dir);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -340,6 +347,7 @@ static int ovl_link(struct k_inode *dir, const char *name, struct k_inode *targe
 	err = udir->ops->link(udir, name, on(target)->upper);
 	sync_attrs(target);
 	sync_attrs(dir);
+	forget_listing(dir);
 	return err;
 }
 
@@ -367,6 +375,7 @@ static int remove_name(struct k_inode *dir, const char *name, struct k_inode *vi
 		err = whiteout(udir, name);
 	victim->nlink = rmdir ? 0 : victim->nlink - 1;
 	sync_attrs(dir);
+	forget_listing(dir);
 	return err;
 }
 
@@ -477,17 +486,41 @@ static int merged(struct k_inode *dir, struct list *l)
 	return err ? err : c.err;
 }
 
+static void forget_listing(struct k_inode *dir)
+{
+	struct ovl_node *d = on(dir);
+	if (d && d->listing) {
+		list_free(d->listing);
+		free(d->listing);
+		d->listing = NULL;
+	}
+}
+
 static int ovl_iterate(struct k_inode *dir, int64_t *pos, k_dirent_fn emit, void *ctx)
 {
-	struct list l = {0};
-	int err = merged(dir, &l);
-	for (size_t i = (size_t)*pos; !err && i < l.n; i++) {
-		if (emit(ctx, l.names[i], strlen(l.names[i]), l.inos[i], l.types[i], (int64_t)i + 1))
+	/* Merging is done once and kept until the directory changes: a
+	 * listing read a few entries at a time stays linear. */
+	struct ovl_node *d = on(dir);
+	if (!d->listing || *pos == 0) {
+		forget_listing(dir);
+		struct list *l = calloc(1, sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		int err = merged(dir, l);
+		if (err) {
+			list_free(l);
+			free(l);
+			return err;
+		}
+		d->listing = l;
+	}
+	struct list *l = d->listing;
+	for (size_t i = (size_t)*pos; i < l->n; i++) {
+		if (emit(ctx, l->names[i], strlen(l->names[i]), l->inos[i], l->types[i], (int64_t)i + 1))
 			break;
 		*pos = (int64_t)i + 1;
 	}
-	list_free(&l);
-	return err;
+	return 0;
 }
 
 static bool empty_dir(struct k_inode *dir)
@@ -570,6 +603,8 @@ static int ovl_rename(struct k_inode *odir, const char *oname, struct k_inode *n
 		err = whiteout(ou, oname);
 	sync_attrs(odir);
 	sync_attrs(ndir);
+	forget_listing(odir);
+	forget_listing(ndir);
 out:
 	inode_put(src);
 	inode_put(dst);
