@@ -288,6 +288,7 @@ void k_teardown(struct k_task *t)
 	struct k_kernel *k = t->k;
 	pf_ctx_free(t->ctx);
 	mm_free(t->mm);
+	pf_shutdown();
 	fdt_put(t->fdt);
 	k_vfs_teardown(t);
 	if (t->tg)

@@ -42,9 +42,12 @@ uint64_t pf_guest_min(void);
 uint64_t pf_guest_max(void);
 
 /* Creates an address space whose mappings come from memfd (the sentry's
- * memory file).  The host process behind it starts empty and confined. */
+ * memory file).  The host process behind it starts empty and confined.
+ * All address spaces of a sandbox share one memory file. */
 int pf_as_new(int memfd, struct pf_as **out);
 void pf_as_free(struct pf_as *as);
+/* Ends the sandbox's platform state (its template process). */
+void pf_shutdown(void);
 
 /* Maps [addr, addr+len) to memfd offset off, shared, with prot. */
 int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot,

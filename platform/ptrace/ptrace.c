@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -39,20 +40,138 @@ static void mark_dead(struct pf_as *as, int st)
 	as->wait_status = st;
 }
 
+static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		   uint64_t a3, uint64_t a4, uint64_t a5);
+
+/* The zygote: the sandbox's first stub, which never runs guest code.
+ * Every address space is a fork of it made by an injected clone, so a new
+ * one needs no host clone of the sentry's (which its seccomp filter
+ * forbids), starts with nothing but the stub page, and shares the
+ * sandbox's namespaces.  It is the pid namespace's init. */
+static struct pf_as *zygote;
+static int zygote_memfd = -1;
+
+#define SCRATCH 0x10000UL
+
+static void reap(pid_t pid)
+{
+	int st;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, __WALL) >= 0 && !WIFEXITED(st) && !WIFSIGNALED(st))
+		;
+}
+
+static int zygote_start(int memfd)
+{
+	if (zygote)
+		return zygote_memfd == memfd ? 0 : -EBUSY;
+	struct pf_as *z = calloc(1, sizeof(*z));
+	if (!z)
+		return -ENOMEM;
+	int err = stub_spawn(memfd, &z->pid);
+	if (err) {
+		free(z);
+		return err;
+	}
+	if (ptrace(PTRACE_GETREGS, z->pid, 0, &z->tmpl) != 0 ||
+	    ptrace(PTRACE_SETOPTIONS, z->pid, 0,
+		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK) != 0) {
+		err = -errno;
+		reap(z->pid);
+		free(z);
+		return err;
+	}
+	/* SIGCHLD ignored in the zygote: the stubs it forks are reaped as
+	 * soon as the sentry, their tracer, has seen them exit. */
+	long r = inject(z, SYS_mmap, SCRATCH, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, (uint64_t)-1, 0);
+	if (r == (long)SCRATCH) {
+		/* struct kernel_sigaction: handler SIG_IGN, flags, restorer, mask */
+		ptrace(PTRACE_POKEDATA, z->pid, SCRATCH, (void *)(uintptr_t)SIG_IGN);
+		for (int i = 1; i < 4; i++)
+			ptrace(PTRACE_POKEDATA, z->pid, SCRATCH + 8 * (uint64_t)i, 0);
+		r = inject(z, SYS_rt_sigaction, SIGCHLD, SCRATCH, 0, 8, 0, 0);
+		inject(z, SYS_munmap, SCRATCH, PAGE_SIZE, 0, 0, 0, 0);
+	}
+	if (r < 0) {
+		reap(z->pid);
+		free(z);
+		return (int)r;
+	}
+	zygote = z;
+	zygote_memfd = memfd;
+	return 0;
+}
+
+void pf_shutdown(void)
+{
+	if (zygote) {
+		reap(zygote->pid);
+		free(zygote);
+		zygote = NULL;
+		zygote_memfd = -1;
+	}
+}
+
+/* Forks the zygote: the child stops at once (auto-attached, SIGSTOP). */
+static int zygote_fork(pid_t *child)
+{
+	struct pf_as *z = zygote;
+	pf_regs r = z->tmpl;
+	r.rip = STUB_ADDR + (uint64_t)(husk_stub_syscall - husk_stub_begin);
+	r.rax = SYS_clone;
+	r.orig_rax = (uint64_t)-1;
+	r.rdi = SIGCHLD, r.rsi = 0, r.rdx = 0, r.r10 = 0, r.r8 = 0;
+	if (ptrace(PTRACE_SETREGS, z->pid, 0, &r) != 0 || ptrace(PTRACE_CONT, z->pid, 0, 0) != 0)
+		return -errno;
+	unsigned long pid = 0;
+	for (;;) {
+		int st, err = wait_stop(z->pid, &st);
+		if (err)
+			return err;
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_FORK << 8))) {
+			if (ptrace(PTRACE_GETEVENTMSG, z->pid, 0, &pid) != 0)
+				return -errno;
+			ptrace(PTRACE_CONT, z->pid, 0, 0);
+			continue;
+		}
+		if (WSTOPSIG(st) == SIGTRAP)
+			break; /* the int3 after the syscall */
+		ptrace(PTRACE_CONT, z->pid, 0, 0);
+	}
+	if (ptrace(PTRACE_GETREGS, z->pid, 0, &r) != 0)
+		return -errno;
+	if ((long)r.rax < 0)
+		return (int)r.rax;
+	if (!pid)
+		return -ECHILD;
+	int st, err = wait_stop((pid_t)pid, &st);
+	if (err)
+		return err;
+	if (!WIFSTOPPED(st)) {
+		return -ECHILD;
+	}
+	*child = (pid_t)pid;
+	return 0;
+}
+
 int pf_as_new(int memfd, struct pf_as **out)
 {
+	int err = zygote_start(memfd);
+	if (err)
+		return err;
 	struct pf_as *as = calloc(1, sizeof(*as));
 	if (!as)
 		return -ENOMEM;
-	int err = stub_spawn(memfd, &as->pid);
-	if (err) {
+	if ((err = zygote_fork(&as->pid))) {
 		free(as);
 		return err;
 	}
 	if (ptrace(PTRACE_GETREGS, as->pid, 0, &as->tmpl) != 0) {
 		err = -errno;
-		kill(as->pid, SIGKILL);
-		waitpid(as->pid, NULL, __WALL);
+		reap(as->pid);
 		free(as);
 		return err;
 	}
@@ -64,12 +183,8 @@ void pf_as_free(struct pf_as *as)
 {
 	if (!as)
 		return;
-	if (!as->dead) {
-		kill(as->pid, SIGKILL);
-		int st;
-		while (waitpid(as->pid, &st, __WALL) >= 0 && !WIFEXITED(st) && !WIFSIGNALED(st))
-			;
-	}
+	if (!as->dead)
+		reap(as->pid);
 	free(as);
 }
 

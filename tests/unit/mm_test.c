@@ -146,3 +146,26 @@ Test(mm, guest_iov_stops_at_holes)
 	cr_expect_eq(k_guest_iov(t->mm, BASE, 5 * PAGE_SIZE, true, iov, 4, &n), 2 * PAGE_SIZE);
 	cr_expect_eq(n, 1, "one contiguous piece of the memory file");
 }
+
+Test(mm, address_spaces_from_one_template_are_separate)
+{
+	/* A second address space of the sandbox (a fork of its template
+	 * process): the same address holds different memory in each. */
+	struct k_mm *other;
+	cr_assert_eq(mm_new(t->k, &other), 0);
+	cr_assert_eq(mm_map_anon(t->mm, BASE, PAGE_SIZE, PROT_READ | PROT_WRITE, 0, MAP_FIXED),
+		     (int64_t)BASE);
+	cr_assert_eq(mm_map_anon(other, BASE, PAGE_SIZE, PROT_READ | PROT_WRITE, 0, MAP_FIXED),
+		     (int64_t)BASE);
+	k_copy_out(t, BASE, "first", 6);
+	struct k_mm *mine = t->mm;
+	t->mm = other;
+	k_copy_out(t, BASE, "other", 6);
+	char buf[6];
+	k_copy_in(t, buf, BASE, 6);
+	cr_expect_str_eq(buf, "other");
+	t->mm = mine;
+	k_copy_in(t, buf, BASE, 6);
+	cr_expect_str_eq(buf, "first");
+	mm_free(other);
+}
