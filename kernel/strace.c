@@ -274,8 +274,9 @@ static void format(struct k_task *t, const struct k_syscall *sc, struct line *l,
 
 void strace_enter(struct k_task *t, long nr, const struct k_syscall *sc)
 {
-	/* Calls that never return are printed before they run. */
-	if (nr != SYS_exit && nr != SYS_exit_group)
+	/* Calls that never return, or return into another program, are
+	 * printed before they run. */
+	if (nr != SYS_exit && nr != SYS_exit_group && nr != SYS_execve && nr != SYS_execveat)
 		return;
 	struct line l = {.n = 0};
 	format(t, sc, &l, 0);
@@ -287,6 +288,13 @@ void strace_exit(struct k_task *t, long nr, const struct k_syscall *sc, long ret
 {
 	if (nr == SYS_exit || nr == SYS_exit_group)
 		return;
+	if (nr == SYS_execve || nr == SYS_execveat) {
+		struct line l = {.n = 0};
+		put(&l, "[pid %d] %s", t->tid, sc->name);
+		put_ret(&l, sc, ret);
+		emit(t, &l);
+		return;
+	}
 	struct line l = {.n = 0};
 	format(t, sc, &l, ret);
 	put_ret(&l, sc, ret);

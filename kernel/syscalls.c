@@ -165,6 +165,8 @@ static const struct k_syscall table[] = {
 	E(pipe2, pipe2, "px"),
 	E(flock, flock, "fx"),
 	E(mincore, mincore, "xup"),
+	E(execve, execve, "spp"),
+	E(execveat, execveat, "fsppx"),
 	E(getxattr, getxattr, "sspu"),
 	E(lgetxattr, lgetxattr, "sspu"),
 	E(fgetxattr, fgetxattr, "fspu"),

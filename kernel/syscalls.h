@@ -26,6 +26,7 @@ SYSCALL(setgroups); SYSCALL(setuid); SYSCALL(setgid); SYSCALL(setreuid); SYSCALL
 SYSCALL(setresuid); SYSCALL(setresgid); SYSCALL(setfsuid); SYSCALL(setfsgid);
 SYSCALL(memfd_create); SYSCALL(sendfile); SYSCALL(copy_file_range);
 SYSCALL(pipe); SYSCALL(pipe2); SYSCALL(flock); SYSCALL(mincore);
+SYSCALL(execve); SYSCALL(execveat);
 SYSCALL(getxattr); SYSCALL(lgetxattr); SYSCALL(fgetxattr); SYSCALL(listxattr);
 SYSCALL(llistxattr); SYSCALL(flistxattr); SYSCALL(setxattr); SYSCALL(lsetxattr);
 SYSCALL(fsetxattr); SYSCALL(removexattr); SYSCALL(lremovexattr); SYSCALL(fremovexattr);
