@@ -7,7 +7,7 @@ CC      ?= gcc
 CFLAGS  := -std=gnu17 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -MMD -MP -Ibuild/gen
 OPT     := -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDLIBS  := -ljansson -lseccomp
+LDLIBS  := -ljansson -lseccomp -lrt
 
 SRCS := $(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c kernel/*/*.c gofer/*.c)
 ASMS := $(wildcard platform/*/*.S)

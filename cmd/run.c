@@ -110,6 +110,7 @@ int cmd_run(int argc, char **argv)
 		.stdio = {0, 1, 2},
 		.strace_fd = 2,
 		.hostname = "husk",
+		.memory_limit = 4ULL << 30, /* 4 GiB unless --memory says otherwise */
 	};
 	static char *env[MAX_ENV + 2];
 	static char path_env[] = "PATH=" DEFAULT_PATH;
@@ -152,6 +153,18 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			binds[nbinds++] = argv[++i];
+		} else if ((strcmp(a, "--memory") == 0 && i + 1 < argc) || strncmp(a, "--memory=", 9) == 0) {
+			const char *v = a[8] == '=' ? a + 9 : argv[++i];
+			char *end;
+			unsigned long long n = strtoull(v, &end, 10);
+			unsigned long long mult = *end == 'k' || *end == 'K' ? 1ULL << 10
+						: *end == 'm' || *end == 'M' ? 1ULL << 20
+						: *end == 'g' || *end == 'G' ? 1ULL << 30 : 1;
+			if (end == v || (mult > 1 && end[1]) || (mult == 1 && *end) || n > (1ULL << 40)) {
+				fprintf(stderr, "husk run: --memory wants a size like 512M, not '%s'\n", v);
+				return 2;
+			}
+			cfg.memory_limit = n * mult;
 		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
 			root_spec = argv[++i];
 		} else if (strncmp(a, "--root=", 7) == 0) {

@@ -227,7 +227,9 @@ static void run_task(struct k_task *t)
 			break;
 		struct pf_event ev;
 		running_ctx = t->ctx;
+		mem_ticker_watch(t->ctx);
 		int err = pf_ctx_run(t->ctx, &t->regs, &ev);
+		mem_ticker_watch(NULL);
 		running_ctx = NULL;
 		if (err) {
 			k_log(t->k, "platform error: %s", strerror(-err));
@@ -235,6 +237,11 @@ static void run_task(struct k_task *t)
 			break;
 		}
 		handle_stop(t, &ev);
+		if (mem_over_limit(t->k)) {
+			k_log(t->k, "memory limit of %llu bytes exceeded: killed",
+			      t->k->cfg.memory_limit);
+			task_exit_group(t, 128 + SIGKILL);
+		}
 	}
 }
 
@@ -318,10 +325,14 @@ int k_run(const struct k_config *cfg, int *status, const char **why)
 			if (ignored & SIGBIT(sig))
 				t->tg->act[sig].handler = (uint64_t)SIG_IGN;
 		forward_host_signals(true, ignored);
-		err = confine(t->k, why);
+		if ((err = mem_ticker_start(t->k)))
+			*why = "cannot start the memory ticker";
+		else
+			err = confine(t->k, why);
 	}
 	if (!err) {
 		run_task(t);
+		mem_ticker_stop(t->k);
 		forward_host_signals(false, ignored);
 		*status = t->tg->exit_status;
 		if (t->k->enosys_count)

@@ -21,6 +21,7 @@ struct k_config {
 	int strace_fd;
 	const char *hostname;    /* the sandbox's uname nodename */
 	bool debug;              /* log sentry events (unknown syscalls, ...) */
+	unsigned long long memory_limit; /* bytes of guest memory; 0: none */
 };
 
 /* Boots a sandbox running cfg->exe and runs it to the end.  Returns 0 and

@@ -128,6 +128,13 @@ bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */
 bool mm_fault_stack(struct k_task *t, uint64_t addr);
 
+/* The memory limit (mm/limit.c). */
+uint64_t mem_used(struct k_kernel *k);
+bool mem_over_limit(struct k_kernel *k);
+int mem_ticker_start(struct k_kernel *k);
+void mem_ticker_stop(struct k_kernel *k);
+void mem_ticker_watch(struct pf_ctx *c);
+
 /* ---- guest memory access: every guest pointer goes through these ---- */
 int k_copy_in(struct k_task *t, void *dst, uint64_t src, size_t n);
 int k_copy_out(struct k_task *t, uint64_t dst, const void *src, size_t n);
@@ -349,6 +356,8 @@ struct k_kernel {
 	struct k_mount *mounts;  /* newest first */
 	struct gf_client *gofer; /* NULL without one */
 	struct k_mount *memfd_mnt; /* where memfd files live */
+	timer_t ticker;          /* stops the guest now and then (mm/limit.c) */
+	bool ticker_on;
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
 	uint32_t nr_cpu_ids;
 	unsigned char cpumask[128];

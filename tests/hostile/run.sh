@@ -60,7 +60,18 @@ wait "$hpid"
 got=$?
 if [ "$got" -eq 143 ]; then ok "SIGTERM to a spinning guest"; else bad "SIGTERM to a spinning guest: status $got"; fi
 
-# 4. The release sentry runs confined by its own seccomp filter (the
+# 4. A guest that touches memory without end (and without syscalls) is
+# killed at the sandbox's limit, as by the OOM killer.
+out=$(timeout 60 "$husk" run ${HUSK_FLAGS:-} --memory 256M --debug -- "$dir/hog" 2>&1)
+st=$?
+if [ "$st" -eq 137 ] && grep -q "memory limit" <<<"$out"; then
+	ok "memory hog killed at --memory 256M"
+else
+	bad "memory hog: status $st"
+	printf '%s\n' "$out" | tail -n 3
+fi
+
+# 5. The release sentry runs confined by its own seccomp filter (the
 # sanitizer build stays unconfined: its runtime needs /proc at exit).
 if ! "$husk" run -- /bin/true 2>&1 | grep -q . && ! nm -C "$husk" 2>/dev/null | grep -q __asan_init; then
 	"$husk" run -- "$bb" sleep 2 &
