@@ -1,13 +1,14 @@
-/* Internal to kernel/fs: the engine /proc (procfs.c) and /sys (sysfs.c)
- * share.  A pseudo filesystem is a tree of static entries (struct pfs_ent)
- * plus directories whose content is generated (the pids of /proc, the fds
- * of /proc/PID/fd).  An inode only names its place in that tree (entry,
- * pid, tid, fd): it holds no pointer to a task or a file, so a stale one
- * is harmless; what it shows is computed when it is read.  Regular files
- * are generated into a buffer at open (seq_file style), again when a read
- * starts at offset 0, and read and seeked over; at most PFS_MAX_FILE bytes.
- * Inode numbers are a hash of the parent's and the name: stable for a
- * (pid, entry) and never an address of the sentry's. */
+/* Internal to kernel/fs: the engine (pseudofs.c) that /proc (procfs.c,
+ * procfs_pid.c) and /sys (sysfs.c) share.  A pseudo filesystem is a tree
+ * of static entries (struct pfs_ent) plus directories whose content is
+ * generated (the pids of /proc, the fds of /proc/PID/fd).  An inode only
+ * names its place in that tree (entry, pid, tid, fd): it holds no pointer
+ * to a task or a file, so a stale one is harmless; what it shows is
+ * computed when it is read.  Regular files are generated into a buffer at
+ * open (seq_file style), again when a read starts at offset 0, and read
+ * and seeked over; at most PFS_MAX_FILE bytes.  Inode numbers are a hash
+ * of the parent's and the name: stable for a (pid, entry) and never an
+ * address of the sentry's. */
 #ifndef HUSK_KERNEL_FS_PROCFS_H
 #define HUSK_KERNEL_FS_PROCFS_H
 
@@ -27,6 +28,8 @@ void pb_puts(struct pbuf *b, const char *s);
 void pb_printf(struct pbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The sandbox's CPUs (the set bits of k->cpumask) as a list: "0-3,6". */
 void pb_cpulist(struct pbuf *b, const struct k_kernel *k);
+/* The same set as Linux's "%*pb": 32-bit hex chunks, most significant first. */
+void pb_cpumask_hex(struct pbuf *b, const struct k_kernel *k);
 bool pfs_cpu_present(const struct k_kernel *k, unsigned cpu);
 unsigned pfs_ncpus(const struct k_kernel *k);
 
@@ -88,6 +91,10 @@ struct pfs_ent {
 	const char *text;   /* a file whose content is this constant */
 };
 
+/* A generated file, and a file whose content is the constant s. */
+#define PFS_REG(n, m, g) {.name = (n), .mode = S_IFREG | (m), .gen = (g)}
+#define PFS_TEXT(n, m, s) {.name = (n), .mode = S_IFREG | (m), .text = (s)}
+
 /* A filesystem instance (k_super's priv, freed with it). */
 struct pfs_sb {
 	struct k_kernel *k;
@@ -109,5 +116,31 @@ void pfs_sb_free(struct pfs_sb *ps);
 bool pfs_parse_uint(const char *s, unsigned long max, unsigned long *out);
 /* A file whose content is ent->text. */
 int pfs_gen_text(struct pfs_ctx *c, struct pbuf *b);
+/* What the node of ino names (its task: ENOENT once that is gone). */
+int pfs_ctx_of(struct k_inode *ino, struct pfs_ctx *c);
+/* Whether ino is one of a pseudo filesystem's. */
+bool pfs_inode_is(const struct k_inode *ino);
+
+/* The sandbox's tasks: the thread group leader pid (with tid 0) or its
+ * thread tid; the leader with the smallest pid >= min; the thread of pid
+ * with the smallest tid >= min; the task /proc/self names. */
+struct k_task *pfs_task_find(struct pfs_sb *ps, int pid, int tid);
+struct k_task *pfs_task_next_pid(struct pfs_sb *ps, int64_t min);
+struct k_task *pfs_task_next_tid(struct pfs_sb *ps, int pid, int64_t min);
+struct k_task *pfs_task_current(struct pfs_sb *ps);
+
+/* Between procfs.c and procfs_pid.c. */
+
+#define USER_HZ 100 /* the clock ticks /proc counts CPU time in */
+
+/* The CPU time t has used: none before it runs. */
+static inline uint64_t pfs_task_cpu_ns(struct k_task *t)
+{
+	return t && t->ctx ? pf_ctx_cputime_ns(t->ctx) : 0;
+}
+
+/* The root's generated entries: one directory per process. */
+int procfs_lookup_pid(struct pfs_ctx *c, const char *name, struct pfs_node *out);
+bool procfs_next_pid(struct pfs_ctx *c, int64_t key, struct pfs_dent *d);
 
 #endif
