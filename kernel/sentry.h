@@ -205,7 +205,8 @@ void dcache_clear(void);
 /* Filesystems. */
 #define TMPFS_MAGIC 0x01021994
 int tmpfs_new(struct k_kernel *k, uint32_t root_mode, struct k_super **sb, struct k_inode **root);
-/* /proc and /sys (fs/procfs.c, fs/sysfs.c).  procfs_new: t is the task
+/* /proc and /sys (fs/pseudofs.c, the engine; fs/procfs.c, fs/procfs_pid.c,
+ * fs/sysfs.c).  procfs_new: t is the task
  * /proc/self names (the sandbox's first; its thread group's pid dirs are
  * generated from the task list).  Mount them nosuid,nodev,noexec. */
 #define PROC_SUPER_MAGIC 0x9fa0

@@ -1,7 +1,7 @@
 /* /sys: the little of sysfs programs read to size themselves: the CPUs
  * the sandbox has (what sched_getaffinity reports), one NUMA node,
  * transparent huge pages, and the empty directories a cgroup-aware
- * runtime looks in.  Served by procfs.c's engine. */
+ * runtime looks in.  Served by pseudofs.c's engine. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdio.h>
