@@ -28,6 +28,44 @@ static bool as_limit_ok(struct k_task *t, uint64_t grow)
 	return lim == RLIM_INFINITY || t->mm->total_vm + grow <= lim;
 }
 
+#define MAX_CHUNKS 64
+
+/* Maps data bytes of a tmpfs file from off as its chunks, then whole
+ * pages past the end of the file as SIGBUS (a mapping made before the
+ * file grows does not see the growth: a difference from Linux). */
+static long map_tmpfs(struct k_task *t, struct k_inode *ino, uint64_t addr, uint64_t plen,
+		      uint64_t data, int prot, int vflags, int mflags, uint64_t off)
+{
+	if (data == 0)
+		return mm_map_anon(t->mm, addr, plen, prot, VMA_SIGBUS, mflags);
+	if (data > MAX_CHUNKS * (1UL << 20))
+		return -ENOMEM; /* mappings of more than 64 chunks: not yet */
+	struct k_mobj *objs[MAX_CHUNKS];
+	uint64_t pg[MAX_CHUNKS], ln[MAX_CHUNKS];
+	int n = 0;
+	for (uint64_t at = off; at < off + data && n < MAX_CHUNKS;) {
+		uint64_t csize;
+		struct k_mobj *o = tmpfs_chunk(ino, at, &csize);
+		if (!o)
+			return -ENOMEM;
+		uint64_t in = at % csize, take = csize - in < off + data - at ? csize - in
+									: off + data - at;
+		objs[n] = o, pg[n] = in, ln[n] = take;
+		n++;
+		at += take;
+	}
+	int64_t at = mm_map_objs(t->mm, addr, prot, vflags, mflags, objs, pg, ln, n);
+	if (at >= 0 && data < plen) {
+		int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data, prot, VMA_SIGBUS,
+					MAP_FIXED);
+		if (r < 0) {
+			mm_unmap(t->mm, (uint64_t)at, plen);
+			return r;
+		}
+	}
+	return at;
+}
+
 /* mmap of a file.  Private mappings (and read-only shared ones of files
  * nothing else writes) get a copy of the file's bytes in fresh memory;
  * shared mappings of tmpfs files map the file's own pages.  Whole pages
@@ -65,69 +103,16 @@ static long map_file(struct k_task *t, struct k_file *f, uint64_t addr, uint64_t
 		return -EPERM;
 	uint64_t size = ino->size;
 	uint64_t data = off >= size ? 0 : PAGE_UP(size - off) < plen ? PAGE_UP(size - off) : plen;
-	if (shared && tmpfs_inode_is(ino)) {
-		struct k_mobj *objs[64];
-		uint64_t pg[64], ln[64];
-		int n = 0;
-		/* The file's pages up to its end; whole pages past it are
-		 * SIGBUS to touch (a mapping made before the file grows does
-		 * not see the growth: a difference from Linux). */
-		if (data == 0)
-			return mm_map_anon(t->mm, addr, plen, prot & PROT_ALL, VMA_SIGBUS, mflags);
-		for (uint64_t at = off; at < off + data && n < 64;) {
-			uint64_t csize;
-			struct k_mobj *o = tmpfs_chunk(ino, at, &csize);
-			if (!o)
-				return -ENOMEM;
-			uint64_t in = at % csize, take = csize - in < off + data - at ? csize - in
-										: off + data - at;
-			objs[n] = o, pg[n] = in, ln[n] = take;
-			n++;
-			at += take;
-		}
-		if (n == 64 && data > 64 * (1UL << 20))
-			return -ENOMEM; /* mappings of more than 64 chunks: not yet */
-		int nowrite = acc != O_RDWR || (ino->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
-				      ? VMA_NOWRITE : 0;
-		int64_t at = mm_map_objs(t->mm, addr, prot & PROT_ALL, VMA_SHARED | nowrite, mflags,
-					 objs, pg, ln, n);
-		if (at >= 0 && data < plen) {
-			int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data,
-						prot & PROT_ALL, VMA_SIGBUS, MAP_FIXED);
-			if (r < 0) {
-				mm_unmap(t->mm, (uint64_t)at, plen);
-				return r;
-			}
-		}
-		return at;
-	}
-	if (!shared && tmpfs_inode_is(ino) && data && data <= 64 * (1UL << 20)) {
-		/* A private view of a tmpfs file: its own pages until written,
-		 * so it sees later writes to the file, as Linux. */
-		struct k_mobj *objs[64];
-		uint64_t pg[64], ln[64];
-		int n = 0;
-		for (uint64_t at = off; at < off + data && n < 64;) {
-			uint64_t csize;
-			struct k_mobj *o = tmpfs_chunk(ino, at, &csize);
-			if (!o)
-				return -ENOMEM;
-			uint64_t in = at % csize, take = csize - in < off + data - at ? csize - in
-										: off + data - at;
-			objs[n] = o, pg[n] = in, ln[n] = take;
-			n++;
-			at += take;
-		}
-		int64_t at = mm_map_objs(t->mm, addr, prot & PROT_ALL, VMA_COW, mflags, objs, pg, ln, n);
-		if (at >= 0 && data < plen) {
-			int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data,
-						prot & PROT_ALL, VMA_SIGBUS, MAP_FIXED);
-			if (r < 0) {
-				mm_unmap(t->mm, (uint64_t)at, plen);
-				return r;
-			}
-		}
-		return at;
+	if (tmpfs_inode_is(ino) && (shared || (data && data <= MAX_CHUNKS * (1UL << 20)))) {
+		/* Shared: the file's own pages.  Private: the same pages as
+		 * copy-on-write, so the view sees later writes to the file
+		 * until it writes itself, as in Linux. */
+		int vflags = VMA_COW;
+		if (shared)
+			vflags = VMA_SHARED | (acc != O_RDWR || (ino->seals & (F_SEAL_WRITE |
+									 F_SEAL_FUTURE_WRITE))
+						       ? VMA_NOWRITE : 0);
+		return map_tmpfs(t, ino, addr, plen, data, prot & PROT_ALL, vflags, mflags, off);
 	}
 	if (shared && (prot & PROT_WRITE))
 		return -ENODEV; /* writable shared mappings of gofer files: not yet */
