@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -59,7 +60,38 @@ static void on_host_signal(int sig)
 
 bool k_host_signals_pending(void)
 {
-	return __atomic_load_n(&host_signals, __ATOMIC_SEQ_CST) != 0;
+	/* A guest timer that came due counts too: it becomes a signal. */
+	return __atomic_load_n(&host_signals, __ATOMIC_SEQ_CST) != 0 || k_timer_due();
+}
+
+int k_wait_host_signal(clockid_t clock, const struct timespec *deadline)
+{
+	/* Checked with every signal blocked and slept with ppoll, which
+	 * unblocks them atomically: one arriving between the check and the
+	 * sleep cannot be lost. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	int ret = -EINTR;
+	while (!k_host_signals_pending()) {
+		struct timespec left, *tmo = NULL;
+		if (deadline) {
+			struct timespec now;
+			clock_gettime(clock, &now);
+			left.tv_sec = deadline->tv_sec - now.tv_sec;
+			left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0)
+				left.tv_sec--, left.tv_nsec += 1000000000;
+			if (left.tv_sec < 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			tmo = &left;
+		}
+		ppoll(NULL, 0, tmo, &old);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ret;
 }
 
 /* A signal husk was started with ignored (a shell's background job ignores
@@ -222,13 +254,16 @@ static void run_task(struct k_task *t)
 {
 	while (!t->tg->exiting) {
 		take_host_signals(t);
+		itimer_fire(t);
 		signal_deliver(t);
 		if (t->tg->exiting)
 			break;
 		struct pf_event ev;
 		running_ctx = t->ctx;
 		mem_ticker_watch(t->ctx);
+		itimer_watch(t->ctx);
 		int err = pf_ctx_run(t->ctx, &t->regs, &ev);
+		itimer_watch(NULL);
 		mem_ticker_watch(NULL);
 		running_ctx = NULL;
 		if (err) {
@@ -332,6 +367,7 @@ int k_run(const struct k_config *cfg, int *status, const char **why)
 	}
 	if (!err) {
 		run_task(t);
+		itimer_stop(t->k);
 		mem_ticker_stop(t->k);
 		forward_host_signals(false, ignored);
 		*status = t->tg->exit_status;

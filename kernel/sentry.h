@@ -128,6 +128,12 @@ bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */
 bool mm_fault_stack(struct k_task *t, uint64_t addr);
 
+/* Interval timers (time/itimer.c). */
+bool k_timer_due(void);
+void itimer_watch(struct pf_ctx *c);
+void itimer_fire(struct k_task *t);
+void itimer_stop(struct k_kernel *k);
+
 /* The memory limit (mm/limit.c). */
 uint64_t mem_used(struct k_kernel *k);
 bool mem_over_limit(struct k_kernel *k);
@@ -292,6 +298,12 @@ struct k_sigaction {
 #define SIGBIT(s) (1ULL << ((s) - 1))
 
 /* ---- tasks ---- */
+/* An interval timer: ITIMER_REAL's value is a CLOCK_MONOTONIC deadline,
+ * the CPU timers' the CPU time left; 0 when disarmed. */
+struct k_itimer {
+	int64_t value, interval;
+};
+
 struct k_thread_group {
 	int pid, ppid, pgid, sid;
 	int nthreads;
@@ -301,6 +313,8 @@ struct k_thread_group {
 	uint32_t *groups; /* supplementary groups */
 	int ngroups;
 	int dumpable;
+	struct k_itimer itimer[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+	uint64_t cpu_sampled;      /* guest CPU time when the CPU timers last ran */
 	bool exiting;
 	int exit_status; /* as a shell reports it: code, or 128+signal */
 };
@@ -359,6 +373,8 @@ struct k_kernel {
 	struct k_mount *memfd_mnt; /* where memfd files live */
 	timer_t ticker;          /* stops the guest now and then (mm/limit.c) */
 	bool ticker_on;
+	timer_t alarm_timer;     /* the guest's ITIMER_REAL (time/itimer.c) */
+	bool alarm_timer_on;
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
 	uint32_t nr_cpu_ids;
 	unsigned char cpumask[128];
@@ -366,6 +382,10 @@ struct k_kernel {
 
 /* Whether husk has received a signal it will pass to the guest. */
 bool k_host_signals_pending(void);
+/* Sleeps until such a signal (or a guest timer) is pending: 0 at once if
+ * one is, -EINTR when one comes, -ETIMEDOUT at an absolute deadline on
+ * clock (NULL: none). */
+int k_wait_host_signal(clockid_t clock, const struct timespec *deadline);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);
 

@@ -27,6 +27,7 @@ SYSCALL(setresuid); SYSCALL(setresgid); SYSCALL(setfsuid); SYSCALL(setfsgid);
 SYSCALL(memfd_create); SYSCALL(sendfile); SYSCALL(copy_file_range);
 SYSCALL(pipe); SYSCALL(pipe2); SYSCALL(flock); SYSCALL(mincore);
 SYSCALL(execve); SYSCALL(execveat);
+SYSCALL(setitimer); SYSCALL(getitimer); SYSCALL(alarm); SYSCALL(pause);
 SYSCALL(getxattr); SYSCALL(lgetxattr); SYSCALL(fgetxattr); SYSCALL(listxattr);
 SYSCALL(llistxattr); SYSCALL(flistxattr); SYSCALL(setxattr); SYSCALL(lsetxattr);
 SYSCALL(fsetxattr); SYSCALL(removexattr); SYSCALL(lremovexattr); SYSCALL(fremovexattr);

@@ -119,8 +119,7 @@ static int add_lock(struct k_inode *ino, const void *owner, bool ofd, bool flock
 /* Waits for another description to let go: only a signal comes. */
 static long wait_forever(void)
 {
-	while (!k_host_signals_pending())
-		pause();
+	k_wait_host_signal(CLOCK_MONOTONIC, NULL);
 	return -ERESTARTSYS;
 }
 

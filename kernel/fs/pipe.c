@@ -50,8 +50,7 @@ void pipe_free(void *pipe)
 /* Waits for what nobody in a one-thread sandbox can bring: a signal. */
 static ssize_t wait_forever(void)
 {
-	while (!k_host_signals_pending())
-		pause();
+	k_wait_host_signal(CLOCK_MONOTONIC, NULL);
 	return -ERESTARTSYS;
 }
 

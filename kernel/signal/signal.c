@@ -449,3 +449,11 @@ void signal_deliver(struct k_task *t)
 	restart_syscall(t, false, 0);
 	t->in_syscall = false;
 }
+
+SYSCALL(pause)
+{
+	/* Only a signal ends it: the waiting is done in the sentry. */
+	if (!(t->pending & ~t->sigmask))
+		k_wait_host_signal(CLOCK_MONOTONIC, NULL);
+	return -ERESTARTNOHAND;
+}

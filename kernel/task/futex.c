@@ -30,8 +30,7 @@ static long futex_wait(struct k_task *t, uint64_t uaddr, uint32_t val, uint64_t 
 		return -EAGAIN;
 	if (!utime) {
 		/* No one can wake us but a signal. */
-		while (!k_host_signals_pending())
-			pause();
+		k_wait_host_signal(CLOCK_MONOTONIC, NULL);
 		return -ERESTARTSYS;
 	}
 	if (absolute) {
@@ -43,11 +42,8 @@ static long futex_wait(struct k_task *t, uint64_t uaddr, uint32_t val, uint64_t 
 		if (deadline.tv_nsec >= 1000000000)
 			deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
 	}
-	int r;
-	while ((r = clock_nanosleep(clock, TIMER_ABSTIME, &deadline, NULL)) == EINTR)
-		if (k_host_signals_pending())
-			return -ERESTARTSYS;
-	return r ? -r : -ETIMEDOUT;
+	/* A timed wait still ends only by signal or timeout: no other waker. */
+	return k_wait_host_signal(clock, &deadline) == -EINTR ? -ERESTARTSYS : -ETIMEDOUT;
 }
 
 /* FUTEX_WAKE_OP's operation on the word at uaddr2. */

@@ -147,17 +147,8 @@ static struct timespec ts_sub(struct timespec a, struct timespec b)
 static long sleep_until(struct k_task *t, clockid_t clock, struct timespec deadline,
 			bool relative, uint64_t rem)
 {
-	int r;
-	do {
-		r = clock_nanosleep(clock, TIMER_ABSTIME, &deadline, NULL);
-		if (r == EINTR && !k_host_signals_pending())
-			continue;
-		break;
-	} while (1);
-	if (r == 0)
+	if (k_wait_host_signal(clock, &deadline) == -ETIMEDOUT)
 		return 0;
-	if (r != EINTR)
-		return -r;
 	t->restart_clock = clock;
 	t->restart_deadline = deadline;
 	t->restart_rem = relative ? rem : 0;
