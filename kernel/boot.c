@@ -128,6 +128,12 @@ static void take_host_signals(struct k_task *t)
 			k_signal_host(t, sig);
 }
 
+void k_collect_signals(struct k_task *t)
+{
+	take_host_signals(t);
+	itimer_fire(t);
+}
+
 /* ---- boot ---- */
 
 static void read_cpus(struct k_kernel *k)
@@ -253,8 +259,7 @@ static void handle_stop(struct k_task *t, const struct pf_event *ev)
 static void run_task(struct k_task *t)
 {
 	while (!t->tg->exiting) {
-		take_host_signals(t);
-		itimer_fire(t);
+		k_collect_signals(t);
 		signal_deliver(t);
 		if (t->tg->exiting)
 			break;

@@ -329,6 +329,8 @@ struct k_task {
 	int tid;
 	pf_regs regs;
 	uint64_t sigmask;
+	uint64_t saved_sigmask; /* rt_sigsuspend's caller's, until delivery */
+	bool has_saved_sigmask;
 	uint64_t pending;
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_len;
@@ -359,6 +361,8 @@ void k_signal_host(struct k_task *t, int sig);
 /* Runs before the task returns to the guest: the default action of a
  * pending signal, or a handler's frame; and syscall restarts. */
 void signal_deliver(struct k_task *t);
+/* Queues what husk received and what timers came due as guest signals. */
+void k_collect_signals(struct k_task *t);
 
 /* ---- the kernel ---- */
 struct k_kernel {

@@ -28,6 +28,8 @@ SYSCALL(memfd_create); SYSCALL(sendfile); SYSCALL(copy_file_range);
 SYSCALL(pipe); SYSCALL(pipe2); SYSCALL(flock); SYSCALL(mincore);
 SYSCALL(execve); SYSCALL(execveat);
 SYSCALL(setitimer); SYSCALL(getitimer); SYSCALL(alarm); SYSCALL(pause);
+SYSCALL(rt_sigsuspend); SYSCALL(rt_sigtimedwait); SYSCALL(rt_sigqueueinfo);
+SYSCALL(rt_tgsigqueueinfo);
 SYSCALL(getxattr); SYSCALL(lgetxattr); SYSCALL(fgetxattr); SYSCALL(listxattr);
 SYSCALL(llistxattr); SYSCALL(flistxattr); SYSCALL(setxattr); SYSCALL(lsetxattr);
 SYSCALL(fsetxattr); SYSCALL(removexattr); SYSCALL(lremovexattr); SYSCALL(fremovexattr);

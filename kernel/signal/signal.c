@@ -353,9 +353,11 @@ static int setup_frame(struct k_task *t, int sig, struct k_sigaction *act)
 		c->trapno = 14;
 		c->err = t->fault_err;
 	}
-	c->oldmask = t->sigmask;
+	/* After rt_sigsuspend the handler returns to the caller's mask. */
+	uint64_t oldmask = t->has_saved_sigmask ? t->saved_sigmask : t->sigmask;
+	c->oldmask = oldmask;
 	c->fpstate = fpaddr;
-	f.uc.sigmask = t->sigmask;
+	f.uc.sigmask = oldmask;
 	f.info = *si;
 	if (k_copy_out(t, fpaddr, &fp, sizeof(fp)) || k_copy_out(t, frame, &f, sizeof(f)))
 		return -EFAULT;
@@ -441,6 +443,7 @@ void signal_deliver(struct k_task *t)
 			task_exit_group(t, 128 + SIGSEGV);
 			return;
 		}
+		t->has_saved_sigmask = false;
 		t->sigmask |= used.mask;
 		if (!(used.flags & SA_NODEFER))
 			t->sigmask |= SIGBIT(sig);
@@ -448,6 +451,11 @@ void signal_deliver(struct k_task *t)
 	}
 	restart_syscall(t, false, 0);
 	t->in_syscall = false;
+	if (t->has_saved_sigmask) {
+		/* No handler ran: rt_sigsuspend restarts from the caller's mask. */
+		t->sigmask = t->saved_sigmask;
+		t->has_saved_sigmask = false;
+	}
 }
 
 SYSCALL(pause)
@@ -456,4 +464,114 @@ SYSCALL(pause)
 	if (!(t->pending & ~t->sigmask))
 		k_wait_host_signal(CLOCK_MONOTONIC, NULL);
 	return -ERESTARTNOHAND;
+}
+
+/* Waits until a signal the mask lets through is pending. */
+static void wait_unblocked(struct k_task *t)
+{
+	for (;;) {
+		k_collect_signals(t);
+		if ((t->pending & ~t->sigmask) || t->tg->exiting)
+			return;
+		k_wait_host_signal(CLOCK_MONOTONIC, NULL);
+	}
+}
+
+static long read_sigset(struct k_task *t, uint64_t uset, uint64_t size, uint64_t *set)
+{
+	if (size != sizeof(uint64_t))
+		return -EINVAL;
+	if (k_copy_in(t, set, uset, sizeof(*set)))
+		return -EFAULT;
+	*set &= ~UNBLOCKABLE;
+	return 0;
+}
+
+SYSCALL(rt_sigsuspend)
+{
+	uint64_t mask;
+	long err = read_sigset(t, a[0], a[1], &mask);
+	if (err)
+		return err;
+	t->saved_sigmask = t->sigmask;
+	t->has_saved_sigmask = true;
+	t->sigmask = mask;
+	wait_unblocked(t);
+	return -ERESTARTNOHAND;
+}
+
+SYSCALL(rt_sigtimedwait)
+{
+	uint64_t set;
+	long err = read_sigset(t, a[0], a[3], &set);
+	if (err)
+		return err;
+	struct timespec ts, deadline, *dl = NULL;
+	if (a[2]) {
+		if (k_copy_in(t, &ts, a[2], sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+			return -EINVAL;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += ts.tv_sec;
+		deadline.tv_nsec += ts.tv_nsec;
+		if (deadline.tv_nsec >= 1000000000)
+			deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
+		dl = &deadline;
+	}
+	bool timed_out = false;
+	for (;;) {
+		k_collect_signals(t);
+		uint64_t got = t->pending & set;
+		if (got) {
+			int sig = __builtin_ctzll(got) + 1;
+			t->pending &= ~SIGBIT(sig);
+			if (a[1] && k_copy_out(t, a[1], &t->siginfo[sig], sizeof(siginfo_t)))
+				return -EFAULT;
+			return sig;
+		}
+		/* Another signal the mask lets through is handled instead; as
+		 * in Linux, the wait is not restarted after it. */
+		if (t->pending & ~t->sigmask)
+			return -EINTR;
+		if (timed_out || t->tg->exiting)
+			return -EAGAIN;
+		timed_out = k_wait_host_signal(CLOCK_MONOTONIC, dl) == -ETIMEDOUT;
+	}
+}
+
+static long queue_info(struct k_task *t, int pid, int tid, uint64_t sig, uint64_t uinfo)
+{
+	siginfo_t si;
+	if (k_copy_in(t, &si, uinfo, sizeof(si)))
+		return -EFAULT;
+	/* Only the kernel may claim kernel or kill() codes to another. */
+	bool to_self = tid ? tid == t->tid : pid == t->tg->pid;
+	if ((si.si_code >= 0 || si.si_code == SI_TKILL) && !to_self)
+		return -EPERM;
+	if (pid != t->tg->pid || (tid && tid != t->tid))
+		return -ESRCH;
+	if (!valid_sig(sig) && sig != 0)
+		return -EINVAL;
+	bool was_pending = sig && valid_sig(sig) && (t->pending & SIGBIT(sig));
+	long err = send_self(t, sig, si.si_code);
+	/* One siginfo a signal: a second send while pending keeps the first. */
+	if (!err && sig && !was_pending && (t->pending & SIGBIT(sig))) {
+		si.si_signo = (int)sig;
+		t->siginfo[sig] = si;
+	}
+	return err;
+}
+
+SYSCALL(rt_sigqueueinfo)
+{
+	return queue_info(t, (int)a[0], 0, (uint64_t)(int)a[1], a[2]);
+}
+
+SYSCALL(rt_tgsigqueueinfo)
+{
+	int tgid = (int)a[0], tid = (int)a[1];
+	if (tgid <= 0 || tid <= 0)
+		return -EINVAL;
+	return queue_info(t, tgid, tid, (uint64_t)(int)a[2], a[3]);
 }
