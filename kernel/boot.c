@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -168,6 +169,10 @@ static struct k_thread_group *tg_new(void)
 	tg->dumpable = 1;
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		getrlimit(r, &tg->rlim[r]);
+	/* Like the rlimits, the nice value starts as husk's own. */
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	tg->nice = errno ? 0 : nice;
 	/* The sandbox runs with the invoking user's credentials. */
 	tg->uid = tg->euid = tg->suid = tg->fsuid = getuid();
 	tg->gid = tg->egid = tg->sgid = tg->fsgid = getgid();

@@ -137,6 +137,7 @@ void itimer_stop(struct k_kernel *k);
 /* The memory limit (mm/limit.c). */
 uint64_t mem_used(struct k_kernel *k);
 bool mem_over_limit(struct k_kernel *k);
+uint64_t mem_peak(struct k_kernel *k); /* the most mem_used has been */
 int mem_ticker_start(struct k_kernel *k);
 void mem_ticker_stop(struct k_kernel *k);
 void mem_ticker_watch(struct pf_ctx *c);
@@ -314,6 +315,7 @@ struct k_thread_group {
 	int ngroups;
 	int dumpable;
 	struct k_itimer itimer[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+	int sched_policy, sched_priority, nice; /* kept, not applied on the host */
 	uint64_t cpu_sampled;      /* guest CPU time when the CPU timers last ran */
 	bool exiting;
 	int exit_status; /* as a shell reports it: code, or 128+signal */
@@ -377,6 +379,7 @@ struct k_kernel {
 	struct k_mount *memfd_mnt; /* where memfd files live */
 	timer_t ticker;          /* stops the guest now and then (mm/limit.c) */
 	bool ticker_on;
+	uint64_t mem_peak;       /* highest guest memory seen (mm/limit.c) */
 	timer_t alarm_timer;     /* the guest's ITIMER_REAL (time/itimer.c) */
 	bool alarm_timer_on;
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */

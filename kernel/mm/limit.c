@@ -35,7 +35,16 @@ uint64_t mem_used(struct k_kernel *k)
 
 bool mem_over_limit(struct k_kernel *k)
 {
-	return k->cfg.memory_limit && mem_used(k) > k->cfg.memory_limit;
+	uint64_t used = mem_used(k);
+	if (used > k->mem_peak)
+		k->mem_peak = used; /* the high-water mark getrusage reports */
+	return k->cfg.memory_limit && used > k->cfg.memory_limit;
+}
+
+uint64_t mem_peak(struct k_kernel *k)
+{
+	mem_over_limit(k);
+	return k->mem_peak;
 }
 
 int mem_ticker_start(struct k_kernel *k)

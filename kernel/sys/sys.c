@@ -1,8 +1,7 @@
 /* System information and limits: uname, rlimits, sysinfo, getrandom,
- * getcwd, umask and the scheduler calls a single-CPU view needs. */
+ * getcwd and umask. */
 #define _GNU_SOURCE
 #include <limits.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/sysinfo.h>
@@ -142,55 +141,4 @@ SYSCALL(getrandom)
 		}
 	}
 	return (long)done;
-}
-
-SYSCALL(sched_yield)
-{
-	(void)t, (void)a;
-	sched_yield();
-	return 0;
-}
-
-SYSCALL(sched_getaffinity)
-{
-	int pid = (int)a[0];
-	uint64_t len = (uint32_t)a[1]; /* an unsigned int in Linux's prototype */
-	/* Linux: the buffer must hold nr_cpu_ids bits, in whole longs. */
-	if (len * 8 < t->k->nr_cpu_ids || (len & 7))
-		return -EINVAL;
-	if (pid != 0 && pid != t->tid)
-		return -ESRCH;
-	uint64_t n = len < t->k->cpumask_bytes ? len : t->k->cpumask_bytes;
-	if (k_copy_out(t, a[2], t->k->cpumask, n))
-		return -EFAULT;
-	return (long)n;
-}
-
-SYSCALL(sched_setaffinity)
-{
-	int pid = (int)a[0];
-	uint8_t mask[128] = {0};
-	uint64_t n = (uint32_t)a[1] < sizeof(mask) ? (uint32_t)a[1] : sizeof(mask);
-	if (k_copy_in(t, mask, a[2], n))
-		return -EFAULT;
-	if (pid != 0 && pid != t->tid)
-		return -ESRCH;
-	/* Accepted if it names a CPU the sandbox has; placement is the host's. */
-	for (uint64_t i = 0; i < n && i < t->k->cpumask_bytes; i++)
-		if (mask[i] & t->k->cpumask[i])
-			return 0;
-	return -EINVAL;
-}
-
-SYSCALL(getcpu)
-{
-	/* The guest runs on the CPU its sentry thread runs on (the platform
-	 * keeps them together). */
-	int cpu = sched_getcpu();
-	unsigned c = cpu < 0 ? 0 : (unsigned)cpu, node = 0;
-	if (a[0] && k_copy_out(t, a[0], &c, sizeof(c)))
-		return -EFAULT;
-	if (a[1] && k_copy_out(t, a[1], &node, sizeof(node)))
-		return -EFAULT;
-	return 0;
 }
