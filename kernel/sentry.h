@@ -169,6 +169,10 @@ struct k_file_ops {
 	/* Writes never look at the data (/dev/null): a bad buffer is fine. */
 	bool discards;
 	void (*release)(struct k_file *f);
+	/* Anonymous files: /proc/PID/fd's "anon_inode:[NAME]", and extra
+	 * fdinfo lines (returns their length). */
+	const char *anon_name;
+	int (*fdinfo)(struct k_file *f, char *buf, size_t size);
 };
 
 struct k_file {

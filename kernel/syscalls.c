@@ -176,6 +176,8 @@ static const struct k_syscall table[] = {
 	E(rt_sigqueueinfo, rt_sigqueueinfo, "ddp"),
 	E(rt_tgsigqueueinfo, rt_tgsigqueueinfo, "dddp"),
 	E(getrusage, getrusage, "dp"),
+	E(eventfd, eventfd, "u"),
+	E(eventfd2, eventfd2, "ux"),
 	E(times, times, "p"),
 	E(sched_get_priority_max, sched_get_priority_max, "d"),
 	E(sched_get_priority_min, sched_get_priority_min, "d"),

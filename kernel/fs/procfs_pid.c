@@ -756,7 +756,8 @@ static int fd_name(struct pfs_ctx *c, struct k_file *f, char *buf, size_t size)
 	} else if (f->inode && S_ISSOCK(f->inode->mode)) {
 		n = snprintf(buf, size, "socket:[%llu]", (unsigned long long)f->inode->ino);
 	} else {
-		n = snprintf(buf, size, "anon_inode:[%s]", "unknown");
+		const char *name = f->ops && f->ops->anon_name ? f->ops->anon_name : "unknown";
+		n = snprintf(buf, size, "anon_inode:[%s]", name);
 	}
 	return n < (int)size ? n : (int)size - 1;
 }
@@ -834,6 +835,12 @@ static int gen_fdinfo(struct pfs_ctx *c, struct pbuf *b)
 	unsigned long long ino = f->inode ? f->inode->ino : f->ino;
 	pb_printf(b, "pos:\t%lld\nflags:\t0%o\nmnt_id:\t%d\nino:\t%llu\n", pos, (unsigned)flags, mnt,
 		  ino);
+	if (f->ops && f->ops->fdinfo) {
+		char extra[256];
+		int n = f->ops->fdinfo(f, extra, sizeof(extra));
+		if (n > 0)
+			pb_printf(b, "%.*s", n < (int)sizeof(extra) ? n : (int)sizeof(extra) - 1, extra);
+	}
 	return 0;
 }
 

@@ -88,6 +88,7 @@ int main(int argc, char **argv)
 	syscall(SYS_open, "/proc/self/status", O_RDONLY);
 	syscall(SYS_open, "/etc/passwd", O_RDONLY);
 	syscall(SYS_memfd_create, "fuzz", 0);
+	syscall(SYS_eventfd2, 1, O_NONBLOCK);
 	syscall(SYS_open, "/tmp", O_PATH);
 	long done = 0, enosys = 0;
 	for (long i = 0; i < count; i++) {
