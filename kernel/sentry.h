@@ -391,6 +391,34 @@ struct k_kernel {
 	unsigned char cpumask[128];
 };
 
+/* Time arithmetic for guest-given values (non-negative, nsec < 1e9):
+ * saturating, as Linux's ktime is, instead of overflowing. */
+static inline struct timespec k_ts_add(struct timespec a, struct timespec b)
+{
+	struct timespec r;
+	r.tv_nsec = a.tv_nsec + b.tv_nsec;
+	if (__builtin_add_overflow(a.tv_sec, b.tv_sec, &r.tv_sec) ||
+	    (r.tv_nsec >= 1000000000 && r.tv_sec == INT64_MAX))
+		return (struct timespec){INT64_MAX, 0};
+	if (r.tv_nsec >= 1000000000)
+		r.tv_sec++, r.tv_nsec -= 1000000000;
+	return r;
+}
+
+static inline int64_t k_ns(int64_t sec, int64_t nsec)
+{
+	int64_t r;
+	if (__builtin_mul_overflow(sec, 1000000000, &r) || __builtin_add_overflow(r, nsec, &r))
+		return INT64_MAX;
+	return r;
+}
+
+static inline int64_t k_ns_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 /* Whether husk has received a signal it will pass to the guest. */
 bool k_host_signals_pending(void);
 /* Sleeps until such a signal (or a guest timer) is pending: 0 at once if

@@ -31,6 +31,7 @@ SYSCALL(setitimer); SYSCALL(getitimer); SYSCALL(alarm); SYSCALL(pause);
 SYSCALL(rt_sigsuspend); SYSCALL(rt_sigtimedwait); SYSCALL(rt_sigqueueinfo);
 SYSCALL(rt_tgsigqueueinfo); SYSCALL(getrusage); SYSCALL(times);
 SYSCALL(eventfd); SYSCALL(eventfd2);
+SYSCALL(timerfd_create); SYSCALL(timerfd_settime); SYSCALL(timerfd_gettime);
 SYSCALL(sched_get_priority_max); SYSCALL(sched_get_priority_min); SYSCALL(sched_getscheduler);
 SYSCALL(sched_getparam); SYSCALL(sched_setscheduler); SYSCALL(sched_setparam);
 SYSCALL(sched_rr_get_interval); SYSCALL(getpriority); SYSCALL(setpriority);

@@ -512,11 +512,9 @@ SYSCALL(rt_sigtimedwait)
 			return -EFAULT;
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
 			return -EINVAL;
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += ts.tv_sec;
-		deadline.tv_nsec += ts.tv_nsec;
-		if (deadline.tv_nsec >= 1000000000)
-			deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		deadline = k_ts_add(now, ts);
 		dl = &deadline;
 	}
 	bool timed_out = false;

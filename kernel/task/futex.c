@@ -36,11 +36,9 @@ static long futex_wait(struct k_task *t, uint64_t uaddr, uint32_t val, uint64_t 
 	if (absolute) {
 		deadline = ts;
 	} else {
-		clock_gettime(clock, &deadline);
-		deadline.tv_sec += ts.tv_sec;
-		deadline.tv_nsec += ts.tv_nsec;
-		if (deadline.tv_nsec >= 1000000000)
-			deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
+		struct timespec now;
+		clock_gettime(clock, &now);
+		deadline = k_ts_add(now, ts);
 	}
 	/* A timed wait still ends only by signal or timeout: no other waker. */
 	return k_wait_host_signal(clock, &deadline) == -EINTR ? -ERESTARTSYS : -ETIMEDOUT;

@@ -77,7 +77,7 @@ void itimer_stop(struct k_kernel *k)
 
 static int64_t tv_ns(const struct timeval *tv)
 {
-	return tv->tv_sec * NSEC + tv->tv_usec * 1000;
+	return k_ns(tv->tv_sec, tv->tv_usec * 1000);
 }
 
 static struct timeval ns_tv(int64_t ns)
@@ -85,7 +85,8 @@ static struct timeval ns_tv(int64_t ns)
 	if (ns < 0)
 		ns = 0;
 	/* Rounded up to a microsecond, so an armed timer never reads 0. */
-	ns = (ns + 999) / 1000 * 1000;
+	if (ns <= INT64_MAX - 999)
+		ns = (ns + 999) / 1000 * 1000;
 	return (struct timeval){ns / NSEC, (ns % NSEC) / 1000};
 }
 
@@ -114,7 +115,7 @@ static long set_timer(struct k_task *t, int which, const struct itimerval *nv,
 	int64_t value = tv_ns(&nv->it_value), interval = tv_ns(&nv->it_interval);
 	it->interval = interval;
 	if (which == ITIMER_REAL) {
-		it->value = value ? mono_ns() + value : 0;
+		it->value = value ? k_ns_add(mono_ns(), value) : 0;
 		return arm_host(t->k, it->value);
 	}
 	it->value = value;
@@ -179,8 +180,10 @@ void itimer_fire(struct k_task *t)
 		if (it->value && now >= it->value) {
 			task_send(t, SIGALRM, SI_KERNEL);
 			if (it->interval) {
-				int64_t missed = (now - it->value) / it->interval + 1;
-				it->value += missed * it->interval;
+				int64_t missed = (now - it->value) / it->interval + 1, step;
+				if (__builtin_mul_overflow(missed, it->interval, &step))
+					step = INT64_MAX;
+				it->value = k_ns_add(it->value, step);
 			} else {
 				it->value = 0;
 			}

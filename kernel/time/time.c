@@ -122,16 +122,6 @@ static bool valid_ts(const struct timespec *ts)
 	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < NSEC;
 }
 
-static struct timespec ts_add(struct timespec a, struct timespec b)
-{
-	struct timespec r = {a.tv_sec + b.tv_sec, a.tv_nsec + b.tv_nsec};
-	if (r.tv_nsec >= NSEC)
-		r.tv_sec++, r.tv_nsec -= NSEC;
-	if (r.tv_sec < a.tv_sec) /* overflow: forever is close enough */
-		r.tv_sec = INT64_MAX, r.tv_nsec = 0;
-	return r;
-}
-
 static struct timespec ts_sub(struct timespec a, struct timespec b)
 {
 	struct timespec r = {a.tv_sec - b.tv_sec, a.tv_nsec - b.tv_nsec};
@@ -171,7 +161,7 @@ SYSCALL(nanosleep)
 	if (!valid_ts(&req))
 		return -EINVAL;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return sleep_until(t, CLOCK_MONOTONIC, ts_add(now, req), true, a[1]);
+	return sleep_until(t, CLOCK_MONOTONIC, k_ts_add(now, req), true, a[1]);
 }
 
 SYSCALL(clock_nanosleep)
@@ -201,7 +191,7 @@ SYSCALL(clock_nanosleep)
 	if (flags & TIMER_ABSTIME)
 		return sleep_until(t, host, req, false, 0);
 	clock_gettime(host, &now);
-	return sleep_until(t, host, ts_add(now, req), true, a[3]);
+	return sleep_until(t, host, k_ts_add(now, req), true, a[3]);
 }
 
 SYSCALL(restart_syscall)

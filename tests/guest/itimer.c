@@ -50,6 +50,29 @@ int main(void)
 	syscall(SYS_setitimer, ITIMER_REAL, &set, &old);
 	printf("disarming returns the old value: %s\n", old.it_value.tv_sec >= 4 ? "yes" : "no");
 
+	/* A huge value saturates.  (Linux's CPU timers overflow on one, so
+	 * they get a merely large value.) */
+	struct itimerval huge = {{0x7fffffffffffffffL, 999999}, {0x7fffffffffffffffL, 999999}};
+	CHECK("setitimer REAL huge", syscall(SYS_setitimer, ITIMER_REAL, &huge, NULL));
+	syscall(SYS_getitimer, ITIMER_REAL, &old);
+	printf("  reads far ahead: %s, interval %ld\n", old.it_value.tv_sec > 1000000000L ? "yes" : "no",
+	       (long)old.it_interval.tv_sec);
+	syscall(SYS_setitimer, ITIMER_REAL, &set, NULL);
+	struct itimerval large = {{0, 0}, {1000000000L, 0}};
+	for (int which = ITIMER_VIRTUAL; which <= ITIMER_PROF; which++) {
+		char label[48];
+		snprintf(label, sizeof(label), "setitimer %d 1e9 s", which);
+		CHECK(label, syscall(SYS_setitimer, which, &large, NULL));
+		syscall(SYS_getitimer, which, &old);
+		/* Less the CPU time since; Linux adds a tick to it. */
+		printf("  reads about 1e9 s: %s\n",
+		       old.it_value.tv_sec >= 999999999L && old.it_value.tv_sec <= 1000000000L ? "yes"
+											  : "no");
+		syscall(SYS_setitimer, which, &set, NULL);
+	}
+	printf("alarm(0xffffffff) then alarm(0): %s\n",
+	       alarm(0xffffffffU) == 0 && alarm(0) >= 0xfffffffeU ? "ok" : "no");
+
 	signal(SIGALRM, on_alarm);
 	struct itimerval once = {{0, 0}, {0, 50000}};
 	setitimer(ITIMER_REAL, &once, NULL);
