@@ -67,6 +67,11 @@ bool k_host_signals_pending(void)
 
 int k_wait_host_signal(clockid_t clock, const struct timespec *deadline)
 {
+	return k_wait_host(clock, deadline, NULL, 0);
+}
+
+int k_wait_host(clockid_t clock, const struct timespec *deadline, struct pollfd *fds, int n)
+{
 	/* Checked with every signal blocked and slept with ppoll, which
 	 * unblocks them atomically: one arriving between the check and the
 	 * sleep cannot be lost. */
@@ -89,7 +94,11 @@ int k_wait_host_signal(clockid_t clock, const struct timespec *deadline)
 			}
 			tmo = &left;
 		}
-		ppoll(NULL, 0, tmo, &old);
+		int r = ppoll(fds, (nfds_t)n, tmo, &old);
+		if (r > 0 || (r < 0 && errno != EINTR)) {
+			ret = r > 0 ? 0 : -errno; /* never spin on a failing ppoll */
+			break;
+		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret;

@@ -4,6 +4,7 @@
 #define HUSK_KERNEL_SENTRY_H
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -173,6 +174,11 @@ struct k_file_ops {
 	 * fdinfo lines (returns their length). */
 	const char *anon_name;
 	int (*fdinfo)(struct k_file *f, char *buf, size_t size);
+	/* Readiness now (POLLIN ...); none: Linux's default, always ready.
+	 * poll_wake: when (CLOCK_MONOTONIC ns) it may change by itself; 0:
+	 * not by itself. */
+	short (*poll)(struct k_file *f);
+	int64_t (*poll_wake)(struct k_file *f);
 };
 
 struct k_file {
@@ -351,6 +357,10 @@ struct k_task {
 	clockid_t restart_clock;       /* an interrupted sleep, to resume */
 	struct timespec restart_deadline;
 	uint64_t restart_rem;
+	/* Set by a call other than a sleep that asked for restart_syscall:
+	 * what resumes it, and its arguments. */
+	long (*restart_fn)(struct k_task *t);
+	uint64_t restart_args[3];
 	int pdeathsig;
 	int keepcaps;
 	bool no_new_privs;
@@ -425,6 +435,8 @@ bool k_host_signals_pending(void);
  * one is, -EINTR when one comes, -ETIMEDOUT at an absolute deadline on
  * clock (NULL: none). */
 int k_wait_host_signal(clockid_t clock, const struct timespec *deadline);
+/* The same, also ending (with 0) when one of n host descriptors is ready. */
+int k_wait_host(clockid_t clock, const struct timespec *deadline, struct pollfd *fds, int n);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);
 

@@ -32,6 +32,7 @@ SYSCALL(rt_sigsuspend); SYSCALL(rt_sigtimedwait); SYSCALL(rt_sigqueueinfo);
 SYSCALL(rt_tgsigqueueinfo); SYSCALL(getrusage); SYSCALL(times);
 SYSCALL(eventfd); SYSCALL(eventfd2);
 SYSCALL(timerfd_create); SYSCALL(timerfd_settime); SYSCALL(timerfd_gettime);
+SYSCALL(poll); SYSCALL(ppoll); SYSCALL(select); SYSCALL(pselect6);
 SYSCALL(sched_get_priority_max); SYSCALL(sched_get_priority_min); SYSCALL(sched_getscheduler);
 SYSCALL(sched_getparam); SYSCALL(sched_setscheduler); SYSCALL(sched_setparam);
 SYSCALL(sched_rr_get_interval); SYSCALL(getpriority); SYSCALL(setpriority);

@@ -110,6 +110,17 @@ static int efd_fdinfo(struct k_file *f, char *buf, size_t size)
 	return snprintf(buf, size, "eventfd-count: %16llx\n", (unsigned long long)e->count);
 }
 
+static short efd_poll(struct k_file *f)
+{
+	struct k_eventfd *e = f->priv;
+	short mask = 0;
+	if (e->count)
+		mask |= POLLIN;
+	if (e->count < EVENTFD_MAX)
+		mask |= POLLOUT;
+	return mask;
+}
+
 static const struct k_file_ops eventfd_ops = {
 	.read = efd_read,
 	.write = efd_write,
@@ -118,6 +129,7 @@ static const struct k_file_ops eventfd_ops = {
 	.release = efd_release,
 	.anon_name = "eventfd",
 	.fdinfo = efd_fdinfo,
+	.poll = efd_poll,
 };
 
 SYSCALL(eventfd2)

@@ -162,12 +162,33 @@ static void pipe_release(struct k_file *f)
 		p->writers--;
 }
 
+static short pipe_poll(struct k_file *f)
+{
+	struct k_pipe *p = pipe_of(f);
+	int acc = f->flags & O_ACCMODE;
+	short mask = 0;
+	if (acc == O_RDONLY || acc == O_RDWR) {
+		if (p->len)
+			mask |= POLLIN | POLLRDNORM;
+		if (!p->writers)
+			mask |= POLLHUP;
+	}
+	if (acc == O_WRONLY || acc == O_RDWR) {
+		if (p->cap - p->len >= K_PIPE_BUF)
+			mask |= POLLOUT | POLLWRNORM;
+		if (!p->readers)
+			mask |= POLLERR;
+	}
+	return mask;
+}
+
 static const struct k_file_ops pipe_ops = {
 	.read = pipe_read,
 	.write = pipe_write,
 	.ioctl = pipe_ioctl,
 	.stat = pipe_stat,
 	.at_eof = pipe_at_eof,
+	.poll = pipe_poll,
 	.release = pipe_release,
 };
 

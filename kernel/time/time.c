@@ -139,6 +139,7 @@ static long sleep_until(struct k_task *t, clockid_t clock, struct timespec deadl
 {
 	if (k_wait_host_signal(clock, &deadline) == -ETIMEDOUT)
 		return 0;
+	t->restart_fn = NULL;
 	t->restart_clock = clock;
 	t->restart_deadline = deadline;
 	t->restart_rem = relative ? rem : 0;
@@ -200,6 +201,11 @@ SYSCALL(restart_syscall)
 	if (!t->restart_nr)
 		return -EINTR;
 	t->restart_nr = 0;
+	if (t->restart_fn) {
+		long (*fn)(struct k_task *) = t->restart_fn;
+		t->restart_fn = NULL;
+		return fn(t);
+	}
 	return sleep_until(t, t->restart_clock, t->restart_deadline, t->restart_rem != 0,
 			   t->restart_rem);
 }

@@ -137,6 +137,22 @@ static int tfd_fdinfo(struct k_file *f, char *buf, size_t size)
 			(long long)v.tv_sec, v.tv_nsec, (long long)i.tv_sec, i.tv_nsec);
 }
 
+static short tfd_poll(struct k_file *f)
+{
+	struct k_timerfd *tf = f->priv;
+	advance(tf);
+	return tf->ticks ? POLLIN : 0;
+}
+
+static int64_t tfd_poll_wake(struct k_file *f)
+{
+	struct k_timerfd *tf = f->priv;
+	if (!tf->next)
+		return 0;
+	/* The next expiry, moved onto the monotonic clock. */
+	return k_ns_add(now_ns(CLOCK_MONOTONIC), tf->next - now_ns(tf->host));
+}
+
 static const struct k_file_ops timerfd_ops = {
 	.read = tfd_read,
 	.stat = tfd_stat,
@@ -144,6 +160,8 @@ static const struct k_file_ops timerfd_ops = {
 	.release = tfd_release,
 	.anon_name = "timerfd",
 	.fdinfo = tfd_fdinfo,
+	.poll = tfd_poll,
+	.poll_wake = tfd_poll_wake,
 };
 
 SYSCALL(timerfd_create)
