@@ -18,8 +18,14 @@
 
 static int wait_ready(struct k_file *f, short ev)
 {
-	if (!(f->flags & O_NONBLOCK))
-		return 0;
+	if (!(f->flags & O_NONBLOCK)) {
+		/* A blocking read waits here, where a signal that came just
+		 * before cannot be missed, rather than in the host readv. */
+		if (ev != POLLIN)
+			return 0;
+		struct pollfd p = {f->host_fd, POLLIN, 0};
+		return k_wait_host(CLOCK_MONOTONIC, NULL, &p, 1) == -EINTR ? -ERESTARTSYS : 0;
+	}
 	struct pollfd p = {f->host_fd, ev, 0};
 	int r = poll(&p, 1, 0);
 	if (r < 0)
