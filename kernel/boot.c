@@ -281,6 +281,14 @@ static void run_task(struct k_task *t)
 		running_ctx = t->ctx;
 		mem_ticker_watch(t->ctx);
 		itimer_watch(t->ctx);
+		/* A signal between the collection above and the watches found
+		 * no guest to interrupt: look once more before running it. */
+		if (k_host_signals_pending()) {
+			itimer_watch(NULL);
+			mem_ticker_watch(NULL);
+			running_ctx = NULL;
+			continue;
+		}
 		int err = pf_ctx_run(t->ctx, &t->regs, &ev);
 		itimer_watch(NULL);
 		mem_ticker_watch(NULL);

@@ -139,6 +139,7 @@ void itimer_stop(struct k_kernel *k);
 uint64_t mem_used(struct k_kernel *k);
 bool mem_over_limit(struct k_kernel *k);
 uint64_t mem_peak(struct k_kernel *k); /* the most mem_used has been */
+int k_ticker_ensure(struct k_kernel *k); /* the 20 ms ticker, running */
 int mem_ticker_start(struct k_kernel *k);
 void mem_ticker_stop(struct k_kernel *k);
 void mem_ticker_watch(struct pf_ctx *c);

@@ -23,6 +23,7 @@
 struct preq {
 	int fd;
 	short events, revents;
+	short match; /* what counts as ready: poll adds POLLERR and POLLHUP */
 };
 
 static int64_t mono_now(void)
@@ -77,8 +78,8 @@ static long do_poll(struct k_task *t, struct preq *req, unsigned n, int64_t dead
 				ready++;
 				continue;
 			}
-			short want = (short)(req[i].events | POLLERR | POLLHUP);
-			req[i].revents = (short)(file_ready(f, req[i].events, host, &nhost) & want);
+			req[i].revents =
+				(short)(file_ready(f, req[i].events, host, &nhost) & req[i].match);
 			if (f->ops && f->ops->poll_wake) {
 				int64_t w = f->ops->poll_wake(f);
 				if (w && (!wake || w < wake))
@@ -125,7 +126,8 @@ static long poll_fds(struct k_task *t, uint64_t ufds, unsigned n, int64_t deadli
 		r = -EFAULT;
 	if (!r) {
 		for (unsigned i = 0; i < n; i++)
-			req[i] = (struct preq){p[i].fd, p[i].events, 0};
+			req[i] = (struct preq){p[i].fd, p[i].events, 0,
+					       (short)(p[i].events | POLLERR | POLLHUP)};
 		r = do_poll(t, req, n, deadline);
 	}
 	if (r >= 0) {
@@ -283,7 +285,7 @@ static long do_select(struct k_task *t, int n, const uint64_t *usets, int64_t de
 			break;
 		}
 		file_put(f);
-		req[nreq++] = (struct preq){fd, ev, 0};
+		req[nreq++] = (struct preq){fd, ev, 0, ev};
 	}
 	if (!r)
 		r = do_poll(t, req, nreq, deadline);

@@ -49,7 +49,14 @@ uint64_t mem_peak(struct k_kernel *k)
 
 int mem_ticker_start(struct k_kernel *k)
 {
-	if (!k->cfg.memory_limit)
+	return k->cfg.memory_limit ? k_ticker_ensure(k) : 0;
+}
+
+/* The ticker also serves the CPU interval timers, so it starts for them
+ * when there is no memory limit to watch. */
+int k_ticker_ensure(struct k_kernel *k)
+{
+	if (k->ticker_on)
 		return 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

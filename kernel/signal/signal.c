@@ -569,6 +569,10 @@ SYSCALL(rt_sigqueueinfo)
 SYSCALL(rt_tgsigqueueinfo)
 {
 	int tgid = (int)a[0], tid = (int)a[1];
+	siginfo_t si;
+	/* Linux copies the siginfo in before it looks at the ids. */
+	if (k_copy_in(t, &si, a[3], sizeof(si)))
+		return -EFAULT;
 	if (tgid <= 0 || tid <= 0)
 		return -EINVAL;
 	return queue_info(t, tgid, tid, (uint64_t)(int)a[2], a[3]);

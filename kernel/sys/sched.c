@@ -174,13 +174,13 @@ SYSCALL(sched_rr_get_interval)
 }
 
 /* PRIO_PROCESS and PRIO_PGRP name this process with 0 or its id;
- * PRIO_USER with 0 or its effective uid. */
+ * PRIO_USER with 0 or its real uid (Linux matches task_uid). */
 static long prio_target(struct k_task *t, int which, int who)
 {
 	switch (which) {
 	case PRIO_PROCESS: return who == 0 || who == t->tg->pid ? 0 : -ESRCH;
 	case PRIO_PGRP: return who == 0 || who == t->tg->pgid ? 0 : -ESRCH;
-	case PRIO_USER: return who == 0 || (uint32_t)who == t->tg->euid ? 0 : -ESRCH;
+	case PRIO_USER: return who == 0 || (uint32_t)who == t->tg->uid ? 0 : -ESRCH;
 	}
 	return -EINVAL;
 }

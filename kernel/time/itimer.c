@@ -49,6 +49,7 @@ static int arm_host(struct k_kernel *k, int64_t deadline)
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_alarm;
+		sa.sa_flags = SA_RESTART; /* the sentry's own host calls carry on */
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(ALARM_SIG, &sa, NULL) != 0)
 			return -errno;
@@ -120,7 +121,8 @@ static long set_timer(struct k_task *t, int which, const struct itimerval *nv,
 	}
 	it->value = value;
 	t->tg->cpu_sampled = pf_ctx_cputime_ns(t->ctx);
-	return 0;
+	/* A guest that only computes is seen at ticks. */
+	return value ? k_ticker_ensure(t->k) : 0;
 }
 
 static bool valid_tv(const struct timeval *tv)
@@ -194,7 +196,8 @@ void itimer_fire(struct k_task *t)
 	if (!v->value && !p->value)
 		return;
 	uint64_t cpu = pf_ctx_cputime_ns(t->ctx);
-	int64_t used = (int64_t)(cpu - tg->cpu_sampled);
+	/* After execve the stub is a new process whose clock restarts. */
+	int64_t used = cpu >= tg->cpu_sampled ? (int64_t)(cpu - tg->cpu_sampled) : 0;
 	tg->cpu_sampled = cpu;
 	struct {
 		struct k_itimer *it;

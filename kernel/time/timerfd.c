@@ -147,7 +147,8 @@ static short tfd_poll(struct k_file *f)
 static int64_t tfd_poll_wake(struct k_file *f)
 {
 	struct k_timerfd *tf = f->priv;
-	if (!tf->next)
+	/* Readable already, it stays so until a read: nothing to wake for. */
+	if (!tf->next || tf->ticks)
 		return 0;
 	/* The next expiry, moved onto the monotonic clock. */
 	return k_ns_add(now_ns(CLOCK_MONOTONIC), tf->next - now_ns(tf->host));

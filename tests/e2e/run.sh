@@ -35,6 +35,21 @@ same "find python3 sources" /usr/bin/find /usr/lib/python3.11 -name '*.py'
 same "python3 files and stdlib" /usr/bin/python3 "$here/fs_python.py"
 same "a #! script run directly" "$here/shebang.py" one two
 
+# Without a memory limit there is no memory ticker, yet a guest that only
+# computes still gets its ITIMER_PROF: the ticker starts for CPU timers.
+itimer="$repo/build/guest/glibc-static/itimer"
+if [ -x "$itimer" ]; then
+	want=$(cd / && "$itimer" 2>/dev/null </dev/null)
+	ws=$?
+	got=$(cd / && timeout 60 "$husk" run --memory 0 --bind "$repo" -- "$itimer" 2>/dev/null </dev/null)
+	gs=$?
+	if [ "$want" == "$got" ] && [ "$ws" -eq "$gs" ]; then
+		ok "CPU interval timers with --memory 0"
+	else
+		bad "CPU interval timers with --memory 0 (status host $ws husk $gs)"
+	fi
+fi
+
 # The overlaid root: writes under husk only, then the host is unchanged.
 before=$(sha256sum /etc/passwd; ls /usr/bin | wc -l)
 out=$(timeout 60 "$husk" run --bind "$repo" -- /usr/bin/python3 "$here/fs_overlay.py" 2>&1)

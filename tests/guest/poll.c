@@ -154,6 +154,17 @@ int main(void)
 	r = select(efd + 1, &rd, NULL, NULL, &tv);
 	printf("select nothing ready: ret %ld, set cleared %s, time left %ld.%06ld\n", r,
 	       FD_ISSET(efd, &rd) ? "no" : "yes", (long)tv.tv_sec, (long)tv.tv_usec);
+	/* A hung-up pipe is readable, not exceptional: in exceptfds alone it
+	 * lets select time out. */
+	int hp[2];
+	pipe(hp);
+	close(hp[1]);
+	FD_ZERO(&ex);
+	FD_SET(hp[0], &ex);
+	tv = (struct timeval){0, 20000};
+	r = select(hp[0] + 1, NULL, NULL, &ex, &tv);
+	printf("select hung-up pipe in exceptfds only: ret %ld\n", r);
+	close(hp[0]);
 	FD_ZERO(&rd);
 	FD_SET(60, &rd); /* under 64, the smallest fd table Linux has */
 	tv = (struct timeval){0, 0};
