@@ -196,6 +196,13 @@ struct k_file {
 };
 
 struct k_file *file_new(const struct k_file_ops *ops, int flags);
+/* Helpers for files of the sentry's own (fs/file.c): the bytes iovecs
+ * hold; copying a small value to or from them; fstat and lseek of an
+ * anonymous file (mode 0600, no type; Linux's noop_llseek). */
+size_t iov_total(const struct iovec *iov, int n);
+void iov_copy(const struct iovec *iov, int n, void *val, size_t len, bool to_iov);
+int anon_stat(struct k_file *f, struct stat *st);
+int64_t anon_seek(struct k_file *f, int64_t off, int whence);
 struct k_file *file_get(struct k_file *f);
 void file_put(struct k_file *f);
 /* A file backed by a host descriptor the sentry owns (husk's stdio). */

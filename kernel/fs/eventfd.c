@@ -20,28 +20,6 @@ struct k_eventfd {
 	bool semaphore;
 };
 
-static ssize_t iov_len(const struct iovec *iov, int n)
-{
-	size_t len = 0;
-	for (int i = 0; i < n; i++)
-		len += iov[i].iov_len;
-	return (ssize_t)len;
-}
-
-/* The 8 bytes moved through the iovecs, which may split them. */
-static void iov_move(const struct iovec *iov, int n, void *val, bool to_iov)
-{
-	size_t done = 0;
-	for (int i = 0; i < n && done < 8; i++) {
-		size_t take = iov[i].iov_len < 8 - done ? iov[i].iov_len : 8 - done;
-		if (to_iov)
-			memcpy(iov[i].iov_base, (char *)val + done, take);
-		else
-			memcpy((char *)val + done, iov[i].iov_base, take);
-		done += take;
-	}
-}
-
 static long block(struct k_file *f)
 {
 	if (f->flags & O_NONBLOCK)
@@ -55,13 +33,13 @@ static ssize_t efd_read(struct k_file *f, const struct iovec *iov, int n, int64_
 	struct k_eventfd *e = f->priv;
 	if (pos)
 		return -ESPIPE; /* no pread: not a seekable file */
-	if (iov_len(iov, n) < 8)
+	if (iov_total(iov, n) < 8)
 		return -EINVAL;
 	if (e->count == 0)
 		return block(f);
 	uint64_t val = e->semaphore ? 1 : e->count;
 	e->count -= val;
-	iov_move(iov, n, &val, true);
+	iov_copy(iov, n, &val, 8, true);
 	return 8;
 }
 
@@ -70,33 +48,16 @@ static ssize_t efd_write(struct k_file *f, const struct iovec *iov, int n, int64
 	struct k_eventfd *e = f->priv;
 	if (pos)
 		return -ESPIPE;
-	if (iov_len(iov, n) < 8)
+	if (iov_total(iov, n) < 8)
 		return -EINVAL;
 	uint64_t val;
-	iov_move(iov, n, &val, false);
+	iov_copy(iov, n, &val, 8, false);
 	if (val == UINT64_MAX)
 		return -EINVAL;
 	if (val > EVENTFD_MAX - e->count)
 		return block(f);
 	e->count += val;
 	return 8;
-}
-
-static int efd_stat(struct k_file *f, struct stat *st)
-{
-	/* Linux's one anonymous inode: mode 0600 with no type, owned by root. */
-	memset(st, 0, sizeof(*st));
-	st->st_ino = f->ino;
-	st->st_mode = S_IRUSR | S_IWUSR;
-	st->st_nlink = 1;
-	st->st_blksize = PAGE_SIZE;
-	return 0;
-}
-
-static int64_t efd_seek(struct k_file *f, int64_t off, int whence)
-{
-	(void)off, (void)whence;
-	return f->pos; /* Linux's noop_llseek: succeeds and moves nothing */
 }
 
 static void efd_release(struct k_file *f)
@@ -124,8 +85,8 @@ static short efd_poll(struct k_file *f)
 static const struct k_file_ops eventfd_ops = {
 	.read = efd_read,
 	.write = efd_write,
-	.stat = efd_stat,
-	.seek = efd_seek,
+	.stat = anon_stat,
+	.seek = anon_seek,
 	.release = efd_release,
 	.anon_name = "eventfd",
 	.fdinfo = efd_fdinfo,

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../sentry.h"
@@ -18,6 +19,44 @@ struct k_file *file_new(const struct k_file_ops *ops, int flags)
 	f->flags = flags;
 	f->host_fd = -1;
 	return f;
+}
+
+size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+void iov_copy(const struct iovec *iov, int n, void *val, size_t len, bool to_iov)
+{
+	size_t done = 0;
+	for (int i = 0; i < n && done < len; i++) {
+		size_t take = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+		if (to_iov)
+			memcpy(iov[i].iov_base, (char *)val + done, take);
+		else
+			memcpy((char *)val + done, iov[i].iov_base, take);
+		done += take;
+	}
+}
+
+int anon_stat(struct k_file *f, struct stat *st)
+{
+	/* Linux's one anonymous inode: mode 0600 with no type, owned by root. */
+	memset(st, 0, sizeof(*st));
+	st->st_ino = f->ino;
+	st->st_mode = S_IRUSR | S_IWUSR;
+	st->st_nlink = 1;
+	st->st_blksize = PAGE_SIZE;
+	return 0;
+}
+
+int64_t anon_seek(struct k_file *f, int64_t off, int whence)
+{
+	(void)off, (void)whence;
+	return f->pos; /* succeeds and moves nothing */
 }
 
 struct k_file *file_get(struct k_file *f)

@@ -64,9 +64,7 @@ static ssize_t pipe_read(struct k_file *f, const struct iovec *iov, int n, int64
 	struct k_pipe *p = pipe_of(f);
 	if (pos)
 		return -ESPIPE;
-	size_t want = 0;
-	for (int i = 0; i < n; i++)
-		want += iov[i].iov_len;
+	size_t want = iov_total(iov, n);
 	if (want == 0)
 		return 0;
 	if (p->len == 0) {
@@ -102,9 +100,7 @@ static ssize_t pipe_write(struct k_file *f, const struct iovec *iov, int n, int6
 		return -ESPIPE;
 	if (p->readers == 0)
 		return -EPIPE;
-	size_t want = 0;
-	for (int i = 0; i < n; i++)
-		want += iov[i].iov_len;
+	size_t want = iov_total(iov, n);
 	if (want == 0)
 		return 0;
 	size_t room = p->cap - p->len;

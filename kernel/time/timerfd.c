@@ -68,10 +68,7 @@ static ssize_t tfd_read(struct k_file *f, const struct iovec *iov, int n, int64_
 	struct k_timerfd *tf = f->priv;
 	if (pos)
 		return -ESPIPE;
-	size_t len = 0;
-	for (int i = 0; i < n; i++)
-		len += iov[i].iov_len;
-	if (len < 8)
+	if (iov_total(iov, n) < 8)
 		return -EINVAL;
 	for (;;) {
 		advance(tf);
@@ -86,29 +83,8 @@ static ssize_t tfd_read(struct k_file *f, const struct iovec *iov, int n, int64_
 	}
 	uint64_t val = tf->ticks;
 	tf->ticks = 0;
-	size_t done = 0;
-	for (int i = 0; i < n && done < 8; i++) {
-		size_t take = iov[i].iov_len < 8 - done ? iov[i].iov_len : 8 - done;
-		memcpy(iov[i].iov_base, (char *)&val + done, take);
-		done += take;
-	}
+	iov_copy(iov, n, &val, 8, true);
 	return 8;
-}
-
-static int tfd_stat(struct k_file *f, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = f->ino;
-	st->st_mode = S_IRUSR | S_IWUSR;
-	st->st_nlink = 1;
-	st->st_blksize = PAGE_SIZE;
-	return 0;
-}
-
-static int64_t tfd_seek(struct k_file *f, int64_t off, int whence)
-{
-	(void)off, (void)whence;
-	return f->pos;
 }
 
 static void tfd_release(struct k_file *f)
@@ -156,8 +132,8 @@ static int64_t tfd_poll_wake(struct k_file *f)
 
 static const struct k_file_ops timerfd_ops = {
 	.read = tfd_read,
-	.stat = tfd_stat,
-	.seek = tfd_seek,
+	.stat = anon_stat,
+	.seek = anon_seek,
 	.release = tfd_release,
 	.anon_name = "timerfd",
 	.fdinfo = tfd_fdinfo,
