@@ -61,17 +61,31 @@ int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot);
  * else zero. */
 void pf_regs_init(pf_regs *r, const struct pf_as *as);
 
-/* A thread context runs guest code in as.  The calling host thread becomes
- * the only one that may run it. */
+/* A thread context runs guest code in as: its first context is the stub
+ * process's main thread, later ones are new stub threads.  All contexts
+ * are driven from the one host thread that created the first address
+ * space (their tracer). */
 int pf_ctx_new(struct pf_as *as, struct pf_ctx **out);
 void pf_ctx_free(struct pf_ctx *ctx);
+/* An opaque pointer the sentry keeps with a context (its task). */
+void pf_ctx_set_owner(struct pf_ctx *ctx, void *owner);
+void *pf_ctx_owner(const struct pf_ctx *ctx);
 
 /* Runs the guest with regs until it stops; regs then hold its state. */
 int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev);
+/* The same in two halves, for a sentry that runs many contexts at once:
+ * pf_ctx_resume lets the guest go (pin: keep it on the caller's CPU), or
+ * returns 1 when there is a stop to report without running (a dead
+ * context, an interrupt that came during an injection);
+ * pf_wait_any reports a context that stopped (1), or none yet (0), and
+ * pf_ctx_stopped turns that stop into an event and regs. */
+int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool pin);
+int pf_wait_any(struct pf_ctx **ctx, int *status);
+int pf_ctx_stopped(struct pf_ctx *ctx, int status, pf_regs *regs, struct pf_event *ev);
 int pf_ctx_get_fpregs(struct pf_ctx *ctx, pf_fpregs *fp);
 int pf_ctx_set_fpregs(struct pf_ctx *ctx, const pf_fpregs *fp);
 
-/* Safe from any thread: makes a running pf_ctx_run return PF_INTERRUPT. */
+/* Safe from any thread: makes a running context stop with PF_INTERRUPT. */
 void pf_ctx_interrupt(struct pf_ctx *ctx);
 
 /* Host CPU time the context's guest code has used, in nanoseconds. */

@@ -75,7 +75,8 @@ static int zygote_start(int memfd)
 	}
 	if (ptrace(PTRACE_GETREGS, z->pid, 0, &z->tmpl) != 0 ||
 	    ptrace(PTRACE_SETOPTIONS, z->pid, 0,
-		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK) != 0) {
+		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
+			   PTRACE_O_TRACECLONE) != 0) {
 		err = -errno;
 		reap(z->pid);
 		free(z);
@@ -179,37 +180,110 @@ int pf_as_new(int memfd, struct pf_as **out)
 	return 0;
 }
 
+/* ---- contexts by host tid, for pf_wait_any ---- */
+#define HASH_SIZE 256
+static struct pf_ctx *by_tid[HASH_SIZE];
+
+static void hash_add(struct pf_ctx *c)
+{
+	struct pf_ctx **b = &by_tid[(unsigned)c->tid % HASH_SIZE];
+	c->hnext = *b;
+	*b = c;
+}
+
+static void hash_del(struct pf_ctx *c)
+{
+	for (struct pf_ctx **p = &by_tid[(unsigned)c->tid % HASH_SIZE]; *p; p = &(*p)->hnext)
+		if (*p == c) {
+			*p = c->hnext;
+			return;
+		}
+}
+
+static struct pf_ctx *hash_find(pid_t tid)
+{
+	for (struct pf_ctx *c = by_tid[(unsigned)tid % HASH_SIZE]; c; c = c->hnext)
+		if (c->tid == tid)
+			return c;
+	return NULL;
+}
+
 void pf_as_free(struct pf_as *as)
 {
 	if (!as)
 		return;
 	if (!as->dead)
+		kill(as->pid, SIGKILL);
+	/* Every traced thread must be reaped before the main one reports. */
+	for (struct pf_ctx *c = as->ctxs; c; c = c->next) {
+		if (c->tid != as->pid && !c->dead) {
+			int st;
+			while (waitpid(c->tid, &st, __WALL) >= 0 && !WIFEXITED(st) &&
+			       !WIFSIGNALED(st))
+				;
+		}
+		c->dead = true;
+		c->as = NULL;
+	}
+	if (!as->dead)
 		reap(as->pid);
 	free(as);
 }
 
-/* Runs one syscall in the stub and returns its result (or -errno). */
-static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
-		   uint64_t a3, uint64_t a4, uint64_t a5)
+/* A thread of as that is stopped and free to run an injected syscall. */
+static pid_t idle_thread(struct pf_as *as, struct pf_ctx **ctx)
+{
+	*ctx = NULL;
+	if (!as->main_taken)
+		return as->pid;
+	for (struct pf_ctx *c = as->ctxs; c; c = c->next)
+		if (!c->running && !c->dead) {
+			*ctx = c;
+			return c->tid;
+		}
+	return -1;
+}
+
+/* Runs one syscall in a stopped thread of the stub and returns its result
+ * (or -errno).  *event gets the new thread of an injected clone. */
+static long inject_in(struct pf_as *as, unsigned long *event, long nr, uint64_t a0, uint64_t a1,
+		      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	if (as->dead)
 		return -ESRCH;
+	struct pf_ctx *ctx;
+	pid_t tid = idle_thread(as, &ctx);
+	if (tid < 0)
+		return -EBUSY;
 	pf_regs r = as->tmpl;
 	r.rip = STUB_ADDR + (uint64_t)(husk_stub_syscall - husk_stub_begin);
 	r.rax = (uint64_t)nr;
 	r.orig_rax = (uint64_t)-1;
 	r.rdi = a0, r.rsi = a1, r.rdx = a2, r.r10 = a3, r.r8 = a4, r.r9 = a5;
-	if (ptrace(PTRACE_SETREGS, as->pid, 0, &r) != 0 || ptrace(PTRACE_CONT, as->pid, 0, 0) != 0)
+	if (ptrace(PTRACE_SETREGS, tid, 0, &r) != 0 || ptrace(PTRACE_CONT, tid, 0, 0) != 0)
 		return -errno;
 	for (;;) {
-		int st, err = wait_stop(as->pid, &st);
+		int st, err = wait_stop(tid, &st);
 		if (err)
 			return err;
 		if (!WIFSTOPPED(st)) {
-			mark_dead(as, st);
+			if (ctx) {
+				ctx->dead = true;
+				ctx->wait_status = st;
+			}
+			if (tid == as->pid)
+				mark_dead(as, st);
 			return -ESRCH;
 		}
 		int sig = WSTOPSIG(st);
+		if (sig == SIGTRAP && (st >> 16)) {
+			/* A ptrace event: the new thread of a clone. */
+			if (event && ptrace(PTRACE_GETEVENTMSG, tid, 0, event) != 0)
+				return -errno;
+			if (ptrace(PTRACE_CONT, tid, 0, 0) != 0)
+				return -errno;
+			continue;
+		}
 		if (sig == SIGTRAP)
 			break;
 		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
@@ -219,13 +293,20 @@ static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t
 		}
 		/* An interrupt raced with the injection: report it on the
 		 * next run, and let the injected syscall go on. */
-		as->interrupt_pending = true;
-		if (ptrace(PTRACE_CONT, as->pid, 0, 0) != 0)
+		if (ctx)
+			ctx->interrupt_pending = true;
+		if (ptrace(PTRACE_CONT, tid, 0, 0) != 0)
 			return -errno;
 	}
-	if (ptrace(PTRACE_GETREGS, as->pid, 0, &r) != 0)
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
 		return -errno;
 	return (long)r.rax;
+}
+
+static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		   uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	return inject_in(as, NULL, nr, a0, a1, a2, a3, a4, a5);
 }
 
 int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot, uint64_t off)
@@ -252,19 +333,49 @@ int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot)
 	return (int)inject(as, SYS_mprotect, addr, len, (uint64_t)prot, 0, 0, 0);
 }
 
+/* A new stub thread, made by a clone injected into an idle one: it shares
+ * the stub's memory and filter, and stops at once (auto-attached). */
+static int new_thread(struct pf_as *as, pid_t *tid)
+{
+	unsigned long child = 0;
+	long r = inject_in(as, &child, SYS_clone,
+			   CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				   CLONE_SYSVSEM,
+			   0, 0, 0, 0, 0);
+	if (r < 0)
+		return (int)r;
+	if (!child)
+		return -ECHILD;
+	int st, err = wait_stop((pid_t)child, &st);
+	if (err)
+		return err;
+	if (!WIFSTOPPED(st))
+		return -ECHILD;
+	*tid = (pid_t)child;
+	return 0;
+}
+
 int pf_ctx_new(struct pf_as *as, struct pf_ctx **out)
 {
-	/* One host thread per address space for now; guest threads need stub
-	 * threads of their own. */
-	if (as->ctx_taken)
-		return -EAGAIN;
 	struct pf_ctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	if (!as->main_taken) {
+		c->tid = as->pid;
+	} else {
+		int err = new_thread(as, &c->tid);
+		if (err) {
+			free(c);
+			return err;
+		}
+	}
+	if (c->tid == as->pid)
+		as->main_taken = true;
 	c->as = as;
-	c->tid = as->pid;
 	c->bound_cpu = -1;
-	as->ctx_taken = true;
+	c->next = as->ctxs;
+	as->ctxs = c;
+	hash_add(c);
 	*out = c;
 	return 0;
 }
@@ -273,8 +384,50 @@ void pf_ctx_free(struct pf_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	ctx->as->ctx_taken = false;
+	hash_del(ctx);
+	struct pf_as *as = ctx->as;
+	if (as) {
+		for (struct pf_ctx **p = &as->ctxs; *p; p = &(*p)->next)
+			if (*p == ctx) {
+				*p = ctx->next;
+				break;
+			}
+		if (ctx->tid == as->pid) {
+			/* The main thread stays, stopped: it serves injections. */
+			as->main_taken = false;
+		} else if (!ctx->dead && !as->dead) {
+			int st;
+			if (ctx->running) {
+				/* Still in the guest: stop it first. */
+				syscall(SYS_tgkill, as->pid, ctx->tid, INTERRUPT_SIG);
+				if (wait_stop(ctx->tid, &st) != 0 || !WIFSTOPPED(st))
+					goto gone;
+			}
+			pf_regs r = as->tmpl;
+			r.rip = STUB_ADDR + (uint64_t)(husk_stub_syscall - husk_stub_begin);
+			r.rax = SYS_exit;
+			r.orig_rax = (uint64_t)-1;
+			r.rdi = 0;
+			if (ptrace(PTRACE_SETREGS, ctx->tid, 0, &r) != 0 ||
+			    ptrace(PTRACE_CONT, ctx->tid, 0, 0) != 0)
+				goto gone;
+			while (waitpid(ctx->tid, &st, __WALL) >= 0 && !WIFEXITED(st) &&
+			       !WIFSIGNALED(st))
+				ptrace(PTRACE_CONT, ctx->tid, 0, 0);
+		}
+	}
+gone:
 	free(ctx);
+}
+
+void pf_ctx_set_owner(struct pf_ctx *ctx, void *owner)
+{
+	ctx->owner = owner;
+}
+
+void *pf_ctx_owner(const struct pf_ctx *ctx)
+{
+	return ctx->owner;
 }
 
 void pf_regs_init(pf_regs *r, const struct pf_as *as)
@@ -288,27 +441,22 @@ void pf_regs_init(pf_regs *r, const struct pf_as *as)
 	r->orig_rax = (uint64_t)-1;
 }
 
-int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
+int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool pin)
 {
-	struct pf_as *as = ctx->as;
-	memset(ev, 0, sizeof(*ev));
-	if (as->dead) {
-		ev->kind = PF_DEAD;
-		ev->status = as->wait_status;
-		return 0;
-	}
-	if (as->interrupt_pending) {
-		as->interrupt_pending = false;
-		ev->kind = PF_INTERRUPT;
-		return 0;
-	}
-	/* Keep the stub on the sentry thread's CPU: each stop then wakes the
-	 * tracer without a cross-CPU interrupt (gVisor's ptrace does the same). */
-	int cpu = sched_getcpu();
-	if (cpu >= 0 && cpu != ctx->bound_cpu) {
+	if (ctx->dead || !ctx->as || ctx->interrupt_pending)
+		return 1; /* pf_ctx_stopped reports it without running */
+	/* Keep a lone stub on the sentry thread's CPU: each stop then wakes
+	 * the tracer without a cross-CPU interrupt (gVisor's ptrace does the
+	 * same).  Several running at once may use every CPU. */
+	int cpu = pin ? sched_getcpu() : -1;
+	if (cpu != ctx->bound_cpu && (cpu >= 0 || ctx->bound_cpu >= 0)) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
+		if (cpu >= 0)
+			CPU_SET(cpu, &set);
+		else
+			for (int i = 0; i < CPU_SETSIZE; i++)
+				CPU_SET(i, &set);
 		if (sched_setaffinity(ctx->tid, sizeof(set), &set) == 0)
 			ctx->bound_cpu = cpu;
 	}
@@ -319,11 +467,54 @@ int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
 		return -errno;
 	if (ptrace(PTRACE_SYSEMU, ctx->tid, 0, 0) != 0)
 		return -errno;
-	int st, err = wait_stop(ctx->tid, &st);
-	if (err)
-		return err;
+	ctx->running = true;
+	return 0;
+}
+
+int pf_wait_any(struct pf_ctx **out, int *status)
+{
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG | __WALL);
+		if (pid < 0)
+			return errno == ECHILD ? 0 : -errno;
+		if (pid == 0)
+			return 0;
+		struct pf_ctx *c = hash_find(pid);
+		if (!c)
+			continue; /* a thread of a stub already given up */
+		if (!WIFSTOPPED(st)) {
+			c->dead = true;
+			c->wait_status = st;
+			if (c->as && c->tid == c->as->pid)
+				mark_dead(c->as, st);
+		}
+		if (!c->running)
+			continue; /* killed while stopped: seen at its next resume */
+		*out = c;
+		*status = st;
+		return 1;
+	}
+}
+
+int pf_ctx_stopped(struct pf_ctx *ctx, int st, pf_regs *regs, struct pf_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	bool was_running = ctx->running;
+	ctx->running = false;
+	if (ctx->dead || !ctx->as || !was_running) {
+		if (ctx->dead || !ctx->as) {
+			ev->kind = PF_DEAD;
+			ev->status = ctx->wait_status;
+		} else {
+			ctx->interrupt_pending = false;
+			ev->kind = PF_INTERRUPT;
+		}
+		return 0;
+	}
 	if (!WIFSTOPPED(st)) {
-		mark_dead(as, st);
+		ctx->dead = true;
+		ctx->wait_status = st;
 		ev->kind = PF_DEAD;
 		ev->status = st;
 		return 0;
@@ -364,6 +555,17 @@ int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
 	return 0;
 }
 
+int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
+{
+	int err = pf_ctx_resume(ctx, regs, true);
+	if (err < 0)
+		return err;
+	int st = 0;
+	if (ctx->running && (err = wait_stop(ctx->tid, &st)))
+		return err;
+	return pf_ctx_stopped(ctx, st, regs, ev);
+}
+
 int pf_ctx_get_fpregs(struct pf_ctx *ctx, pf_fpregs *fp)
 {
 	return ptrace(PTRACE_GETFPREGS, ctx->tid, 0, fp) == 0 ? 0 : -errno;
@@ -376,13 +578,17 @@ int pf_ctx_set_fpregs(struct pf_ctx *ctx, const pf_fpregs *fp)
 
 void pf_ctx_interrupt(struct pf_ctx *ctx)
 {
-	syscall(SYS_tgkill, ctx->as->pid, ctx->tid, INTERRUPT_SIG);
+	struct pf_as *as = ctx->as;
+	if (as && !ctx->dead)
+		syscall(SYS_tgkill, as->pid, ctx->tid, INTERRUPT_SIG);
 }
 
 uint64_t pf_ctx_cputime_ns(struct pf_ctx *ctx)
 {
 	/* The stub's process CPU clock (Linux's MAKE_PROCESS_CPUCLOCK with
 	 * CPUCLOCK_SCHED): another process's thread clocks are not readable. */
+	if (!ctx->as)
+		return 0;
 	clockid_t id = (clockid_t)((~(unsigned)ctx->as->pid << 3) | 2);
 	struct timespec ts;
 	if (clock_gettime(id, &ts) != 0)

@@ -15,19 +15,28 @@
 /* The memory file's descriptor number inside the stub process. */
 #define STUB_MEMFD 3
 
+struct pf_ctx;
+
 struct pf_as {
-	pid_t pid;         /* host pid of the stub process */
+	pid_t pid;         /* host pid of the stub process (its main thread) */
 	pf_regs tmpl;      /* registers at the ready stop: valid segments */
-	bool ctx_taken;    /* its one thread is running a context */
+	bool main_taken;   /* the main thread runs a context */
 	bool dead;
-	bool interrupt_pending; /* an interrupt arrived during an injection */
 	int wait_status;
+	struct pf_ctx *ctxs; /* the contexts of this address space */
 };
 
 struct pf_ctx {
 	struct pf_as *as;
 	pid_t tid;
-	int bound_cpu; /* the CPU the stub thread is pinned to, or -1 */
+	int bound_cpu;          /* the CPU the stub thread is pinned to, or -1 */
+	bool running;           /* resumed, its stop not yet collected */
+	bool interrupt_pending; /* an interrupt arrived during an injection */
+	bool dead;              /* its host thread is gone */
+	int wait_status;
+	void *owner;
+	struct pf_ctx *next;    /* in as->ctxs */
+	struct pf_ctx *hnext;   /* in the tid hash */
 };
 
 /* Starts a confined stub process traced by the calling thread; on success
