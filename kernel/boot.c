@@ -45,105 +45,6 @@ uint64_t k_random_u64(void)
 	return v;
 }
 
-/* ---- signals husk receives, for the guest ---- */
-static volatile uint64_t host_signals;
-static struct pf_ctx *volatile running_ctx;
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
-				SIGALRM, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU};
-
-static void on_host_signal(int sig)
-{
-	__atomic_or_fetch(&host_signals, SIGBIT(sig), __ATOMIC_SEQ_CST);
-	struct pf_ctx *c = running_ctx;
-	if (c)
-		pf_ctx_interrupt(c);
-}
-
-bool k_host_signals_pending(void)
-{
-	/* A guest timer that came due counts too: it becomes a signal. */
-	return __atomic_load_n(&host_signals, __ATOMIC_SEQ_CST) != 0 || k_timer_due();
-}
-
-int k_wait_host_signal(clockid_t clock, const struct timespec *deadline)
-{
-	return k_wait_host(clock, deadline, NULL, 0);
-}
-
-int k_wait_host(clockid_t clock, const struct timespec *deadline, struct pollfd *fds, int n)
-{
-	/* Checked with every signal blocked and slept with ppoll, which
-	 * unblocks them atomically: one arriving between the check and the
-	 * sleep cannot be lost. */
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	int ret = -EINTR;
-	while (!k_host_signals_pending()) {
-		struct timespec left, *tmo = NULL;
-		if (deadline) {
-			struct timespec now;
-			clock_gettime(clock, &now);
-			left.tv_sec = deadline->tv_sec - now.tv_sec;
-			left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
-			if (left.tv_nsec < 0)
-				left.tv_sec--, left.tv_nsec += 1000000000;
-			if (left.tv_sec < 0) {
-				ret = -ETIMEDOUT;
-				break;
-			}
-			tmo = &left;
-		}
-		int r = ppoll(fds, (nfds_t)n, tmo, &old);
-		if (r > 0 || (r < 0 && errno != EINTR)) {
-			ret = r > 0 ? 0 : -errno; /* never spin on a failing ppoll */
-			break;
-		}
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return ret;
-}
-
-/* A signal husk was started with ignored (a shell's background job ignores
- * SIGINT and SIGQUIT) starts ignored in the guest too, as across execve,
- * and is not forwarded. */
-static uint64_t ignored_at_start(void)
-{
-	uint64_t set = 0;
-	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++) {
-		struct sigaction old;
-		if (sigaction(forwarded[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-			set |= SIGBIT(forwarded[i]);
-	}
-	return set;
-}
-
-static void forward_host_signals(bool on, uint64_t skip)
-{
-	struct sigaction sa = {0};
-	sa.sa_handler = on ? on_host_signal : SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < ARRAY_LEN(forwarded); i++)
-		if (!(skip & SIGBIT(forwarded[i])))
-			sigaction(forwarded[i], &sa, NULL);
-	/* A guest writing to a closed pipe gets SIGPIPE from the sentry. */
-	signal(SIGPIPE, on ? SIG_IGN : SIG_DFL);
-}
-
-static void take_host_signals(struct k_task *t)
-{
-	uint64_t s = __atomic_exchange_n(&host_signals, 0, __ATOMIC_SEQ_CST);
-	for (int sig = 1; s; sig++, s >>= 1)
-		if (s & 1)
-			k_signal_host(t, sig);
-}
-
-void k_collect_signals(struct k_task *t)
-{
-	take_host_signals(t);
-	itimer_fire(t);
-}
-
 /* ---- boot ---- */
 
 static void read_cpus(struct k_kernel *k)
@@ -173,8 +74,7 @@ static struct k_thread_group *tg_new(void)
 	if (!tg)
 		return NULL;
 	tg->pid = tg->pgid = tg->sid = 1;
-	tg->ppid = 0;
-	tg->nthreads = 1;
+	tg->exit_signal = SIGCHLD;
 	tg->dumpable = 1;
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		getrlimit(r, &tg->rlim[r]);
@@ -229,84 +129,6 @@ static int confine(struct k_kernel *k, const char **why)
 #endif
 }
 
-static void handle_stop(struct k_task *t, const struct pf_event *ev)
-{
-	switch (ev->kind) {
-	case PF_SYSCALL: {
-		/* Linux reads the number as an int: the upper half is ignored. */
-		long nr = (int)t->regs.orig_rax;
-		t->in_syscall = true;
-		t->syscall_nr = (uint64_t)nr;
-		long ret = k_dispatch(t, nr);
-		t->regs.rax = (uint64_t)ret;
-		break;
-	}
-	case PF_SYSCALL32:
-		/* There is no 32-bit ABI in the sandbox. */
-		k_log(t->k, "32-bit syscall %llu refused", t->regs.orig_rax);
-		t->regs.rax = (uint64_t)-ENOSYS;
-		break;
-	case PF_FAULT:
-		if (ev->signo == SIGSEGV && ev->code == SEGV_MAPERR && mm_fault_stack(t, ev->addr))
-			break; /* the stack grew: run the instruction again */
-		if (ev->signo == SIGSEGV && ev->code == SEGV_ACCERR && mm_fault_cow(t->mm, ev->addr))
-			break; /* the page has its own copy now */
-		if (ev->signo == SIGSEGV) {
-			struct k_vma *v = mm_find(t->mm, ev->addr);
-			if (v && (v->flags & VMA_SIGBUS)) {
-				task_signal(t, SIGBUS, BUS_ADRERR, ev->addr);
-				break;
-			}
-		}
-		t->fault_err = 0;
-		task_signal(t, ev->signo, ev->code, ev->addr);
-		break;
-	case PF_INTERRUPT:
-		break;
-	case PF_DEAD:
-		k_log(t->k, "the guest's host process died (wait status %#x)", ev->status);
-		task_exit_group(t, 128 + SIGKILL);
-		break;
-	}
-}
-
-static void run_task(struct k_task *t)
-{
-	while (!t->tg->exiting) {
-		k_collect_signals(t);
-		signal_deliver(t);
-		if (t->tg->exiting)
-			break;
-		struct pf_event ev;
-		running_ctx = t->ctx;
-		mem_ticker_watch(t->ctx);
-		itimer_watch(t->ctx);
-		/* A signal between the collection above and the watches found
-		 * no guest to interrupt: look once more before running it. */
-		if (k_host_signals_pending()) {
-			itimer_watch(NULL);
-			mem_ticker_watch(NULL);
-			running_ctx = NULL;
-			continue;
-		}
-		int err = pf_ctx_run(t->ctx, &t->regs, &ev);
-		itimer_watch(NULL);
-		mem_ticker_watch(NULL);
-		running_ctx = NULL;
-		if (err) {
-			k_log(t->k, "platform error: %s", strerror(-err));
-			task_exit_group(t, 128 + SIGKILL);
-			break;
-		}
-		handle_stop(t, &ev);
-		if (mem_over_limit(t->k)) {
-			k_log(t->k, "memory limit of %llu bytes exceeded: killed",
-			      t->k->cfg.memory_limit);
-			task_exit_group(t, 128 + SIGKILL);
-		}
-	}
-}
-
 int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 {
 	int err = pf_select(cfg->platform ? cfg->platform : "ptrace");
@@ -320,6 +142,7 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 		return *why = "out of memory", -ENOMEM;
 	}
 	k->cfg = *cfg;
+	k->max_tasks = cfg->max_tasks ? cfg->max_tasks : K_DEFAULT_MAX_TASKS;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	k->boot_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
@@ -330,9 +153,16 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 	const char *slash = strrchr(base, '/');
 	strncpy(t->comm, slash ? slash + 1 : base, sizeof(t->comm) - 1);
 
+	t->tg = tg_new();
+	t->fdt = fdt_new();
+	if (t->tg) {
+		k->init = t->tg;
+		t->tg->threads = t;
+		t->tg->nthreads = 1;
+	}
 	if ((err = memfile_init(&k->mem, MEMFILE_SIZE))) {
 		*why = "cannot create the memory file";
-	} else if (!(t->tg = tg_new()) || !(t->fdt = fdt_new())) {
+	} else if (!t->tg || !t->fdt) {
 		err = -ENOMEM;
 		*why = "out of memory";
 	} else if ((err = mm_new(k, &t->mm))) {
@@ -348,24 +178,44 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 		k_teardown(t);
 		return err;
 	}
+	/* The sandbox's init: pid 1, in the task list, owner of its context. */
+	pf_ctx_set_owner(t->ctx, t);
+	k->last_pid = 1;
+	k_task_link(t);
 	*out = t;
 	return 0;
+}
+
+/* The kernel's own state, once no task is left (or a test is done). */
+static void kernel_free(struct k_kernel *k)
+{
+	pf_shutdown();
+	k_vfs_teardown(k);
+	tg_release(k->init);
+	memfile_destroy(&k->mem);
+	free(k);
 }
 
 void k_teardown(struct k_task *t)
 {
 	struct k_kernel *k = t->k;
+	/* A task that never ran: it leaves as a thread would. */
+	if (t->tg && t->tg->threads == t) {
+		t->tg->threads = NULL;
+		t->tg->nthreads = 0;
+	}
+	if (t->next || t->prev || k->tasks == t) {
+		k->tasks = NULL;
+		k->ntasks = 0;
+	}
 	pf_ctx_free(t->ctx);
-	mm_free(t->mm);
-	pf_shutdown();
+	mm_put(t->mm);
 	fdt_put(t->fdt);
-	k_vfs_teardown(t);
-	if (t->tg)
-		free(t->tg->groups);
-	free(t->tg);
+	fs_ctx_put(t->fs);
+	if (t->tg && t->tg != k->init)
+		tg_release(t->tg);
 	free(t);
-	memfile_destroy(&k->mem);
-	free(k);
+	kernel_free(k);
 }
 
 int k_run(const struct k_config *cfg, int *status, const char **why)
@@ -375,36 +225,32 @@ int k_run(const struct k_config *cfg, int *status, const char **why)
 	if (err)
 		return err;
 	char exe[K_PATH_MAX];
-	uint64_t ignored = 0;
 	err = k_find_program(t, cfg->exe, cfg->envp, exe, sizeof(exe));
 	if (err)
 		*why = "not found in the sandbox";
 	else
 		err = k_exec_load(t, exe, cfg->argv, cfg->envp, why);
-	if (!err) {
-		ignored = ignored_at_start();
-		for (int sig = 1; sig <= K_NSIG; sig++)
-			if (ignored & SIGBIT(sig))
-				t->tg->act[sig].handler = (uint64_t)SIG_IGN;
-		forward_host_signals(true, ignored);
-		if ((err = mem_ticker_start(t->k)))
-			*why = "cannot start the memory ticker";
-		else
-			err = confine(t->k, why);
+	if (err) {
+		k_teardown(t);
+		return err;
 	}
-	if (!err) {
-		run_task(t);
-		itimer_stop(t->k);
-		mem_ticker_stop(t->k);
-		forward_host_signals(false, ignored);
-		*status = t->tg->exit_status;
-		if (t->k->enosys_count)
-			k_log(t->k, "%llu calls to unsupported syscalls",
-			      (unsigned long long)t->k->enosys_count);
-		if (t->k->gofer)
-			k_log(t->k, "%llu gofer round trips",
-			      (unsigned long long)gf_client_round_trips(t->k->gofer));
+	uint64_t ignored = k_ignored_at_start();
+	for (int sig = 1; sig <= K_NSIG; sig++)
+		if (ignored & SIGBIT(sig))
+			t->tg->act[sig].handler = (uint64_t)SIG_IGN;
+	struct k_kernel *k = t->k;
+	if ((err = confine(k, why))) {
+		k_teardown(t);
+		return err;
 	}
-	k_teardown(t);
-	return err;
+	k_task_start(t);
+	k_schedule(k, ignored);
+	*status = k->init->exit_status;
+	if (k->enosys_count)
+		k_log(k, "%llu calls to unsupported syscalls", (unsigned long long)k->enosys_count);
+	if (k->gofer)
+		k_log(k, "%llu gofer round trips",
+		      (unsigned long long)gf_client_round_trips(k->gofer));
+	kernel_free(k);
+	return 0;
 }

@@ -22,6 +22,7 @@ struct k_config {
 	const char *hostname;    /* the sandbox's uname nodename */
 	bool debug;              /* log sentry events (unknown syscalls, ...) */
 	unsigned long long memory_limit; /* bytes of guest memory; 0: none */
+	int max_tasks;           /* threads and processes at once; 0: the default */
 };
 
 /* Boots a sandbox running cfg->exe and runs it to the end.  Returns 0 and

@@ -69,6 +69,7 @@ enum {
 	VMA_SIGBUS = 1 << 5, /* past the end of a mapped file: touching it is SIGBUS */
 	VMA_NOWRITE = 1 << 6, /* shared mapping of a file it may not write (no VM_MAYWRITE) */
 	VMA_COW = 1 << 7,     /* private view of shared pages: copied when written */
+	VMA_FORKED = 1 << 8,  /* with VMA_COW: private memory a fork shares */
 };
 
 /* A range of the memory file that one or more VMAs map (several after a
@@ -88,6 +89,7 @@ struct k_vma {
 
 struct k_mm {
 	struct k_kernel *k;
+	int users;
 	struct pf_as *as;
 	struct k_vma *v; /* sorted by start, non-overlapping */
 	size_t n, cap;
@@ -99,10 +101,17 @@ struct k_mm {
 	uint64_t auxv[64];
 	size_t nauxv;
 	uint64_t total_vm; /* bytes mapped, for RLIMIT_AS */
+	struct k_path exe; /* the program execve loaded (/proc/PID/exe) */
 };
 
 int mm_new(struct k_kernel *k, struct k_mm **out);
 void mm_free(struct k_mm *mm);
+/* Address spaces are shared by threads (and a vfork child): counted. */
+struct k_mm *mm_get(struct k_mm *mm);
+void mm_put(struct k_mm *mm);
+/* A copy of mm for fork: shared mappings stay shared, private memory is
+ * copy-on-write in both (nothing is copied now). */
+int mm_fork(struct k_mm *mm, struct k_mm **out);
 /* The VMA containing addr, or NULL. */
 struct k_vma *mm_find(struct k_mm *mm, uint64_t addr);
 /* The first VMA that ends above addr, or NULL. */
@@ -129,20 +138,15 @@ bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */
 bool mm_fault_stack(struct k_task *t, uint64_t addr);
 
-/* Interval timers (time/itimer.c). */
-bool k_timer_due(void);
-void itimer_watch(struct pf_ctx *c);
-void itimer_fire(struct k_task *t);
-void itimer_stop(struct k_kernel *k);
+/* Interval timers (time/itimer.c): due ones become signals; the
+ * earliest ITIMER_REAL deadline (CLOCK_MONOTONIC ns, 0: none). */
+void itimer_fire(struct k_kernel *k);
+int64_t itimer_next(struct k_kernel *k);
 
 /* The memory limit (mm/limit.c). */
 uint64_t mem_used(struct k_kernel *k);
 bool mem_over_limit(struct k_kernel *k);
 uint64_t mem_peak(struct k_kernel *k); /* the most mem_used has been */
-int k_ticker_ensure(struct k_kernel *k); /* the 20 ms ticker, running */
-int mem_ticker_start(struct k_kernel *k);
-void mem_ticker_stop(struct k_kernel *k);
-void mem_ticker_watch(struct pf_ctx *c);
 
 /* ---- guest memory access: every guest pointer goes through these ---- */
 int k_copy_in(struct k_task *t, void *dst, uint64_t src, size_t n);
@@ -157,6 +161,9 @@ size_t k_guest_iov(struct k_mm *mm, uint64_t addr, size_t len, bool write, struc
 		   int maxiov, int *niov);
 
 /* ---- files ---- */
+/* A file op's answer for "would block" on a blocking file: the caller
+ * sleeps on k_file_events and tries again (never seen by the guest). */
+#define K_EBLOCK 530
 struct k_file;
 struct k_file_ops {
 	/* Move data between the file and host iovecs over guest memory. */
@@ -193,6 +200,7 @@ struct k_file {
 	struct k_path path;     /* files opened by name: where */
 	struct k_inode *inode;  /* and what */
 	void *priv;
+	void *epitems;          /* epoll entries watching it (fs/eventpoll.c) */
 };
 
 struct k_file *file_new(const struct k_file_ops *ops, int flags);
@@ -203,6 +211,11 @@ size_t iov_total(const struct iovec *iov, int n);
 void iov_copy(const struct iovec *iov, int n, void *val, size_t len, bool to_iov);
 int anon_stat(struct k_file *f, struct stat *st);
 int64_t anon_seek(struct k_file *f, int64_t off, int whence);
+/* A file's readiness for poll and epoll (fs/select.c); a host-backed
+ * file adds its descriptor to host[] (at most maxhost) to sleep on. */
+short k_file_ready(struct k_file *f, short events, struct pollfd *host, int *nhost, int maxhost);
+/* The file's description is going: its epoll entries go with it. */
+void epoll_file_gone(struct k_file *f);
 struct k_file *file_get(struct k_file *f);
 void file_put(struct k_file *f);
 /* A file backed by a host descriptor the sentry owns (husk's stdio). */
@@ -296,6 +309,8 @@ struct k_fdtable {
 
 struct k_fdtable *fdt_new(void);
 void fdt_put(struct k_fdtable *fdt);
+/* A copy for a new process: the same open files, one more reference each. */
+struct k_fdtable *fdt_dup(const struct k_fdtable *fdt);
 /* Installs f at the lowest free fd >= min; takes a reference. */
 int fdt_install(struct k_task *t, struct k_file *f, int min, bool cloexec);
 /* Puts f at exactly fd, closing what was there; -EBADF past RLIMIT_NOFILE. */
@@ -316,6 +331,55 @@ struct k_sigaction {
 
 #define SIGBIT(s) (1ULL << ((s) - 1))
 
+/* ---- waiting (task/scheduler.c) ---- */
+struct k_waiter {
+	struct k_waiter *next, *prev;
+	struct k_task *t;
+};
+
+/* Tasks waiting for something; waking them makes them runnable, and each
+ * looks again at what it waits for. */
+struct k_waitq {
+	struct k_waiter *head;
+};
+
+void waitq_wake_all(struct k_waitq *q);
+
+/* What a sleeping task waits for: any of nq queues, a host descriptor, an
+ * absolute deadline on clock.  Signals end the sleep unless nointr. */
+struct k_sleep {
+	struct k_waitq **qs;
+	int nq;
+	clockid_t clock;
+	const struct timespec *deadline;
+	struct pollfd *fds;
+	int nfds;
+	bool nointr;
+};
+
+/* Sleeps the calling task: 0 when woken (or a descriptor is ready),
+ * -EINTR when a signal is pending for it (or it must exit), -ETIMEDOUT at
+ * the deadline.  Callers look again at their condition and loop. */
+int k_sleep(struct k_task *t, const struct k_sleep *s);
+/* Makes a sleeping task runnable (its sleep returns 0). */
+void k_task_wake(struct k_task *t);
+/* A signal or a kill for t: ends an interruptible sleep, or stops the
+ * guest code it runs so that it sees the signal. */
+void k_task_kick(struct k_task *t);
+/* Whether t has a signal to take, or must exit. */
+bool task_interrupted(struct k_task *t);
+/* The task the sentry is running now (NULL outside any task). */
+struct k_task *k_current(void);
+
+/* Fibers (task/fiber.c): each task's sentry stack. */
+struct k_fiber;
+int fiber_new(void (*fn)(void *), void *arg, struct k_fiber **out);
+void fiber_free(struct k_fiber *f);
+/* Runs f until it yields or ends; true when it ended. */
+bool fiber_switch(struct k_fiber *f);
+void fiber_yield(void);
+bool fiber_active(void);
+
 /* ---- tasks ---- */
 /* An interval timer: ITIMER_REAL's value is a CLOCK_MONOTONIC deadline,
  * the CPU timers' the CPU time left; 0 when disarmed. */
@@ -323,10 +387,21 @@ struct k_itimer {
 	int64_t value, interval;
 };
 
+/* Wait statuses as wait4 reports them. */
+#define K_WEXITED(code) (((code) & 0xff) << 8)
+#define K_WKILLED(sig) ((sig) & 0x7f)
+#define K_WCORE 0x80
+
 struct k_thread_group {
-	int pid, ppid, pgid, sid;
-	int nthreads;
+	int pid, pgid, sid;
+	int nthreads;                /* live threads */
+	struct k_task *threads;      /* linked by tg_next */
+	struct k_thread_group *parent; /* NULL for the sandbox's init */
+	struct k_thread_group *children, *sibling;
+	int exit_signal;             /* sent to the parent at exit (clone's CSIGNAL) */
 	struct k_sigaction act[K_NSIG + 1];
+	uint64_t pending;            /* signals for the whole group */
+	siginfo_t siginfo[K_NSIG + 1];
 	struct rlimit rlim[RLIM_NLIMITS];
 	uint32_t uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
 	uint32_t *groups; /* supplementary groups */
@@ -335,9 +410,23 @@ struct k_thread_group {
 	struct k_itimer itimer[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 	int sched_policy, sched_priority, nice; /* kept, not applied on the host */
 	uint64_t cpu_sampled;      /* guest CPU time when the CPU timers last ran */
-	bool exiting;
-	int exit_status; /* as a shell reports it: code, or 128+signal */
+	uint64_t cpu_base;         /* CPU time of address spaces left by execve */
+	uint64_t cpu_children;     /* of reaped children, for RUSAGE_CHILDREN */
+	bool exiting;              /* every thread is to leave */
+	bool zombie;               /* all threads gone, not yet reaped */
+	int exit_code;             /* wait status */
+	int exit_status;           /* as a shell reports it: code, or 128+signal */
+	/* Job control: a group stop, and what wait4 has yet to report. */
+	bool stopped;
+	int stop_sig;
+	bool report_stop, report_cont;
+	struct k_waitq child_wait; /* its threads in wait4 */
+	struct k_waitq stop_wait;  /* its threads held by a group stop */
+	struct k_task *execing;    /* a thread in execve, waiting for the rest to go */
+	struct k_waitq exec_wait;
 };
+
+enum k_task_state { TASK_RUNNABLE, TASK_GUEST, TASK_SLEEPING, TASK_DEAD };
 
 struct k_task {
 	struct k_kernel *k;
@@ -372,38 +461,92 @@ struct k_task {
 	int pdeathsig;
 	int keepcaps;
 	bool no_new_privs;
+	/* Scheduling (task/scheduler.c). */
+	enum k_task_state state;
+	struct k_fiber *fiber;
+	struct k_task *rq_next;        /* in the run queue */
+	struct k_task *next, *prev;    /* every task of the kernel */
+	struct k_task *tg_next;        /* the threads of its group */
+	int guest_status;              /* the host wait status of its last stop */
+	bool sleep_nointr;
+	int sleep_result;
+	int64_t sleep_until;           /* CLOCK_MONOTONIC ns; 0: no deadline */
+	struct pollfd *sleep_fds;
+	int sleep_nfds;
+	bool exiting;                  /* this thread is to leave */
+	int exit_code;                 /* exit(2)'s status for a lone thread */
+	/* vfork: the parent sleeps until its child execs or exits. */
+	struct k_task *vfork_parent, *vfork_child;
 };
 
-/* Kills the thread group as signal sig would, with its default action. */
-void task_exit_group(struct k_task *t, int status);
+/* Kills the thread group as wait status wstatus says (K_WEXITED(code),
+ * K_WKILLED(sig)): every thread leaves. */
+void task_exit_group(struct k_task *t, int wstatus);
 /* A synchronous fault for the task: it cannot be blocked or ignored. */
 void task_signal(struct k_task *t, int sig, int code, uint64_t addr);
-/* Sends sig to the task with si_code code (SI_USER...), as kill would. */
+/* Sends sig to the task's thread group with si_code code (SI_USER...),
+ * as kill would from the kernel. */
 void task_send(struct k_task *t, int sig, int code);
-/* A signal husk itself received, for the guest. */
-void k_signal_host(struct k_task *t, int sig);
+/* Sends sig (with info, or a kill-style one from sender) to a thread
+ * group, or to one thread; 0 or -errno after permission checks are done. */
+int sig_send_group(struct k_thread_group *tg, int sig, const siginfo_t *info);
+int sig_send_thread(struct k_task *t, int sig, const siginfo_t *info);
+/* A signal husk itself received, for the guest (its init). */
+void k_signal_host(struct k_kernel *k, int sig);
 /* Runs before the task returns to the guest: the default action of a
  * pending signal, or a handler's frame; and syscall restarts. */
 void signal_deliver(struct k_task *t);
-/* Queues what husk received and what timers came due as guest signals. */
-void k_collect_signals(struct k_task *t);
+/* The signals t may take now. */
+uint64_t task_ready_signals(const struct k_task *t);
+/* Whether sig would be thrown away by tg (ignored, and not blocked). */
+bool sig_ignored(const struct k_thread_group *tg, int sig);
+/* A thread group's exit, told to its parent: SIGCHLD and wait4. */
+void tg_notify_parent(struct k_thread_group *tg, int why, int status);
+/* The tasks and thread groups of the sandbox by id (NULL: none). */
+struct k_task *task_by_tid(struct k_kernel *k, int tid);
+struct k_thread_group *tg_by_pid(struct k_kernel *k, int pid);
+int tg_ppid(const struct k_thread_group *tg);
+/* The guest CPU time of a thread group's current address space and of the
+ * ones execve left. */
+uint64_t tg_cputime(struct k_task *t);
+/* Task lifetime (task/exit.c, task/fork.c, task/scheduler.c). */
+void task_exit(struct k_task *t);      /* the calling thread leaves (its fiber ends) */
+void task_free(struct k_task *t);      /* after its fiber ended */
+void k_task_start(struct k_task *t);   /* queues a new task to run */
+void k_kill_all(struct k_kernel *k);
+int k_alloc_pid(struct k_kernel *k);
+void k_task_link(struct k_task *t);    /* into the kernel's task list */
+void tg_release(struct k_thread_group *tg); /* a reaped or never-used group */
+void vfork_release(struct k_task *child); /* lets a vfork parent go on */
+/* Runs every task until none is left; ignored: host signals not forwarded. */
+void k_schedule(struct k_kernel *k, uint64_t ignored);
+uint64_t k_ignored_at_start(void);
+/* Wakes up to n waiters of the futex word at addr in t's address space. */
+int futex_wake_addr(struct k_task *t, uint64_t addr, int n);
 
 /* ---- the kernel ---- */
+/* Tasks a sandbox may have at once unless configured: a fork bomb stops
+ * here with EAGAIN. */
+#define K_DEFAULT_MAX_TASKS 1024
+
 struct k_kernel {
 	struct k_config cfg;
 	struct k_memfile mem;
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at boot */
-	int next_pid;
+	int last_pid;
+	int ntasks, max_tasks;    /* live tasks, and how many may be */
+	struct k_task *tasks;     /* every task, newest first */
+	struct k_thread_group *init; /* pid 1 */
+	struct k_task *rq_head, *rq_tail; /* runnable tasks */
+	struct k_task *dead;      /* tasks whose fiber ended, to free */
 	uint64_t enosys_seen[8]; /* bitmap over syscall numbers, logged once */
 	uint64_t enosys_count;
 	struct k_mount *mounts;  /* newest first */
 	struct gf_client *gofer; /* NULL without one */
 	struct k_mount *memfd_mnt; /* where memfd files live */
-	timer_t ticker;          /* stops the guest now and then (mm/limit.c) */
-	bool ticker_on;
 	uint64_t mem_peak;       /* highest guest memory seen (mm/limit.c) */
-	timer_t alarm_timer;     /* the guest's ITIMER_REAL (time/itimer.c) */
-	bool alarm_timer_on;
+	int64_t next_tick;       /* when the scheduler next checks limits and CPU timers */
+	bool cpu_timers;         /* some group has a CPU interval timer armed */
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
 	uint32_t nr_cpu_ids;
 	unsigned char cpumask[128];
@@ -437,14 +580,15 @@ static inline int64_t k_ns_add(int64_t a, int64_t b)
 	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
 }
 
-/* Whether husk has received a signal it will pass to the guest. */
-bool k_host_signals_pending(void);
-/* Sleeps until such a signal (or a guest timer) is pending: 0 at once if
- * one is, -EINTR when one comes, -ETIMEDOUT at an absolute deadline on
- * clock (NULL: none). */
+/* Sleeps of the calling task with nothing to wake them but a signal, a
+ * deadline on clock (NULL: none) or, for k_wait_host, one of n host
+ * descriptors: k_sleep's results. */
 int k_wait_host_signal(clockid_t clock, const struct timespec *deadline);
-/* The same, also ending (with 0) when one of n host descriptors is ready. */
 int k_wait_host(clockid_t clock, const struct timespec *deadline, struct pollfd *fds, int n);
+/* Every task that sleeps on a file's readiness (poll, select, a blocking
+ * read) sleeps on this queue; anything that changes readiness wakes it. */
+extern struct k_waitq k_file_events;
+void k_file_notify(void);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);
 
@@ -475,7 +619,10 @@ void k_teardown(struct k_task *t);
 
 /* The sandbox's mount tree and the first task's root and cwd. */
 int k_vfs_init(struct k_task *t);
-void k_vfs_teardown(struct k_task *t);
+/* A task's root, cwd and umask: shared (CLONE_FS) or copied. */
+struct k_fs_ctx *fs_ctx_dup(const struct k_fs_ctx *fs);
+void fs_ctx_put(struct k_fs_ctx *fs);
+void k_vfs_teardown(struct k_kernel *k); /* once every task is gone */
 /* Creates or replaces a regular file in the sandbox (tests, runtimes). */
 int k_write_file(struct k_task *t, const char *path, const void *data, size_t n, uint32_t mode);
 /* A program name as execvp finds it: on the guest's PATH if it has no "/". */

@@ -12,6 +12,9 @@
  * A arch_prctl code, I ioctl request, t timespec in, v iovec in (count:
  * next argument), V iovec out. */
 #define E(nr, name, args) [SYS_##nr] = {#name, sys_##name, args, 'd'}
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
@@ -42,7 +45,11 @@ static const struct k_syscall table[] = {
 	E(dup2, dup2, "ff"),
 	E(nanosleep, nanosleep, "tp"),
 	E(getpid, getpid, ""),
+	E(clone, clone, "xpppx"),
+	E(fork, fork, ""),
+	E(vfork, vfork, ""),
 	E(exit, exit, "d"),
+	E(wait4, wait4, "dpxp"),
 	E(kill, kill, "dS"),
 	E(uname, uname, "p"),
 	E(fcntl, fcntl, "fdx"),
@@ -61,6 +68,16 @@ static const struct k_syscall table[] = {
 	E(getresgid, getresgid, "ppp"),
 	E(getpgid, getpgid, "d"),
 	E(getsid, getsid, "d"),
+	E(setpgid, setpgid, "dd"),
+	E(setsid, setsid, ""),
+	E(waitid, waitid, "ddpxp"),
+	E(clone3, clone3, "pu"),
+	E(epoll_create, epoll_create, "d"),
+	E(epoll_create1, epoll_create1, "x"),
+	E(epoll_ctl, epoll_ctl, "ddfp"),
+	E(epoll_wait, epoll_wait, "fpdd"),
+	E(epoll_pwait, epoll_pwait, "fpddpu"),
+	E(epoll_pwait2, epoll_pwait2, "fpdppu"),
 	E(rt_sigpending, rt_sigpending, "pu"),
 	E(sigaltstack, sigaltstack, "pp"),
 	E(umask, umask, "o"),

@@ -8,6 +8,8 @@ SYSCALL(pread64); SYSCALL(pwrite64); SYSCALL(preadv); SYSCALL(pwritev);
 SYSCALL(preadv2); SYSCALL(pwritev2); SYSCALL(getdents);
 SYSCALL(lseek); SYSCALL(close); SYSCALL(dup); SYSCALL(dup2); SYSCALL(dup3);
 SYSCALL(fcntl); SYSCALL(fstat); SYSCALL(newfstatat); SYSCALL(ioctl);
+SYSCALL(epoll_create); SYSCALL(epoll_create1); SYSCALL(epoll_ctl); SYSCALL(epoll_wait);
+SYSCALL(epoll_pwait); SYSCALL(epoll_pwait2);
 /* vfs/ */
 SYSCALL(open); SYSCALL(openat); SYSCALL(openat2); SYSCALL(creat); SYSCALL(close_range);
 SYSCALL(stat); SYSCALL(lstat); SYSCALL(statx); SYSCALL(statfs); SYSCALL(fstatfs);
@@ -48,7 +50,9 @@ SYSCALL(geteuid); SYSCALL(getgid); SYSCALL(getegid); SYSCALL(getpgrp);
 SYSCALL(getpgid); SYSCALL(getsid); SYSCALL(getresuid); SYSCALL(getresgid);
 SYSCALL(getgroups); SYSCALL(exit); SYSCALL(exit_group); SYSCALL(set_tid_address);
 SYSCALL(set_robust_list); SYSCALL(get_robust_list); SYSCALL(arch_prctl);
-SYSCALL(prctl); SYSCALL(rseq); SYSCALL(futex);
+SYSCALL(prctl); SYSCALL(rseq); SYSCALL(futex); SYSCALL(setpgid); SYSCALL(setsid);
+SYSCALL(clone); SYSCALL(clone3); SYSCALL(fork); SYSCALL(vfork); SYSCALL(wait4);
+SYSCALL(waitid);
 /* signal/ */
 SYSCALL(rt_sigaction); SYSCALL(rt_sigprocmask); SYSCALL(rt_sigpending);
 SYSCALL(sigaltstack); SYSCALL(rt_sigreturn); SYSCALL(kill); SYSCALL(tgkill);

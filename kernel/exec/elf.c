@@ -473,6 +473,11 @@ int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *con
 		 * arch_randomize_brk (up to 32 MiB). */
 		mm->brk_start = mm->brk_cur = PAGE_UP(im->brk) + ((uint64_t)rnd_pages(13) << 12);
 		err = build_stack(t, im, in, execfn, av, envp, why);
+		/* /proc/PID/exe: the file itself, whatever name reached it. */
+		if (!err && f->path.d) {
+			path_put(&mm->exe);
+			mm->exe = path_get(f->path);
+		}
 	}
 	free(in);
 	free(im);

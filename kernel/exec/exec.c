@@ -104,6 +104,34 @@ static void after_exec(struct k_task *t, const char *path)
 	memcpy(t->comm, base, len);
 }
 
+/* Ends every other thread of the group before the exec goes on; the
+ * survivor takes the group's pid as its thread id.  -EAGAIN-like races
+ * (another thread execs, the group is killed) end this one's exec. */
+static long de_thread(struct k_task *t)
+{
+	struct k_thread_group *tg = t->tg;
+	if (tg->nthreads == 1) {
+		t->tid = tg->pid;
+		return 0;
+	}
+	if (tg->execing || tg->exiting)
+		return -EAGAIN;
+	tg->execing = t;
+	for (struct k_task *o = tg->threads; o; o = o->tg_next)
+		if (o != t) {
+			o->exiting = true;
+			k_task_kick(o);
+		}
+	struct k_sleep s = {.nointr = true};
+	while (tg->nthreads > 1 && !t->exiting && !tg->exiting)
+		k_sleep(t, &s);
+	tg->execing = NULL;
+	if (tg->nthreads > 1)
+		return -EINTR; /* killed meanwhile: it never returns to the guest */
+	t->tid = tg->pid;
+	return 0;
+}
+
 static long do_exec(struct k_task *t, int dirfd, uint64_t upath, uint64_t uargv, uint64_t uenvp,
 		    int flags)
 {
@@ -155,6 +183,25 @@ static long do_exec(struct k_task *t, int dirfd, uint64_t upath, uint64_t uargv,
 		free_strings(argv);
 		return err;
 	}
+	/* The other threads go first (Linux's de_thread), once the program is
+	 * known to be there: a failed lookup leaves them alone. */
+	err = 0;
+	if (t->tg->nthreads > 1) {
+		struct k_path p;
+		err = path_lookup(t, AT_FDCWD, path, LOOKUP_FOLLOW, &p);
+		if (!err) {
+			if (!S_ISREG(p.d->inode->mode))
+				err = -EACCES;
+			path_put(&p);
+		}
+	}
+	if (!err)
+		err = de_thread(t);
+	if (err) {
+		free_strings(argv);
+		free_strings(envp);
+		return err;
+	}
 	/* A fresh address space; the old one stays until this one is ready. */
 	struct k_mm *old_mm = t->mm, *mm;
 	struct pf_ctx *old_ctx = t->ctx, *ctx = NULL;
@@ -163,6 +210,7 @@ static long do_exec(struct k_task *t, int dirfd, uint64_t upath, uint64_t uargv,
 	if (!err && (err = pf_ctx_new(mm->as, &ctx)))
 		mm_free(mm);
 	if (!err) {
+		pf_ctx_set_owner(ctx, t);
 		const char *why = NULL;
 		t->mm = mm;
 		t->ctx = ctx;
@@ -175,9 +223,12 @@ static long do_exec(struct k_task *t, int dirfd, uint64_t upath, uint64_t uargv,
 			pf_ctx_free(ctx);
 			mm_free(mm);
 		} else {
+			if (old_mm->users == 1)
+				t->tg->cpu_base += pf_ctx_cputime_ns(old_ctx);
 			pf_ctx_free(old_ctx);
-			mm_free(old_mm);
+			mm_put(old_mm);
 			after_exec(t, path);
+			vfork_release(t); /* a vfork parent goes on now */
 		}
 	}
 	free_strings(argv);

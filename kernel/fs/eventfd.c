@@ -22,10 +22,7 @@ struct k_eventfd {
 
 static long block(struct k_file *f)
 {
-	if (f->flags & O_NONBLOCK)
-		return -EAGAIN;
-	k_wait_host_signal(CLOCK_MONOTONIC, NULL);
-	return -ERESTARTSYS;
+	return (f->flags & O_NONBLOCK) ? -EAGAIN : -K_EBLOCK;
 }
 
 static ssize_t efd_read(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
@@ -40,6 +37,7 @@ static ssize_t efd_read(struct k_file *f, const struct iovec *iov, int n, int64_
 	uint64_t val = e->semaphore ? 1 : e->count;
 	e->count -= val;
 	iov_copy(iov, n, &val, 8, true);
+	k_file_notify();
 	return 8;
 }
 
@@ -57,6 +55,7 @@ static ssize_t efd_write(struct k_file *f, const struct iovec *iov, int n, int64
 	if (val > EVENTFD_MAX - e->count)
 		return block(f);
 	e->count += val;
+	k_file_notify();
 	return 8;
 }
 

@@ -68,6 +68,8 @@ struct k_file *file_get(struct k_file *f)
 void file_put(struct k_file *f)
 {
 	if (f && --f->refs == 0) {
+		if (f->epitems)
+			epoll_file_gone(f);
 		locks_release(f);
 		if (f->ops && f->ops->release)
 			f->ops->release(f);
@@ -93,6 +95,27 @@ void fdt_put(struct k_fdtable *fdt)
 		file_put(fdt->v[i].f);
 	free(fdt->v);
 	free(fdt);
+}
+
+struct k_fdtable *fdt_dup(const struct k_fdtable *fdt)
+{
+	struct k_fdtable *n = fdt_new();
+	if (!n)
+		return NULL;
+	if (fdt->n) {
+		n->v = calloc((size_t)fdt->n, sizeof(*n->v));
+		if (!n->v) {
+			free(n);
+			return NULL;
+		}
+		n->n = fdt->n;
+		for (int i = 0; i < fdt->n; i++) {
+			n->v[i] = fdt->v[i];
+			if (n->v[i].f)
+				file_get(n->v[i].f);
+		}
+	}
+	return n;
 }
 
 static uint64_t nofile(struct k_task *t)

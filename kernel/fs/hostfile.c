@@ -16,21 +16,22 @@
  * the guest's disposition decides. */
 #define ERESTARTSYS 512
 
+/* Whether the host descriptor is ready: a blocking read that would wait
+ * returns -K_EBLOCK, and the read layer sleeps on the descriptor, where a
+ * signal that came just before cannot be missed (not in the host readv).
+ * Blocking writes go straight to the host. */
 static int wait_ready(struct k_file *f, short ev)
 {
-	if (!(f->flags & O_NONBLOCK)) {
-		/* A blocking read waits here, where a signal that came just
-		 * before cannot be missed, rather than in the host readv. */
-		if (ev != POLLIN)
-			return 0;
-		struct pollfd p = {f->host_fd, POLLIN, 0};
-		return k_wait_host(CLOCK_MONOTONIC, NULL, &p, 1) == -EINTR ? -ERESTARTSYS : 0;
-	}
+	bool nonblock = f->flags & O_NONBLOCK;
+	if (!nonblock && ev != POLLIN)
+		return 0;
 	struct pollfd p = {f->host_fd, ev, 0};
 	int r = poll(&p, 1, 0);
 	if (r < 0)
 		return -errno;
-	return r == 0 ? -EAGAIN : 0;
+	if (r == 0)
+		return nonblock ? -EAGAIN : -K_EBLOCK;
+	return 0;
 }
 
 static ssize_t host_read(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)

@@ -50,6 +50,7 @@ static struct k_lock *conflict(struct k_inode *ino, const void *owner, bool floc
 static int unlock_range(struct k_inode *ino, const void *owner, bool flock, int64_t start,
 			int64_t end)
 {
+	k_file_notify(); /* whoever waits for this range looks again */
 	for (struct k_lock **pp = (struct k_lock **)&ino->locks; *pp;) {
 		struct k_lock *l = *pp;
 		if (l->flock != flock || l->owner != owner || !overlaps(l, start, end)) {
@@ -116,11 +117,12 @@ static int add_lock(struct k_inode *ino, const void *owner, bool ofd, bool flock
 	return 0;
 }
 
-/* Waits for another description to let go: only a signal comes. */
-static long wait_forever(void)
+/* Waits for a lock to go (every unlock wakes the file waiters). */
+static long wait_unlock(struct k_task *t)
 {
-	k_wait_host_signal(CLOCK_MONOTONIC, NULL);
-	return -ERESTARTSYS;
+	struct k_waitq *q = &k_file_events;
+	struct k_sleep s = {.qs = &q, .nq = 1};
+	return k_sleep(t, &s) == -EINTR ? -ERESTARTSYS : 0;
 }
 
 long file_lock(struct k_task *t, struct k_file *f, int cmd, uint64_t uarg)
@@ -185,7 +187,9 @@ long file_lock(struct k_task *t, struct k_file *f, int cmd, uint64_t uarg)
 	while (conflict(ino, owner, false, fl.type, start, end)) {
 		if (!wait)
 			return -EAGAIN;
-		return wait_forever();
+		long r = wait_unlock(t);
+		if (r)
+			return r;
 	}
 	return add_lock(ino, owner, ofd, false, fl.type, start, end, t->tg->pid);
 }
@@ -208,9 +212,10 @@ SYSCALL(flock)
 		short type = kind == LOCK_EX ? F_WRLCK : F_RDLCK;
 		/* A conversion gives up the old lock first, as Linux does. */
 		unlock_range(f->inode, f, true, 0, END_OF_FILE);
-		if (conflict(f->inode, f, true, type, 0, END_OF_FILE))
-			r = (op & LOCK_NB) ? -EWOULDBLOCK : wait_forever();
-		else
+		r = 0;
+		while (!r && conflict(f->inode, f, true, type, 0, END_OF_FILE))
+			r = (op & LOCK_NB) ? -EWOULDBLOCK : wait_unlock(t);
+		if (!r)
 			r = add_lock(f->inode, f, true, true, type, 0, END_OF_FILE, t->tg->pid);
 	}
 	file_put(f);

@@ -1,8 +1,8 @@
 /* Pipes and FIFOs: a ring buffer in the sentry with Linux's rules for
  * PIPE_BUF atomicity, EOF, EPIPE, O_NONBLOCK, FIONREAD and
- * F_GETPIPE_SZ/F_SETPIPE_SZ.  With one thread in the sandbox nobody else
- * can fill or drain a pipe, so a call that would block waits for a signal
- * (and then restarts or fails as the guest's disposition says). */
+ * F_GETPIPE_SZ/F_SETPIPE_SZ.  A transfer that would block returns
+ * -K_EBLOCK: the read/write layer sleeps until a pipe changes and tries
+ * again, so no guest buffer is held across the sleep. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@ struct k_pipe {
 	char *buf;
 	size_t cap, head, len; /* ring: data at [head, head+len) mod cap */
 	int readers, writers;
+	unsigned r_opens, w_opens; /* FIFO opens so far: a waiting open sees a brief one */
 };
 
 static struct k_pipe *pipe_new(void)
@@ -47,13 +48,6 @@ void pipe_free(void *pipe)
 	}
 }
 
-/* Waits for what nobody in a one-thread sandbox can bring: a signal. */
-static ssize_t wait_forever(void)
-{
-	k_wait_host_signal(CLOCK_MONOTONIC, NULL);
-	return -ERESTARTSYS;
-}
-
 static struct k_pipe *pipe_of(struct k_file *f)
 {
 	return f->inode->pipe;
@@ -70,9 +64,7 @@ static ssize_t pipe_read(struct k_file *f, const struct iovec *iov, int n, int64
 	if (p->len == 0) {
 		if (p->writers == 0)
 			return 0;
-		if (f->flags & O_NONBLOCK)
-			return -EAGAIN;
-		return wait_forever();
+		return (f->flags & O_NONBLOCK) ? -EAGAIN : -K_EBLOCK;
 	}
 	size_t done = 0;
 	for (int i = 0; i < n && p->len; i++) {
@@ -90,6 +82,7 @@ static ssize_t pipe_read(struct k_file *f, const struct iovec *iov, int n, int64
 	if (p->len == 0)
 		p->head = 0;
 	inode_touch(f->inode, true, false, false);
+	k_file_notify();
 	return (ssize_t)done;
 }
 
@@ -106,9 +99,7 @@ static ssize_t pipe_write(struct k_file *f, const struct iovec *iov, int n, int6
 	size_t room = p->cap - p->len;
 	/* Up to PIPE_BUF bytes go in whole or not at all. */
 	if (room == 0 || (want <= K_PIPE_BUF && room < want)) {
-		if (f->flags & O_NONBLOCK)
-			return -EAGAIN;
-		return wait_forever();
+		return (f->flags & O_NONBLOCK) ? -EAGAIN : -K_EBLOCK;
 	}
 	size_t done = 0;
 	for (int i = 0; i < n && p->len < p->cap; i++) {
@@ -124,6 +115,7 @@ static ssize_t pipe_write(struct k_file *f, const struct iovec *iov, int n, int6
 		done += at;
 	}
 	inode_touch(f->inode, false, true, true);
+	k_file_notify();
 	return (ssize_t)done;
 }
 
@@ -156,6 +148,7 @@ static void pipe_release(struct k_file *f)
 		p->readers--;
 	if (acc == O_WRONLY || acc == O_RDWR)
 		p->writers--;
+	k_file_notify();
 }
 
 static short pipe_poll(struct k_file *f)
@@ -226,18 +219,33 @@ int fifo_open(struct k_inode *ino, struct k_file *f)
 	struct k_pipe *p = ino->pipe;
 	int acc = f->flags & O_ACCMODE;
 	bool nonblock = f->flags & O_NONBLOCK;
-	if (acc == O_WRONLY && p->readers == 0) {
-		if (nonblock)
-			return -ENXIO;
-		return (int)wait_forever();
-	}
-	if (acc == O_RDONLY && p->writers == 0 && !nonblock)
-		return (int)wait_forever();
+	if (acc == O_WRONLY && p->readers == 0 && nonblock)
+		return -ENXIO;
 	if (acc == O_RDONLY || acc == O_RDWR)
-		p->readers++;
+		p->readers++, p->r_opens++;
 	if (acc == O_WRONLY || acc == O_RDWR)
-		p->writers++;
+		p->writers++, p->w_opens++;
 	f->ops = &pipe_ops;
+	k_file_notify();
+	/* A blocking open waits for the other end (Linux's wait_for_partner):
+	 * a reader for a writer, a writer for a reader. */
+	struct k_task *t = k_current();
+	bool need_writer = acc == O_RDONLY && !nonblock, need_reader = acc == O_WRONLY;
+	unsigned seen = need_writer ? p->w_opens : p->r_opens;
+	while (t && ((need_writer && !p->writers) || (need_reader && !p->readers)) &&
+	       seen == (need_writer ? p->w_opens : p->r_opens)) {
+		struct k_waitq *q = &k_file_events;
+		struct k_sleep sl = {.qs = &q, .nq = 1};
+		if (k_sleep(t, &sl) == -EINTR) {
+			if (acc == O_RDONLY)
+				p->readers--;
+			else
+				p->writers--;
+			f->ops = NULL;
+			k_file_notify();
+			return -ERESTARTSYS;
+		}
+	}
 	return 0;
 }
 

@@ -98,7 +98,7 @@ struct pfs_ent {
 /* A filesystem instance (k_super's priv, freed with it). */
 struct pfs_sb {
 	struct k_kernel *k;
-	struct k_task *task; /* the sandbox's task (one for now) */
+	struct k_task *task; /* the first task: /proc/self outside the scheduler */
 	const struct pfs_ent *root;
 	uint64_t reg_size; /* st_size of regular files (sysfs: 4096) */
 	/* procfs: what was read from the host when it was created. */

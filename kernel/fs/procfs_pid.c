@@ -272,7 +272,7 @@ static int gen_status(struct pfs_ctx *c, struct pbuf *b)
 	pb_printf(b, "\nUmask:\t%04o\n", t->fs ? t->fs->umask : 022);
 	pb_puts(b, "State:\tR (running)\n");
 	pb_printf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", tg->pid, t->tid,
-		  tg->ppid);
+		  tg_ppid(tg));
 	pb_printf(b, "Uid:\t%u\t%u\t%u\t%u\n", tg->uid, tg->euid, tg->suid, tg->fsuid);
 	pb_printf(b, "Gid:\t%u\t%u\t%u\t%u\n", tg->gid, tg->egid, tg->sgid, tg->fsgid);
 	int fdsize = 64;
@@ -362,7 +362,7 @@ static int gen_stat(struct pfs_ctx *c, struct pbuf *b)
 	unsigned long long utime = pfs_task_cpu_ns(t) / (1000000000ull / USER_HZ);
 	unsigned long long rsslim = tg->rlim[RLIMIT_RSS].rlim_cur;
 	pb_printf(b, "%d (%s) R %d %d %d 0 -1 4194304 0 0 0 0 %llu 0 0 0 20 0 %d 0 0 %llu %llu %llu",
-		  t->tid, comm, tg->ppid, tg->pgid, tg->sid, utime,
+		  t->tid, comm, tg_ppid(tg), tg->pgid, tg->sid, utime,
 		  tg->nthreads > 0 ? tg->nthreads : 1, (unsigned long long)s.vm,
 		  (unsigned long long)(s.rss / PAGE_SIZE), rsslim);
 	pb_printf(b, " %llu %llu %llu 0 0 %llu %llu %llu %llu 0 0 0 17 %u 0 0 0 0 0",
@@ -660,14 +660,17 @@ static int getlink_root(struct pfs_ctx *c, struct k_path *p, struct k_file **f)
 	return 0;
 }
 
-/* The program the task runs.  Neither the mm nor the task records it yet:
- * it is the name exec was given (AT_EXECFN, the path k_run found for
- * cfg.exe), else cfg.exe, resolved in the sandbox's tree from the
- * directory the sandbox started in. */
+/* The program the task runs: the file execve loaded, as its mm records
+ * it; failing that (an mm no exec filled), the name exec was given
+ * (AT_EXECFN), else cfg.exe, resolved from the sandbox's first cwd. */
 static int exe_path(struct pfs_ctx *c, struct k_path *p)
 {
 	struct k_task *t = c->t;
 	struct k_mm *mm = t->mm;
+	if (mm && mm->exe.d) {
+		*p = path_get(mm->exe);
+		return 0;
+	}
 	char *name = malloc(2 * K_PATH_MAX);
 	if (!name)
 		return -ENOMEM;

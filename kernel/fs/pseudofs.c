@@ -191,35 +191,44 @@ static uint64_t child_ino(uint64_t dir, const char *name)
 	return h < 2 ? h + 2 : h;
 }
 
-/* The sandbox's tasks.  There is one; with processes these walk the
- * kernel's task list (thread group leaders by pid, threads by tid). */
+/* The sandbox's tasks, from the kernel's task list: thread group leaders
+ * by pid (a group whose first thread left is named by any live one),
+ * threads by tid. */
 struct k_task *pfs_task_find(struct pfs_sb *ps, int pid, int tid)
 {
-	struct k_task *t = ps->task;
-	if (!t || !t->tg || t->tg->pid != pid)
-		return NULL;
-	if (tid && t->tid != tid)
-		return NULL;
-	return t;
+	for (struct k_task *t = ps->k->tasks; t; t = t->next) {
+		if (t->tg->pid != pid)
+			continue;
+		if (tid ? t->tid == tid : t->tg->threads == t)
+			return t;
+	}
+	return NULL;
 }
 
 struct k_task *pfs_task_next_pid(struct pfs_sb *ps, int64_t min)
 {
-	struct k_task *t = ps->task;
-	return t && t->tg && t->tg->pid >= min ? t : NULL;
+	struct k_task *best = NULL;
+	for (struct k_task *t = ps->k->tasks; t; t = t->next)
+		if (t->tg->threads == t && t->tg->pid >= min && (!best || t->tg->pid < best->tg->pid))
+			best = t;
+	return best;
 }
 
 struct k_task *pfs_task_next_tid(struct pfs_sb *ps, int pid, int64_t min)
 {
-	struct k_task *t = ps->task;
-	return t && t->tg && t->tg->pid == pid && t->tid >= min ? t : NULL;
+	struct k_task *best = NULL;
+	for (struct k_task *t = ps->k->tasks; t; t = t->next)
+		if (t->tg->pid == pid && t->tid >= min && (!best || t->tid < best->tid))
+			best = t;
+	return best;
 }
 
-/* The task that /proc/self names: the caller.  There is no notion of the
- * calling task below the syscall layer yet; with one task it is that one. */
+/* The task that /proc/self names: the caller (outside the scheduler, in
+ * the unit tests, the task the filesystem was made for). */
 struct k_task *pfs_task_current(struct pfs_sb *ps)
 {
-	return ps->task;
+	struct k_task *t = k_current();
+	return t ? t : ps->task;
 }
 
 int pfs_ctx_of(struct k_inode *ino, struct pfs_ctx *c)

@@ -15,6 +15,7 @@
 #define MAX_IOV 1024
 #define TASK_SIZE_MAX 0x7ffffffff000UL
 #define HOST_IOV 1024
+#define ERESTARTSYS 512
 
 static bool may(struct k_file *f, bool write)
 {
@@ -65,25 +66,68 @@ static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, in
 	struct iovec *hv = malloc(HOST_IOV * sizeof(*hv));
 	if (!hv)
 		return -ENOMEM;
-	int nh = 0;
-	size_t budget = MAX_RW, mapped = 0;
-	for (int i = 0; i < n && nh < HOST_IOV && budget > 0; i++) {
-		size_t want = gv[i].iov_len < budget ? gv[i].iov_len : budget;
-		int got_iov;
-		size_t got = k_guest_iov(t->mm, (uint64_t)gv[i].iov_base, want, !write, hv + nh,
-					 HOST_IOV - nh, &got_iov);
-		nh += got_iov;
-		mapped += got;
-		budget -= got;
-		if (got < want)
-			break; /* a hole: transfer what comes before it */
-	}
+	/* A blocking pipe write goes on until all of it is in (Linux), and a
+	 * transfer that would block sleeps and starts over: the host iovecs
+	 * are made again each time, as the guest's memory may have changed. */
+	bool whole = write && file_is_pipe(f) && !(f->flags & O_NONBLOCK);
+	size_t done = 0;
 	long r;
-	if (mapped == 0)
-		r = !write && f->ops->at_eof && f->ops->at_eof(f) ? 0 : -EFAULT;
-	else
-		r = write ? f->ops->write(f, hv, nh, pos) : f->ops->read(f, hv, nh, pos);
+	for (;;) {
+		int nh = 0;
+		size_t budget = MAX_RW - done, mapped = 0, skip = done;
+		for (int i = 0; i < n && nh < HOST_IOV && budget > 0; i++) {
+			size_t len = gv[i].iov_len;
+			if (skip >= len) {
+				skip -= len;
+				continue;
+			}
+			size_t want = len - skip < budget ? len - skip : budget;
+			int got_iov;
+			size_t got = k_guest_iov(t->mm, (uint64_t)gv[i].iov_base + skip, want, !write,
+						 hv + nh, HOST_IOV - nh, &got_iov);
+			skip = 0;
+			nh += got_iov;
+			mapped += got;
+			budget -= got;
+			if (got < want)
+				break; /* a hole: transfer what comes before it */
+		}
+		if (mapped == 0)
+			r = done ? 0 : !write && f->ops->at_eof && f->ops->at_eof(f) ? 0 : -EFAULT;
+		else
+			r = write ? f->ops->write(f, hv, nh, pos) : f->ops->read(f, hv, nh, pos);
+		if (r > 0) {
+			done += (size_t)r;
+			if (whole && done < total)
+				continue; /* more to write: it waits for room next time */
+			r = (long)done;
+			break;
+		}
+		if (r == 0 && done) {
+			r = (long)done;
+			break;
+		}
+		if (r != -K_EBLOCK)
+			break;
+		/* A host-backed file (stdin) is waited on at the host. */
+		struct k_waitq *q = &k_file_events;
+		struct pollfd hp = {f->host_fd, write ? POLLOUT : POLLIN, 0};
+		struct k_sleep sl = {.qs = &q, .nq = 1};
+		if (f->host_fd >= 0)
+			sl.fds = &hp, sl.nfds = 1;
+		/* A file that becomes ready by itself (a timerfd) says when. */
+		int64_t wake = f->ops->poll_wake ? f->ops->poll_wake(f) : 0;
+		struct timespec dl = {wake / 1000000000LL, wake % 1000000000LL};
+		if (wake)
+			sl.clock = CLOCK_MONOTONIC, sl.deadline = &dl;
+		if (k_sleep(t, &sl) == -EINTR) {
+			r = done ? (long)done : -ERESTARTSYS;
+			break;
+		}
+	}
 	free(hv);
+	if (r < 0 && done)
+		r = (long)done; /* an error after some data: the data counts */
 	/* Writing to a pipe nobody reads: EPIPE, and SIGPIPE, as Linux. */
 	if (write && r == -EPIPE)
 		task_send(t, SIGPIPE, SI_USER);

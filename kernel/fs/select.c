@@ -35,7 +35,7 @@ static int64_t mono_now(void)
 
 /* The file's readiness, all of it; host files add their descriptor to
  * what a wait sleeps on. */
-static short file_ready(struct k_file *f, short events, struct pollfd *host, int *nhost)
+short k_file_ready(struct k_file *f, short events, struct pollfd *host, int *nhost, int maxhost)
 {
 	if (f->ops && f->ops->poll)
 		return f->ops->poll(f);
@@ -48,8 +48,11 @@ static short file_ready(struct k_file *f, short events, struct pollfd *host, int
 	int i = 0;
 	while (i < *nhost && host[i].fd != f->host_fd)
 		i++;
-	if (i == *nhost)
+	if (i == *nhost) {
+		if (*nhost >= maxhost)
+			return p.revents; /* no room to wait on it: polled at each look */
 		host[(*nhost)++] = (struct pollfd){f->host_fd, 0, 0};
+	}
 	host[i].events |= events;
 	return p.revents;
 }
@@ -79,7 +82,7 @@ static long do_poll(struct k_task *t, struct preq *req, unsigned n, int64_t dead
 				continue;
 			}
 			req[i].revents =
-				(short)(file_ready(f, req[i].events, host, &nhost) & req[i].match);
+				(short)(k_file_ready(f, req[i].events, host, &nhost, (int)n) & req[i].match);
 			if (f->ops && f->ops->poll_wake) {
 				int64_t w = f->ops->poll_wake(f);
 				if (w && (!wake || w < wake))
@@ -92,13 +95,15 @@ static long do_poll(struct k_task *t, struct preq *req, unsigned n, int64_t dead
 		if (ready || last)
 			break;
 		/* A signal the guest lets in (ppoll's mask, say) ends the wait. */
-		k_collect_signals(t);
-		if (t->pending & ~t->sigmask) {
+		if (task_interrupted(t)) {
 			ready = -EINTR;
 			break;
 		}
 		struct timespec until = {wake / 1000000000, wake % 1000000000};
-		int r = k_wait_host(CLOCK_MONOTONIC, wake ? &until : NULL, host, nhost);
+		struct k_waitq *q = &k_file_events;
+		struct k_sleep sl = {.qs = &q, .nq = 1, .clock = CLOCK_MONOTONIC,
+				     .deadline = wake ? &until : NULL, .fds = host, .nfds = nhost};
+		int r = k_sleep(t, &sl);
 		if (r < 0 && r != -ETIMEDOUT) {
 			ready = r; /* -EINTR: a signal */
 			break;

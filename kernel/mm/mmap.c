@@ -293,6 +293,16 @@ SYSCALL(madvise)
 		if ((advice == MADV_DONTNEED || advice == MADV_FREE) && v->mobj &&
 		    !(v->flags & (VMA_SHARED | VMA_COW)))
 			memfile_zero(&t->k->mem, v->mobj->off + v->pgoff + (at - v->start), stop - at);
+		if ((advice == MADV_DONTNEED || advice == MADV_FREE) && v->mobj &&
+		    (v->flags & VMA_FORKED)) {
+			/* Pages shared with a fork: fresh zeroes for this side only. */
+			int64_t r = mm_map_anon(t->mm, at, stop - at, v->prot,
+						v->flags & ~(VMA_COW | VMA_FORKED), MAP_FIXED);
+			if (r < 0)
+				return r;
+			at = stop;
+			continue;
+		}
 		if (advice == MADV_REMOVE && !(v->flags & VMA_SHARED))
 			return -EINVAL;
 		if (advice == MADV_FREE && (v->flags & VMA_SHARED))

@@ -17,6 +17,7 @@ int mm_new(struct k_kernel *k, struct k_mm **out)
 	if (!mm)
 		return -ENOMEM;
 	mm->k = k;
+	mm->users = 1;
 	int err = pf_as_new(k->mem.fd, &mm->as);
 	if (err) {
 		free(mm);
@@ -41,8 +42,21 @@ void mm_free(struct k_mm *mm)
 	for (size_t i = 0; i < mm->n; i++)
 		mobj_put(&mm->k->mem, mm->v[i].mobj);
 	pf_as_free(mm->as);
+	path_put(&mm->exe);
 	free(mm->v);
 	free(mm);
+}
+
+struct k_mm *mm_get(struct k_mm *mm)
+{
+	mm->users++;
+	return mm;
+}
+
+void mm_put(struct k_mm *mm)
+{
+	if (mm && --mm->users == 0)
+		mm_free(mm);
 }
 
 /* Index of the first VMA that ends above addr (n if none). */
@@ -543,22 +557,99 @@ int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int vflags, int mf
 	return at;
 }
 
+/* How much of a forked mapping one write fault copies: fewer faults
+ * than page by page, little copying that nobody needed. */
+#define COW_CHUNK (128 * 1024UL)
+
+int mm_fork(struct k_mm *mm, struct k_mm **out)
+{
+	struct k_mm *c;
+	int err = mm_new(mm->k, &c);
+	if (err)
+		return err;
+	struct pf_as *as = c->as;
+	*c = *mm;
+	c->as = as;
+	c->users = 1;
+	c->v = NULL;
+	c->n = c->cap = 0;
+	c->exe = path_get(mm->exe);
+	if (mm->n && !(c->v = malloc(mm->n * sizeof(*c->v)))) {
+		mm_free(c);
+		return -ENOMEM;
+	}
+	c->cap = mm->n;
+	for (size_t i = 0; i < mm->n && !err; i++) {
+		struct k_vma *pv = &mm->v[i];
+		if (pv->mobj && !(pv->flags & (VMA_SHARED | VMA_COW))) {
+			/* The parent's own pages: from now on copy-on-write in both. */
+			pv->flags |= VMA_COW | VMA_FORKED;
+			if ((pv->prot & PROT_WRITE) &&
+			    (err = pf_as_protect(mm->as, pv->start, pv->end - pv->start,
+						 host_prot(pv, pv->prot))))
+				break;
+		}
+		c->v[c->n] = *pv;
+		if (pv->mobj)
+			pv->mobj->refs++;
+		c->n++;
+		err = vma_apply(c, pv);
+	}
+	if (err) {
+		mm_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Whether every reference to o comes from mm's own VMAs: then nobody else
+ * sees its pages, and a write needs no copy. */
+static bool mobj_exclusive(const struct k_mm *mm, const struct k_mobj *o)
+{
+	int mine = 0;
+	for (size_t i = 0; i < mm->n; i++)
+		mine += mm->v[i].mobj == o;
+	return mine == o->refs;
+}
+
 bool mm_fault_cow(struct k_mm *mm, uint64_t addr)
 {
 	struct k_vma *v = mm_find(mm, addr);
 	if (!v || !(v->flags & VMA_COW) || !(v->prot & PROT_WRITE) || !v->mobj)
 		return false;
-	uint64_t page = addr & PAGE_MASK;
-	if (vma_split(mm, page) || vma_split(mm, page + PAGE_SIZE))
+	struct k_mobj *o = v->mobj;
+	if (mobj_exclusive(mm, o)) {
+		/* The other side of the fork is gone: take the pages over. */
+		for (size_t i = 0; i < mm->n; i++) {
+			struct k_vma *w = &mm->v[i];
+			if (w->mobj != o)
+				continue;
+			w->flags &= ~(VMA_COW | VMA_FORKED);
+			if ((w->prot & PROT_WRITE) &&
+			    pf_as_protect(mm->as, w->start, w->end - w->start, w->prot) != 0)
+				return false;
+		}
+		return true;
+	}
+	/* A forked mapping copies a chunk around the fault; a private view
+	 * of a file copies only the page, so the rest keeps seeing the file. */
+	uint64_t chunk = (v->flags & VMA_FORKED) ? COW_CHUNK : PAGE_SIZE;
+	uint64_t lo = addr & ~(chunk - 1), hi = lo + chunk;
+	if (lo < v->start)
+		lo = v->start;
+	if (hi > v->end)
+		hi = v->end;
+	if (vma_split(mm, lo) || vma_split(mm, hi))
 		return false;
-	v = mm_find(mm, page);
-	struct k_mobj *copy = mobj_new(&mm->k->mem, PAGE_SIZE);
+	v = mm_find(mm, lo);
+	struct k_mobj *copy = mobj_new(&mm->k->mem, hi - lo);
 	if (!copy)
 		return false;
-	memcpy(mm->k->mem.base + copy->off, mm->k->mem.base + v->mobj->off + v->pgoff, PAGE_SIZE);
+	memfile_copy(&mm->k->mem, copy->off, v->mobj->off + v->pgoff, hi - lo);
 	mobj_put(&mm->k->mem, v->mobj);
 	v->mobj = copy;
 	v->pgoff = 0;
-	v->flags &= ~VMA_COW;
+	v->flags &= ~(VMA_COW | VMA_FORKED);
 	return vma_apply(mm, v) == 0;
 }

@@ -61,8 +61,11 @@ SYSCALL(rt_sigaction)
 		/* Setting SIG_IGN, or SIG_DFL on an ignored-by-default signal,
 		 * discards what is pending. */
 		if (act.handler == (uint64_t)SIG_IGN ||
-		    (act.handler == (uint64_t)SIG_DFL && default_action((int)sig) == SD_IGNORE))
-			t->pending &= ~SIGBIT(sig);
+		    (act.handler == (uint64_t)SIG_DFL && default_action((int)sig) == SD_IGNORE)) {
+			t->tg->pending &= ~SIGBIT(sig);
+			for (struct k_task *o = t->tg->threads; o; o = o->tg_next)
+				o->pending &= ~SIGBIT(sig);
+		}
 	}
 	if (a[2] && k_copy_out(t, a[2], &old, sizeof(old)))
 		return -EFAULT;
@@ -96,7 +99,7 @@ SYSCALL(rt_sigpending)
 {
 	if (a[1] > sizeof(uint64_t))
 		return -EINVAL;
-	uint64_t set = t->pending & t->sigmask;
+	uint64_t set = (t->pending | t->tg->pending) & t->sigmask;
 	return k_copy_out(t, a[0], &set, a[1]);
 }
 
@@ -158,19 +161,111 @@ SYSCALL(sigaltstack)
 	return 0;
 }
 
-static void queue(struct k_task *t, int sig, int code, uint64_t addr, int from_pid)
+uint64_t task_ready_signals(const struct k_task *t)
 {
-	t->pending |= SIGBIT(sig);
-	siginfo_t *si = &t->siginfo[sig];
-	memset(si, 0, sizeof(*si));
-	si->si_signo = sig;
-	si->si_code = code;
-	if (code > 0) {
-		si->si_addr = (void *)addr;
+	return (t->pending | t->tg->pending) & ~t->sigmask;
+}
+
+bool sig_ignored(const struct k_thread_group *tg, int sig)
+{
+	const struct k_sigaction *act = &tg->act[sig];
+	return act->handler == (uint64_t)SIG_IGN ||
+	       (act->handler == (uint64_t)SIG_DFL && default_action(sig) == SD_IGNORE);
+}
+
+static void fill_info(siginfo_t *si, int sig, const siginfo_t *info)
+{
+	if (info) {
+		*si = *info;
+		si->si_signo = sig;
 	} else {
-		si->si_pid = from_pid;
-		si->si_uid = t->tg->uid;
+		memset(si, 0, sizeof(*si));
+		si->si_signo = sig;
+		si->si_code = SI_KERNEL;
 	}
+}
+
+/* The stop and continue side effects of sending (Linux's prepare_signal). */
+static void prepare(struct k_thread_group *tg, int sig)
+{
+	if (sig == SIGCONT || sig == SIGKILL) {
+		uint64_t stops = SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU);
+		tg->pending &= ~stops;
+		for (struct k_task *o = tg->threads; o; o = o->tg_next)
+			o->pending &= ~stops;
+		if (tg->stopped && sig == SIGCONT) {
+			tg->stopped = false;
+			tg->report_stop = false;
+			tg->report_cont = true;
+			waitq_wake_all(&tg->stop_wait);
+			tg_notify_parent(tg, CLD_CONTINUED, SIGCONT);
+		}
+	} else if (default_action(sig) == SD_STOP) {
+		tg->pending &= ~SIGBIT(SIGCONT);
+		for (struct k_task *o = tg->threads; o; o = o->tg_next)
+			o->pending &= ~SIGBIT(SIGCONT);
+	}
+}
+
+/* Wakes a thread that can take sig: the one it was sent to, else the
+ * first that does not block it (Linux's complete_signal). */
+static void complete(struct k_thread_group *tg, struct k_task *to, int sig)
+{
+	if (sig == SIGKILL) {
+		if (tg->threads)
+			task_exit_group(tg->threads, K_WKILLED(SIGKILL));
+		return;
+	}
+	if (to) {
+		if (!(to->sigmask & SIGBIT(sig)))
+			k_task_kick(to);
+		return;
+	}
+	for (struct k_task *o = tg->threads; o; o = o->tg_next)
+		if (!(o->sigmask & SIGBIT(sig))) {
+			k_task_kick(o);
+			return;
+		}
+}
+
+static int send(struct k_thread_group *tg, struct k_task *to, int sig, const siginfo_t *info)
+{
+	if (sig == 0)
+		return 0;
+	if (!valid_sig((uint64_t)sig))
+		return -EINVAL;
+	if (tg->zombie || tg->exiting)
+		return 0;
+	prepare(tg, sig);
+	/* An ignored signal is dropped at once, unless blocked: a handler
+	 * may be installed before it is unblocked (Linux's sig_ignored). */
+	bool blocked = to ? (to->sigmask & SIGBIT(sig)) != 0 : false;
+	if (!to && tg->threads) {
+		blocked = true;
+		for (struct k_task *o = tg->threads; o; o = o->tg_next)
+			blocked &= (o->sigmask & SIGBIT(sig)) != 0;
+	}
+	if (sig_ignored(tg, sig) && !blocked)
+		return 0;
+	uint64_t *pending = to ? &to->pending : &tg->pending;
+	siginfo_t *slot = to ? &to->siginfo[sig] : &tg->siginfo[sig];
+	/* Standard signals do not queue: a second one while pending merges. */
+	if (!(*pending & SIGBIT(sig))) {
+		*pending |= SIGBIT(sig);
+		fill_info(slot, sig, info);
+	}
+	complete(tg, to, sig);
+	return 0;
+}
+
+int sig_send_group(struct k_thread_group *tg, int sig, const siginfo_t *info)
+{
+	return send(tg, NULL, sig, info);
+}
+
+int sig_send_thread(struct k_task *t, int sig, const siginfo_t *info)
+{
+	return send(t->tg, t, sig, info);
 }
 
 void task_signal(struct k_task *t, int sig, int code, uint64_t addr)
@@ -182,72 +277,151 @@ void task_signal(struct k_task *t, int sig, int code, uint64_t addr)
 		t->sigmask &= ~SIGBIT(sig);
 		act->handler = (uint64_t)SIG_DFL;
 	}
-	queue(t, sig, code, addr, 0);
+	t->pending |= SIGBIT(sig);
+	siginfo_t *si = &t->siginfo[sig];
+	memset(si, 0, sizeof(*si));
+	si->si_signo = sig;
+	si->si_code = code;
+	si->si_addr = (void *)addr;
 }
 
-/* Sends sig to the one thread group there is; pid checks are the caller's. */
-static long send_self(struct k_task *t, uint64_t sig, int code)
+static siginfo_t kill_info(struct k_task *from, int sig, int code)
 {
-	if (sig == 0)
-		return 0;
-	if (!valid_sig(sig))
-		return -EINVAL;
-	struct k_sigaction *act = &t->tg->act[sig];
-	if (act->handler == (uint64_t)SIG_IGN ||
-	    (act->handler == (uint64_t)SIG_DFL && default_action((int)sig) == SD_IGNORE))
-		return 0;
-	queue(t, (int)sig, code, 0, t->tg->pid);
-	return 0;
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = code;
+	si.si_pid = from ? from->tg->pid : 0;
+	si.si_uid = from ? from->tg->uid : 0;
+	return si;
 }
 
-void k_signal_host(struct k_task *t, int sig)
+void k_signal_host(struct k_kernel *k, int sig)
 {
-	send_self(t, (uint64_t)sig, SI_KERNEL);
+	/* From outside the sandbox: to its init, as SIGTERM from docker. */
+	if (k->init && !k->init->zombie) {
+		siginfo_t si = kill_info(NULL, sig, SI_KERNEL);
+		sig_send_group(k->init, sig, &si);
+	}
 }
 
 void task_send(struct k_task *t, int sig, int code)
 {
-	send_self(t, (uint64_t)sig, code);
+	siginfo_t si = kill_info(code == SI_KERNEL ? NULL : t, sig, code);
+	/* The kernel's own signals to a process (SIGPIPE, SIGALRM, SIGXFSZ). */
+	if (sig == SIGPIPE || sig == SIGXFSZ)
+		sig_send_thread(t, sig, &si);
+	else
+		sig_send_group(t->tg, sig, &si);
+}
+
+/* kill(2)'s permission rule (Linux's kill_ok_by_cred, in the sandbox's
+ * user namespace): privilege, or a real or effective id matching the
+ * target's real or saved one; SIGCONT within a session too. */
+static bool may_signal(struct k_task *t, struct k_thread_group *tg, int sig)
+{
+	struct k_thread_group *me = t->tg;
+	if (me == tg || me->euid == 0)
+		return true;
+	if (me->euid == tg->suid || me->euid == tg->uid || me->uid == tg->suid ||
+	    me->uid == tg->uid)
+		return true;
+	return sig == SIGCONT && me->sid == tg->sid;
+}
+
+/* Init is protected from signals it has no handler for, from inside its
+ * namespace (SIGNAL_UNKILLABLE). */
+static bool init_protected(struct k_task *t, struct k_thread_group *tg, int sig)
+{
+	return tg->pid == 1 && t->tg != tg && sig &&
+	       tg->act[sig].handler == (uint64_t)SIG_DFL;
+}
+
+static int kill_tg(struct k_task *t, struct k_thread_group *tg, int sig, const siginfo_t *si)
+{
+	if (!may_signal(t, tg, sig))
+		return -EPERM;
+	if (init_protected(t, tg, sig))
+		return 0;
+	return sig_send_group(tg, sig, si);
+}
+
+/* Every live process in group pgid (0: the caller's), or every one but
+ * init and the caller (all). */
+static long kill_many(struct k_task *t, int pgid, bool all, int sig, const siginfo_t *si)
+{
+	bool found = false;
+	int err = -ESRCH, sent = 0;
+	for (struct k_task *o = t->k->tasks; o; o = o->next) {
+		struct k_thread_group *tg = o->tg;
+		if (tg->threads != o)
+			continue; /* once per group: its first thread */
+		if (all ? (tg->pid == 1 || tg == t->tg) : tg->pgid != pgid)
+			continue;
+		found = true;
+		int r = kill_tg(t, tg, sig, si);
+		if (r == 0)
+			sent++;
+		else
+			err = r;
+	}
+	if (!found)
+		return -ESRCH;
+	return sent ? 0 : err;
 }
 
 SYSCALL(kill)
 {
 	int pid = (int)a[0];
-	uint64_t sig = (uint64_t)(int)a[1];
-	/* kill(-1) signals every process but the caller: there is none. */
-	if (pid == -1)
-		return !valid_sig(sig) && sig != 0 ? -EINVAL : -ESRCH;
-	if (pid != t->tg->pid && pid != 0 && pid != -t->tg->pgid)
-		return -ESRCH;
-	if (!valid_sig(sig) && sig != 0)
+	int sig = (int)a[1];
+	if (!valid_sig((uint64_t)(int64_t)sig) && sig != 0)
 		return -EINVAL;
-	return send_self(t, sig, SI_USER);
+	siginfo_t si = kill_info(t, sig, SI_USER);
+	if (pid == INT32_MIN)
+		return -ESRCH;
+	if (pid == -1)
+		return kill_many(t, 0, true, sig, &si);
+	if (pid <= 0)
+		return kill_many(t, pid ? -pid : t->tg->pgid, false, sig, &si);
+	struct k_thread_group *tg = tg_by_pid(t->k, pid);
+	if (!tg || !tg->threads)
+		return tg && tg->zombie ? 0 : -ESRCH; /* a zombie takes signals, as Linux */
+	return kill_tg(t, tg, sig, &si);
+}
+
+static long kill_thread(struct k_task *t, int tgid, int tid, int sig)
+{
+	struct k_task *o = task_by_tid(t->k, tid);
+	if (!o || (tgid > 0 && o->tg->pid != tgid))
+		return -ESRCH;
+	if (!may_signal(t, o->tg, sig))
+		return -EPERM;
+	if (init_protected(t, o->tg, sig))
+		return 0;
+	siginfo_t si = kill_info(t, sig, SI_TKILL);
+	return sig_send_thread(o, sig, &si);
 }
 
 SYSCALL(tgkill)
 {
 	int tgid = (int)a[0], tid = (int)a[1];
-	uint64_t sig = (uint64_t)(int)a[2];
+	int sig = (int)a[2];
 	if (tgid <= 0 || tid <= 0)
 		return -EINVAL;
-	if (tgid != t->tg->pid || tid != t->tid)
-		return -ESRCH;
-	if (!valid_sig(sig) && sig != 0)
+	if (!valid_sig((uint64_t)(int64_t)sig) && sig != 0)
 		return -EINVAL;
-	return send_self(t, sig, SI_TKILL);
+	return kill_thread(t, tgid, tid, sig);
 }
 
 SYSCALL(tkill)
 {
 	int tid = (int)a[0];
-	uint64_t sig = (uint64_t)(int)a[1];
+	int sig = (int)a[1];
 	if (tid <= 0)
 		return -EINVAL;
-	if (tid != t->tid)
-		return -ESRCH;
-	if (!valid_sig(sig) && sig != 0)
+	if (!valid_sig((uint64_t)(int64_t)sig) && sig != 0)
 		return -EINVAL;
-	return send_self(t, sig, SI_TKILL);
+	return kill_thread(t, 0, tid, sig);
 }
 
 /* ---- delivery ---- */
@@ -347,7 +521,7 @@ static int setup_frame(struct k_task *t, int sig, struct k_sigaction *act)
 	c->rdx = r->rdx, c->rax = r->rax, c->rcx = r->rcx, c->rsp = r->rsp;
 	c->rip = r->rip, c->eflags = r->eflags;
 	c->cs = (uint16_t)r->cs, c->ss = (uint16_t)r->ss;
-	siginfo_t *si = &t->siginfo[sig];
+	siginfo_t *si = &t->siginfo[0]; /* what dequeue took */
 	if (si->si_code > 0 && (sig == SIGSEGV || sig == SIGBUS)) {
 		c->cr2 = (uint64_t)si->si_addr;
 		c->trapno = 14;
@@ -408,28 +582,64 @@ SYSCALL(rt_sigreturn)
 	return (long)r->rax;
 }
 
-void signal_deliver(struct k_task *t)
+/* Takes the next signal t may take: thread-directed first, synchronous
+ * faults before others, then the lowest number, as Linux's dequeue. */
+static int dequeue(struct k_task *t, uint64_t mask, siginfo_t *si)
 {
-	uint64_t ready = t->pending & ~t->sigmask;
-	while (ready && !t->tg->exiting) {
-		/* Synchronous faults first, then the lowest number, as Linux. */
+	uint64_t *sets[2] = {&t->pending, &t->tg->pending};
+	siginfo_t *infos[2] = {t->siginfo, t->tg->siginfo};
+	const int sync[] = {SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS};
+	for (int i = 0; i < 2; i++) {
+		uint64_t ready = *sets[i] & mask;
+		if (!ready)
+			continue;
 		int sig = 0;
-		const int sync[] = {SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS};
-		for (size_t i = 0; i < ARRAY_LEN(sync) && !sig; i++)
-			if (ready & SIGBIT(sync[i]))
-				sig = sync[i];
+		for (size_t j = 0; j < ARRAY_LEN(sync) && !sig; j++)
+			if (ready & SIGBIT(sync[j]))
+				sig = sync[j];
 		if (!sig)
 			sig = __builtin_ctzll(ready) + 1;
-		t->pending &= ~SIGBIT(sig);
-		ready &= ~SIGBIT(sig);
+		*sets[i] &= ~SIGBIT(sig);
+		*si = infos[i][sig];
+		return sig;
+	}
+	return 0;
+}
+
+/* A stop signal's default action: the whole group stops, and its parent
+ * hears of it (Linux's do_signal_stop). */
+static void group_stop(struct k_task *t, int sig)
+{
+	struct k_thread_group *tg = t->tg;
+	if (tg->stopped)
+		return;
+	tg->stopped = true;
+	tg->stop_sig = sig;
+	tg->report_stop = true;
+	tg->report_cont = false;
+	for (struct k_task *o = tg->threads; o; o = o->tg_next)
+		if (o != t)
+			k_task_kick(o);
+	tg_notify_parent(tg, CLD_STOPPED, sig);
+}
+
+void signal_deliver(struct k_task *t)
+{
+	siginfo_t si;
+	int sig;
+	while (!t->tg->exiting && !t->tg->stopped && (sig = dequeue(t, ~t->sigmask, &si))) {
 		struct k_sigaction *act = &t->tg->act[sig];
 		if (act->handler == (uint64_t)SIG_IGN)
 			continue;
 		if (act->handler == (uint64_t)SIG_DFL) {
 			enum sigdefault d = default_action(sig);
-			if (d == SD_IGNORE || d == SD_STOP)
-				continue; /* no job control in the sandbox yet */
-			task_exit_group(t, 128 + sig);
+			if (d == SD_IGNORE)
+				continue;
+			if (d == SD_STOP) {
+				group_stop(t, sig);
+				break; /* the syscall restarts after SIGCONT */
+			}
+			task_exit_group(t, K_WKILLED(sig) | (d == SD_CORE ? K_WCORE : 0));
 			return;
 		}
 		restart_syscall(t, true, act->flags);
@@ -437,10 +647,11 @@ void signal_deliver(struct k_task *t)
 		struct k_sigaction used = *act;
 		if (act->flags & SA_RESETHAND)
 			act->handler = (uint64_t)SIG_DFL;
+		t->siginfo[0] = si; /* the frame's copy */
 		if (setup_frame(t, sig, &used) != 0) {
 			/* No room for the frame: Linux's force_sigsegv. */
 			t->tg->act[SIGSEGV].handler = (uint64_t)SIG_DFL;
-			task_exit_group(t, 128 + SIGSEGV);
+			task_exit_group(t, K_WKILLED(SIGSEGV) | K_WCORE);
 			return;
 		}
 		t->has_saved_sigmask = false;
@@ -449,6 +660,8 @@ void signal_deliver(struct k_task *t)
 			t->sigmask |= SIGBIT(sig);
 		return; /* one frame at a time; the rest after the handler runs */
 	}
+	if (t->tg->stopped)
+		return; /* restarts are decided when it runs again */
 	restart_syscall(t, false, 0);
 	t->in_syscall = false;
 	if (t->has_saved_sigmask) {
@@ -460,21 +673,19 @@ void signal_deliver(struct k_task *t)
 
 SYSCALL(pause)
 {
-	/* Only a signal ends it: the waiting is done in the sentry. */
-	if (!(t->pending & ~t->sigmask))
-		k_wait_host_signal(CLOCK_MONOTONIC, NULL);
+	/* Only a signal ends it. */
+	struct k_sleep s = {0};
+	while (!task_interrupted(t))
+		k_sleep(t, &s);
 	return -ERESTARTNOHAND;
 }
 
 /* Waits until a signal the mask lets through is pending. */
 static void wait_unblocked(struct k_task *t)
 {
-	for (;;) {
-		k_collect_signals(t);
-		if ((t->pending & ~t->sigmask) || t->tg->exiting)
-			return;
-		k_wait_host_signal(CLOCK_MONOTONIC, NULL);
-	}
+	struct k_sleep s = {0};
+	while (!task_interrupted(t))
+		k_sleep(t, &s);
 }
 
 static long read_sigset(struct k_task *t, uint64_t uset, uint64_t size, uint64_t *set)
@@ -506,7 +717,8 @@ SYSCALL(rt_sigtimedwait)
 	long err = read_sigset(t, a[0], a[3], &set);
 	if (err)
 		return err;
-	struct timespec ts, deadline, *dl = NULL;
+	struct timespec ts, deadline;
+	struct k_sleep s = {.clock = CLOCK_MONOTONIC};
 	if (a[2]) {
 		if (k_copy_in(t, &ts, a[2], sizeof(ts)))
 			return -EFAULT;
@@ -515,26 +727,29 @@ SYSCALL(rt_sigtimedwait)
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		deadline = k_ts_add(now, ts);
-		dl = &deadline;
+		s.deadline = &deadline;
 	}
-	bool timed_out = false;
+	/* The waited-for signals count as unblocked while it sleeps, so that
+	 * they wake it (Linux sets real_blocked the same way). */
+	uint64_t mask = t->sigmask;
+	t->sigmask &= ~set;
+	int r = 0;
 	for (;;) {
-		k_collect_signals(t);
-		uint64_t got = t->pending & set;
-		if (got) {
-			int sig = __builtin_ctzll(got) + 1;
-			t->pending &= ~SIGBIT(sig);
-			if (a[1] && k_copy_out(t, a[1], &t->siginfo[sig], sizeof(siginfo_t)))
+		siginfo_t si;
+		int sig = dequeue(t, set, &si);
+		if (sig) {
+			t->sigmask = mask;
+			if (a[1] && k_copy_out(t, a[1], &si, sizeof(si)))
 				return -EFAULT;
 			return sig;
 		}
 		/* Another signal the mask lets through is handled instead; as
 		 * in Linux, the wait is not restarted after it. */
-		if (t->pending & ~t->sigmask)
-			return -EINTR;
-		if (timed_out || t->tg->exiting)
-			return -EAGAIN;
-		timed_out = k_wait_host_signal(CLOCK_MONOTONIC, dl) == -ETIMEDOUT;
+		if (task_interrupted(t) || r == -ETIMEDOUT) {
+			t->sigmask = mask;
+			return r == -ETIMEDOUT && !task_ready_signals(t) ? -EAGAIN : -EINTR;
+		}
+		r = k_sleep(t, &s);
 	}
 }
 
@@ -547,18 +762,18 @@ static long queue_info(struct k_task *t, int pid, int tid, uint64_t sig, uint64_
 	bool to_self = tid ? tid == t->tid : pid == t->tg->pid;
 	if ((si.si_code >= 0 || si.si_code == SI_TKILL) && !to_self)
 		return -EPERM;
-	if (pid != t->tg->pid || (tid && tid != t->tid))
+	struct k_thread_group *tg = tg_by_pid(t->k, pid);
+	struct k_task *to = tid ? task_by_tid(t->k, tid) : NULL;
+	if (!tg || !tg->threads || (tid && (!to || to->tg != tg)))
 		return -ESRCH;
 	if (!valid_sig(sig) && sig != 0)
 		return -EINVAL;
-	bool was_pending = sig && valid_sig(sig) && (t->pending & SIGBIT(sig));
-	long err = send_self(t, sig, si.si_code);
-	/* One siginfo a signal: a second send while pending keeps the first. */
-	if (!err && sig && !was_pending && (t->pending & SIGBIT(sig))) {
-		si.si_signo = (int)sig;
-		t->siginfo[sig] = si;
-	}
-	return err;
+	if (!may_signal(t, tg, (int)sig))
+		return -EPERM;
+	if (sig == 0 || init_protected(t, tg, (int)sig))
+		return 0;
+	si.si_signo = (int)sig;
+	return to ? sig_send_thread(to, (int)sig, &si) : sig_send_group(tg, (int)sig, &si);
 }
 
 SYSCALL(rt_sigqueueinfo)

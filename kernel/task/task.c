@@ -10,25 +10,81 @@
 
 SYSCALL(getpid) { (void)a; return t->tg->pid; }
 SYSCALL(gettid) { (void)a; return t->tid; }
-SYSCALL(getppid) { (void)a; return t->tg->ppid; }
+SYSCALL(getppid) { (void)a; return tg_ppid(t->tg); }
 SYSCALL(getuid) { (void)a; return t->tg->uid; }
 SYSCALL(geteuid) { (void)a; return t->tg->euid; }
 SYSCALL(getgid) { (void)a; return t->tg->gid; }
 SYSCALL(getegid) { (void)a; return t->tg->egid; }
 SYSCALL(getpgrp) { (void)a; return t->tg->pgid; }
+
+int tg_ppid(const struct k_thread_group *tg)
+{
+	return tg->parent ? tg->parent->pid : 0;
+}
+
+/* The live (or zombie) process pid names; 0 is the caller's. */
+static struct k_thread_group *lookup(struct k_task *t, int pid)
+{
+	return pid == 0 ? t->tg : tg_by_pid(t->k, pid);
+}
+
 SYSCALL(getsid)
 {
-	int pid = (int)a[0];
-	if (pid != 0 && pid != t->tg->pid)
-		return -ESRCH;
-	return t->tg->sid;
+	struct k_thread_group *tg = lookup(t, (int)a[0]);
+	return tg ? tg->sid : -ESRCH;
 }
+
 SYSCALL(getpgid)
 {
-	int pid = (int)a[0];
-	if (pid != 0 && pid != t->tg->pid)
+	struct k_thread_group *tg = lookup(t, (int)a[0]);
+	return tg ? tg->pgid : -ESRCH;
+}
+
+/* Whether a process group exists in session sid. */
+static bool pgrp_in_session(struct k_kernel *k, int pgid, int sid)
+{
+	for (struct k_task *o = k->tasks; o; o = o->next)
+		if (o->tg->pgid == pgid && o->tg->sid == sid)
+			return true;
+	return false;
+}
+
+SYSCALL(setpgid)
+{
+	int pid = (int)a[0], pgid = (int)a[1];
+	if (pgid < 0)
+		return -EINVAL;
+	struct k_thread_group *tg = pid ? tg_by_pid(t->k, pid) : t->tg;
+	if (!tg || tg->zombie)
 		return -ESRCH;
-	return t->tg->pgid;
+	/* Itself or a child; a child only while it has not exec'd (we do
+	 * not track that: allowed), and in the caller's session. */
+	if (tg != t->tg) {
+		if (tg->parent != t->tg)
+			return -ESRCH;
+		if (tg->sid != t->tg->sid)
+			return -EPERM;
+	}
+	if (tg->pid == tg->sid)
+		return -EPERM; /* a session leader */
+	if (pgid == 0)
+		pgid = tg->pid;
+	if (pgid != tg->pid && !pgrp_in_session(t->k, pgid, t->tg->sid))
+		return -EPERM;
+	tg->pgid = pgid;
+	return 0;
+}
+
+SYSCALL(setsid)
+{
+	(void)a;
+	struct k_thread_group *tg = t->tg;
+	/* Not for a process group leader, nor if its pid names a group. */
+	for (struct k_task *o = t->k->tasks; o; o = o->next)
+		if (o->tg->pgid == tg->pid)
+			return -EPERM;
+	tg->sid = tg->pgid = tg->pid;
+	return tg->sid;
 }
 
 SYSCALL(getresuid)
@@ -172,28 +228,6 @@ static long do_setfsid(struct k_task *t, bool gid, uint32_t id)
 
 SYSCALL(setfsuid) { return do_setfsid(t, false, (uint32_t)a[0]); }
 SYSCALL(setfsgid) { return do_setfsid(t, true, (uint32_t)a[0]); }
-
-void task_exit_group(struct k_task *t, int status)
-{
-	if (t->tg->exiting)
-		return;
-	t->tg->exiting = true;
-	t->tg->exit_status = status;
-}
-
-SYSCALL(exit_group)
-{
-	task_exit_group(t, (int)(a[0] & 0xff));
-	return 0;
-}
-
-SYSCALL(exit)
-{
-	/* The last thread leaving ends the thread group. */
-	if (t->tg->nthreads <= 1)
-		task_exit_group(t, (int)(a[0] & 0xff));
-	return 0;
-}
 
 SYSCALL(set_tid_address)
 {

@@ -1,8 +1,9 @@
-/* Interval timers: alarm, setitimer, getitimer.  ITIMER_REAL runs on a
- * host POSIX timer whose signal interrupts the guest (or a sentry wait) and
- * becomes the guest's SIGALRM.  ITIMER_VIRTUAL and ITIMER_PROF count the
+/* Interval timers: alarm, setitimer, getitimer.  ITIMER_REAL is a
+ * deadline the scheduler wakes for; it becomes the group's SIGALRM.  ITIMER_VIRTUAL and ITIMER_PROF count the
  * guest's CPU time, sampled at each stop and each memory-ticker tick: tick
- * granularity, as Linux's accounting is. */
+ * granularity, as Linux's accounting is.  The scheduler's one wait
+ * covers both: ITIMER_REAL deadlines bound it, and so does the tick while
+ * a CPU timer is armed. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <string.h>
@@ -11,30 +12,7 @@
 
 #include "../sentry.h"
 
-#define ALARM_SIG (SIGRTMIN + 4)
 #define NSEC 1000000000LL
-
-static volatile int alarm_due;
-static struct pf_ctx *volatile alarm_ctx;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	alarm_due = 1;
-	struct pf_ctx *c = alarm_ctx;
-	if (c)
-		pf_ctx_interrupt(c);
-}
-
-bool k_timer_due(void)
-{
-	return alarm_due;
-}
-
-void itimer_watch(struct pf_ctx *c)
-{
-	alarm_ctx = c;
-}
 
 static int64_t mono_ns(void)
 {
@@ -43,37 +21,9 @@ static int64_t mono_ns(void)
 	return ts.tv_sec * NSEC + ts.tv_nsec;
 }
 
-static int arm_host(struct k_kernel *k, int64_t deadline)
+uint64_t tg_cputime(struct k_task *t)
 {
-	if (!k->alarm_timer_on) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_alarm;
-		sa.sa_flags = SA_RESTART; /* the sentry's own host calls carry on */
-		sigemptyset(&sa.sa_mask);
-		if (sigaction(ALARM_SIG, &sa, NULL) != 0)
-			return -errno;
-		struct sigevent ev;
-		memset(&ev, 0, sizeof(ev));
-		ev.sigev_notify = SIGEV_SIGNAL;
-		ev.sigev_signo = ALARM_SIG;
-		if (timer_create(CLOCK_MONOTONIC, &ev, &k->alarm_timer) != 0)
-			return -errno;
-		k->alarm_timer_on = true;
-	}
-	struct itimerspec its = {{0, 0}, {deadline / NSEC, deadline % NSEC}};
-	if (!deadline)
-		its.it_value = (struct timespec){0, 0};
-	return timer_settime(k->alarm_timer, TIMER_ABSTIME, &its, NULL) == 0 ? 0 : -errno;
-}
-
-void itimer_stop(struct k_kernel *k)
-{
-	alarm_ctx = NULL;
-	if (k->alarm_timer_on) {
-		timer_delete(k->alarm_timer);
-		k->alarm_timer_on = false;
-	}
+	return t->tg->cpu_base + (t->ctx ? pf_ctx_cputime_ns(t->ctx) : 0);
 }
 
 static int64_t tv_ns(const struct timeval *tv)
@@ -117,12 +67,14 @@ static long set_timer(struct k_task *t, int which, const struct itimerval *nv,
 	it->interval = interval;
 	if (which == ITIMER_REAL) {
 		it->value = value ? k_ns_add(mono_ns(), value) : 0;
-		return arm_host(t->k, it->value);
+		return 0;
 	}
 	it->value = value;
-	t->tg->cpu_sampled = pf_ctx_cputime_ns(t->ctx);
+	t->tg->cpu_sampled = tg_cputime(t);
 	/* A guest that only computes is seen at ticks. */
-	return value ? k_ticker_ensure(t->k) : 0;
+	if (value)
+		t->k->cpu_timers = true;
+	return 0;
 }
 
 static bool valid_tv(const struct timeval *tv)
@@ -171,32 +123,28 @@ SYSCALL(alarm)
 	return left;
 }
 
-/* Turns due timers into the guest's signals; called at each guest stop. */
-void itimer_fire(struct k_task *t)
+/* Turns due timers into the guest's signals (the scheduler calls this at
+ * each pass). */
+static void fire_group(struct k_task *t, int64_t now, bool *cpu_armed)
 {
 	struct k_thread_group *tg = t->tg;
-	if (alarm_due) {
-		alarm_due = 0;
-		struct k_itimer *it = &tg->itimer[ITIMER_REAL];
-		int64_t now = mono_ns();
-		if (it->value && now >= it->value) {
-			task_send(t, SIGALRM, SI_KERNEL);
-			if (it->interval) {
-				int64_t missed = (now - it->value) / it->interval + 1, step;
-				if (__builtin_mul_overflow(missed, it->interval, &step))
-					step = INT64_MAX;
-				it->value = k_ns_add(it->value, step);
-			} else {
-				it->value = 0;
-			}
-			arm_host(t->k, it->value);
+	struct k_itimer *it = &tg->itimer[ITIMER_REAL];
+	if (it->value && now >= it->value) {
+		task_send(t, SIGALRM, SI_KERNEL);
+		if (it->interval) {
+			int64_t missed = (now - it->value) / it->interval + 1, step;
+			if (__builtin_mul_overflow(missed, it->interval, &step))
+				step = INT64_MAX;
+			it->value = k_ns_add(it->value, step);
+		} else {
+			it->value = 0;
 		}
 	}
 	struct k_itimer *v = &tg->itimer[ITIMER_VIRTUAL], *p = &tg->itimer[ITIMER_PROF];
 	if (!v->value && !p->value)
 		return;
-	uint64_t cpu = pf_ctx_cputime_ns(t->ctx);
-	/* After execve the stub is a new process whose clock restarts. */
+	*cpu_armed = true;
+	uint64_t cpu = tg_cputime(t);
 	int64_t used = cpu >= tg->cpu_sampled ? (int64_t)(cpu - tg->cpu_sampled) : 0;
 	tg->cpu_sampled = cpu;
 	struct {
@@ -204,13 +152,34 @@ void itimer_fire(struct k_task *t)
 		int sig;
 	} cpu_timers[] = {{v, SIGVTALRM}, {p, SIGPROF}};
 	for (int i = 0; i < 2; i++) {
-		struct k_itimer *it = cpu_timers[i].it;
-		if (!it->value)
+		struct k_itimer *ct = cpu_timers[i].it;
+		if (!ct->value)
 			continue;
-		it->value -= used;
-		if (it->value <= 0) {
+		ct->value -= used;
+		if (ct->value <= 0) {
 			task_send(t, cpu_timers[i].sig, SI_KERNEL);
-			it->value = it->interval ? it->interval : 0;
+			ct->value = ct->interval ? ct->interval : 0;
 		}
 	}
+}
+
+void itimer_fire(struct k_kernel *k)
+{
+	int64_t now = mono_ns();
+	bool cpu_armed = false;
+	for (struct k_task *t = k->tasks; t; t = t->next)
+		if (t->tg->threads == t && !t->tg->exiting)
+			fire_group(t, now, &cpu_armed);
+	k->cpu_timers = cpu_armed;
+}
+
+int64_t itimer_next(struct k_kernel *k)
+{
+	int64_t next = 0;
+	for (struct k_task *t = k->tasks; t; t = t->next) {
+		int64_t v = t->tg->itimer[ITIMER_REAL].value;
+		if (t->tg->threads == t && v && (!next || v < next))
+			next = v;
+	}
+	return next;
 }

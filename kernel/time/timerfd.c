@@ -70,17 +70,9 @@ static ssize_t tfd_read(struct k_file *f, const struct iovec *iov, int n, int64_
 		return -ESPIPE;
 	if (iov_total(iov, n) < 8)
 		return -EINVAL;
-	for (;;) {
-		advance(tf);
-		if (tf->ticks)
-			break;
-		if (f->flags & O_NONBLOCK)
-			return -EAGAIN;
-		/* Disarmed: only a signal (or a settime nobody else can make). */
-		struct timespec dl = ns_ts(tf->next), *deadline = tf->next ? &dl : NULL;
-		if (k_wait_host_signal(tf->host, deadline) == -EINTR)
-			return -ERESTARTSYS;
-	}
+	advance(tf);
+	if (!tf->ticks)
+		return (f->flags & O_NONBLOCK) ? -EAGAIN : -K_EBLOCK; /* sleeps until poll_wake */
 	uint64_t val = tf->ticks;
 	tf->ticks = 0;
 	iov_copy(iov, n, &val, 8, true);
@@ -223,6 +215,7 @@ SYSCALL(timerfd_settime)
 	else
 		tf->next = k_ns_add(now_ns(tf->host), v);
 	file_put(f);
+	k_file_notify(); /* sleepers recompute their deadline */
 	if (a[3] && k_copy_out(t, a[3], &old, sizeof(old)))
 		return -EFAULT;
 	return 0;

@@ -242,19 +242,34 @@ int k_vfs_init(struct k_task *t)
 	return 0;
 }
 
-void k_vfs_teardown(struct k_task *t)
+struct k_fs_ctx *fs_ctx_dup(const struct k_fs_ctx *fs)
 {
-	if (t->fs && --t->fs->refs == 0) {
-		path_put(&t->fs->root);
-		path_put(&t->fs->cwd);
-		free(t->fs);
+	struct k_fs_ctx *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->refs = 1;
+	n->root = path_get(fs->root);
+	n->cwd = path_get(fs->cwd);
+	n->umask = fs->umask;
+	return n;
+}
+
+void fs_ctx_put(struct k_fs_ctx *fs)
+{
+	if (fs && --fs->refs == 0) {
+		path_put(&fs->root);
+		path_put(&fs->cwd);
+		free(fs);
 	}
-	t->fs = NULL;
-	mounts_free(t->k);
+}
+
+void k_vfs_teardown(struct k_kernel *k)
+{
+	mounts_free(k);
 	dcache_clear();
 	/* Last: evicting gofer inodes above still talked to the gofer. */
-	gf_client_free(t->k->gofer);
-	t->k->gofer = NULL;
+	gf_client_free(k->gofer);
+	k->gofer = NULL;
 }
 
 int k_write_file(struct k_task *t, const char *path, const void *data, size_t n, uint32_t mode)

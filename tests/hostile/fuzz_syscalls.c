@@ -61,7 +61,8 @@ static int allowed(long nr)
 	case SYS_setresuid: case SYS_setresgid: case SYS_setfsuid: case SYS_setfsgid:
 	case SYS_setgroups: case SYS_umask: case SYS_futex: case SYS_preadv2:
 	case SYS_getrandom: case SYS_alarm: case SYS_setitimer: case SYS_poll: case SYS_ppoll:
-	case SYS_select: case SYS_pselect6:
+	case SYS_select: case SYS_pselect6: case SYS_clone: case SYS_clone3: case SYS_fork:
+	case SYS_vfork:
 		return 0;
 	}
 	return 1;

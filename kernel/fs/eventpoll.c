@@ -1,0 +1,417 @@
+/* epoll: an interest list of (file, fd) pairs whose readiness epoll_wait
+ * collects.  Readiness comes from the same place as poll's (k_file_ready):
+ * the sentry's files answer from their state, host descriptors through a
+ * host poll.  A wait scans the list and sleeps as poll does, woken by any
+ * change of a sentry file.  Level-triggered by default; EPOLLET reports a
+ * file again only once its readiness changed (from not ready, or to new
+ * events); EPOLLONESHOT disarms an entry after one report.  An entry goes
+ * when its file description is released, as in Linux (closing one fd of
+ * a dup'd description keeps it). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "../sentry.h"
+
+#define ERESTARTNOHAND 514
+/* Linux's EP_MAX_EVENTS: INT_MAX over the size of one event. */
+#define EP_MAX_EVENTS (0x7fffffff / 12)
+#define EP_PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
+/* What EPOLLEXCLUSIVE may come with. */
+#define EP_EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | \
+			 EPOLLEXCLUSIVE | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND)
+
+struct epitem {
+	struct epitem *next;     /* in the epoll's list */
+	struct epitem *fnext;    /* in the file's list of registrations */
+	struct k_epoll *ep;
+	struct k_file *file;     /* not a reference: the release hook removes us */
+	int fd;
+	uint32_t events;
+	uint64_t data;
+	uint32_t reported;       /* EPOLLET: what was last reported */
+};
+
+struct k_epoll {
+	struct epitem *items;
+};
+
+/* The packed x86-64 struct epoll_event. */
+struct k_epoll_event {
+	uint32_t events;
+	uint64_t data;
+} __attribute__((packed));
+
+static void unlink_file(struct epitem *it)
+{
+	for (struct epitem **p = (struct epitem **)&it->file->epitems; *p; p = &(*p)->fnext)
+		if (*p == it) {
+			*p = it->fnext;
+			return;
+		}
+}
+
+static void item_free(struct k_epoll *ep, struct epitem *it)
+{
+	for (struct epitem **p = &ep->items; *p; p = &(*p)->next)
+		if (*p == it) {
+			*p = it->next;
+			break;
+		}
+	unlink_file(it);
+	free(it);
+}
+
+void epoll_file_gone(struct k_file *f)
+{
+	while (f->epitems) {
+		struct epitem *it = f->epitems;
+		item_free(it->ep, it);
+	}
+}
+
+static struct epitem *find(struct k_epoll *ep, struct k_file *f, int fd)
+{
+	for (struct epitem *it = ep->items; it; it = it->next)
+		if (it->file == f && it->fd == fd)
+			return it;
+	return NULL;
+}
+
+/* What an entry reports now (0: nothing). */
+static uint32_t item_ready(struct epitem *it, struct pollfd *host, int *nhost, int maxhost,
+			   int64_t *wake)
+{
+	uint32_t want = it->events & ~EP_PRIVATE_BITS;
+	if (!want && !(it->events & EPOLLET) && (it->events & EPOLLONESHOT))
+		return 0; /* disarmed */
+	uint32_t mask = (uint16_t)k_file_ready(it->file, (short)want, host, nhost, maxhost);
+	if (it->file->ops && it->file->ops->poll_wake) {
+		int64_t w = it->file->ops->poll_wake(it->file);
+		if (w && (!*wake || w < *wake))
+			*wake = w;
+	}
+	/* Errors and hangups are reported whether asked for or not. */
+	uint32_t got = mask & (want | EPOLLERR | EPOLLHUP);
+	if (!(it->events & EPOLLET))
+		return got;
+	if (!got) {
+		it->reported = 0;
+		return 0;
+	}
+	uint32_t fresh = got & ~it->reported;
+	it->reported = got;
+	return fresh ? got : 0;
+}
+
+static short ep_poll(struct k_file *f)
+{
+	struct k_epoll *ep = f->priv;
+	struct pollfd host[1];
+	for (struct epitem *it = ep->items; it; it = it->next) {
+		uint32_t want = it->events & ~EP_PRIVATE_BITS;
+		int nhost = 0;
+		uint32_t mask = (uint16_t)k_file_ready(it->file, (short)want, host, &nhost, 1);
+		if (mask & (want | EPOLLERR | EPOLLHUP))
+			return POLLIN | POLLRDNORM;
+	}
+	return 0;
+}
+
+static void ep_release(struct k_file *f)
+{
+	struct k_epoll *ep = f->priv;
+	while (ep->items)
+		item_free(ep, ep->items);
+	free(ep);
+}
+
+static int ep_fdinfo(struct k_file *f, char *buf, size_t size)
+{
+	struct k_epoll *ep = f->priv;
+	size_t n = 0;
+	for (struct epitem *it = ep->items; it && n < size; it = it->next) {
+		int w = snprintf(buf + n, size - n, "tfd: %8d events: %8x data: %16llx  pos:0 ino:%llx sdev:0\n",
+				 it->fd, it->events, (unsigned long long)it->data,
+				 (unsigned long long)it->file->ino);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	return (int)(n < size ? n : size);
+}
+
+static const struct k_file_ops epoll_ops = {
+	.stat = anon_stat,
+	.seek = anon_seek,
+	.anon_name = "[eventpoll]",
+	.fdinfo = ep_fdinfo,
+	.poll = ep_poll,
+	.release = ep_release,
+};
+
+static long create(struct k_task *t, int flags)
+{
+	if (flags & ~EPOLL_CLOEXEC)
+		return -EINVAL;
+	struct k_epoll *ep = calloc(1, sizeof(*ep));
+	struct k_file *f = ep ? file_new(&epoll_ops, O_RDWR) : NULL;
+	if (!f) {
+		free(ep);
+		return -ENOMEM;
+	}
+	f->priv = ep;
+	long fd = fdt_install(t, f, 0, flags & EPOLL_CLOEXEC);
+	file_put(f);
+	return fd;
+}
+
+SYSCALL(epoll_create1) { return create(t, (int)a[0]); }
+
+SYSCALL(epoll_create)
+{
+	if ((int)a[0] <= 0)
+		return -EINVAL;
+	return create(t, 0);
+}
+
+static bool is_epoll(const struct k_file *f)
+{
+	return f->ops == &epoll_ops;
+}
+
+/* Whether adding target to ep would close a loop of epolls. */
+static bool loops(struct k_epoll *ep, struct k_file *target, int depth)
+{
+	if (!is_epoll(target))
+		return false;
+	if (depth > 4)
+		return true; /* Linux's EP_MAX_NESTS */
+	struct k_epoll *inner = target->priv;
+	if (inner == ep)
+		return true;
+	for (struct epitem *it = inner->items; it; it = it->next)
+		if (loops(ep, it->file, depth + 1))
+			return true;
+	return false;
+}
+
+SYSCALL(epoll_ctl)
+{
+	int epfd = (int)a[0], op = (int)a[1], fd = (int)a[2];
+	struct k_epoll_event ev = {0};
+	bool need_event = op != EPOLL_CTL_DEL;
+	if (need_event && k_copy_in(t, &ev, a[3], sizeof(ev)))
+		return -EFAULT;
+	struct k_file *ef = fdt_get(t, epfd);
+	if (!ef)
+		return -EBADF;
+	struct k_file *f = fdt_get(t, fd);
+	long r = 0;
+	if (!f) {
+		r = -EBADF;
+		goto out;
+	}
+	/* Files that cannot be polled (regular files, directories). */
+	if (!(f->ops && f->ops->poll) && f->host_fd < 0) {
+		r = -EPERM;
+		goto out;
+	}
+	if (ef == f || !is_epoll(ef)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (need_event && (ev.events & EPOLLEXCLUSIVE)) {
+		if (op == EPOLL_CTL_MOD || (ev.events & ~EP_EXCLUSIVE_OK) || is_epoll(f)) {
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	struct k_epoll *ep = ef->priv;
+	struct epitem *it = find(ep, f, fd);
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (it) {
+			r = -EEXIST;
+			break;
+		}
+		if (loops(ep, f, 0)) {
+			r = -ELOOP;
+			break;
+		}
+		if (!(it = calloc(1, sizeof(*it)))) {
+			r = -ENOMEM;
+			break;
+		}
+		*it = (struct epitem){.ep = ep, .file = f, .fd = fd,
+				      .events = ev.events | EPOLLERR | EPOLLHUP, .data = ev.data};
+		it->next = ep->items;
+		ep->items = it;
+		it->fnext = f->epitems;
+		f->epitems = it;
+		break;
+	case EPOLL_CTL_MOD:
+		if (!it) {
+			r = -ENOENT;
+			break;
+		}
+		if (it->events & EPOLLEXCLUSIVE) {
+			r = -EINVAL;
+			break;
+		}
+		it->events = ev.events | EPOLLERR | EPOLLHUP;
+		it->data = ev.data;
+		it->reported = 0;
+		break;
+	case EPOLL_CTL_DEL:
+		if (!it)
+			r = -ENOENT;
+		else
+			item_free(ep, it);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	if (!r)
+		k_file_notify(); /* a nested epoll's readiness may have changed */
+out:
+	file_put(f);
+	file_put(ef);
+	return r;
+}
+
+#define MAX_HOST 64
+
+/* Collects up to max ready entries into out; sleeps until one is ready,
+ * the deadline (CLOCK_MONOTONIC ns; 0: none; -1: no wait) or a signal. */
+static long do_wait(struct k_task *t, struct k_epoll *ep, struct k_epoll_event *out, int max,
+		    int64_t deadline)
+{
+	struct pollfd host[MAX_HOST];
+	for (;;) {
+		int n = 0, nhost = 0;
+		int64_t wake = deadline > 0 ? deadline : 0;
+		for (struct epitem *it = ep->items; it && n < max; it = it->next) {
+			uint32_t got = item_ready(it, host, &nhost, MAX_HOST, &wake);
+			if (!got)
+				continue;
+			out[n++] = (struct k_epoll_event){got, it->data};
+			if (it->events & EPOLLONESHOT)
+				it->events &= EP_PRIVATE_BITS; /* disarmed until a MOD */
+		}
+		if (n || deadline < 0)
+			return n;
+		if (task_interrupted(t))
+			return -EINTR;
+		struct timespec until = {wake / 1000000000, wake % 1000000000};
+		struct k_waitq *q = &k_file_events;
+		struct k_sleep sl = {.qs = &q, .nq = 1, .clock = CLOCK_MONOTONIC,
+				     .deadline = wake ? &until : NULL, .fds = host, .nfds = nhost};
+		int r = k_sleep(t, &sl);
+		if (r == -EINTR)
+			return -EINTR;
+		if (r == -ETIMEDOUT && deadline > 0) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (k_ns(now.tv_sec, now.tv_nsec) >= deadline)
+				deadline = -1; /* one last look */
+		}
+	}
+}
+
+static long wait_common(struct k_task *t, int epfd, uint64_t uevents, int max, int64_t deadline,
+			uint64_t umask, uint64_t masksize)
+{
+	if (max <= 0 || max > EP_MAX_EVENTS)
+		return -EINVAL;
+	struct k_file *ef = fdt_get(t, epfd);
+	if (!ef)
+		return -EBADF;
+	long r = 0;
+	if (!is_epoll(ef)) {
+		r = -EINVAL;
+		goto out;
+	}
+	/* The buffer must be writable before anything is taken. */
+	struct iovec iov[1];
+	int niov;
+	size_t len = (size_t)max * sizeof(struct k_epoll_event);
+	if (k_guest_iov(t->mm, uevents, len, true, iov, 1, &niov) == 0) {
+		r = -EFAULT;
+		goto out;
+	}
+	if (umask) {
+		uint64_t mask;
+		if (masksize != sizeof(mask)) {
+			r = -EINVAL;
+			goto out;
+		}
+		if (k_copy_in(t, &mask, umask, sizeof(mask))) {
+			r = -EFAULT;
+			goto out;
+		}
+		t->saved_sigmask = t->sigmask;
+		t->has_saved_sigmask = true;
+		t->sigmask = mask & ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
+	}
+	int cap = max < 1024 ? max : 1024;
+	struct k_epoll_event *evs = malloc((size_t)cap * sizeof(*evs));
+	if (!evs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = do_wait(t, ef->priv, evs, cap, deadline);
+	if (r > 0 && k_copy_out(t, uevents, evs, (size_t)r * sizeof(*evs)))
+		r = -EFAULT;
+	free(evs);
+	if (r == -EINTR)
+		r = umask ? -ERESTARTNOHAND : -EINTR;
+	else if (umask && t->has_saved_sigmask) {
+		t->sigmask = t->saved_sigmask;
+		t->has_saved_sigmask = false;
+	}
+out:
+	file_put(ef);
+	return r;
+}
+
+static int64_t ms_deadline(int ms)
+{
+	if (ms < 0)
+		return 0;
+	if (ms == 0)
+		return -1;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return k_ns_add(k_ns(now.tv_sec, now.tv_nsec), (int64_t)ms * 1000000);
+}
+
+SYSCALL(epoll_wait)
+{
+	return wait_common(t, (int)a[0], a[1], (int)a[2], ms_deadline((int)a[3]), 0, 0);
+}
+
+SYSCALL(epoll_pwait)
+{
+	return wait_common(t, (int)a[0], a[1], (int)a[2], ms_deadline((int)a[3]), a[4], a[5]);
+}
+
+SYSCALL(epoll_pwait2)
+{
+	int64_t deadline = 0;
+	if (a[3]) {
+		struct timespec ts;
+		if (k_copy_in(t, &ts, a[3], sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+			return -EINVAL;
+		int64_t ns = k_ns(ts.tv_sec, ts.tv_nsec);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		deadline = ns ? k_ns_add(k_ns(now.tv_sec, now.tv_nsec), ns) : -1;
+	}
+	return wait_common(t, (int)a[0], a[1], (int)a[2], deadline, a[4], a[5]);
+}
