@@ -34,7 +34,7 @@ BENCH_BINS := $(patsubst loadtest/guest/%.c,build/bench/%,$(BENCH_SRCS))
 # Debian packages: the build, the unit tests, the guest corpus, and the
 # programs the tests run.
 DEPS := gcc make libc6-dev libjansson-dev libseccomp-dev libcriterion-dev musl-tools \
-	busybox-static bc
+	busybox-static bc python3 nodejs
 
 .PHONY: all deps test test-unit test-guest bench clean
 all: bin/husk

@@ -23,6 +23,7 @@ static void usage(FILE *f)
 		"  --bind HOST[:GUEST] bind a host directory read-only into the sandbox\n"
 		"  --root SPEC.json    the sandbox's mounts (default: host / read-only, tmpfs /tmp)\n"
 		"  --memory SIZE       guest memory limit, e.g. 512M (default 4G); over it: SIGKILL\n"
+		"  --tasks N           threads and processes at once (default 1024); past it: EAGAIN\n"
 		"  --hostname NAME     the sandbox's hostname (default: husk)\n"
 		"  --debug             log sentry events on stderr\n");
 }

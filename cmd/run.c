@@ -165,6 +165,15 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			cfg.memory_limit = n * mult;
+		} else if ((strcmp(a, "--tasks") == 0 && i + 1 < argc) || strncmp(a, "--tasks=", 8) == 0) {
+			const char *v = a[7] == '=' ? a + 8 : argv[++i];
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (end == v || *end || n < 1 || n > 1 << 22) {
+				fprintf(stderr, "husk run: --tasks wants a number from 1, not '%s'\n", v);
+				return 2;
+			}
+			cfg.max_tasks = (int)n;
 		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
 			root_spec = argv[++i];
 		} else if (strncmp(a, "--root=", 7) == 0) {

@@ -85,6 +85,7 @@ static struct k_thread_group *tg_new(void)
 	/* The sandbox runs with the invoking user's credentials. */
 	tg->uid = tg->euid = tg->suid = tg->fsuid = getuid();
 	tg->gid = tg->egid = tg->sgid = tg->fsgid = getgid();
+	caps_init(tg);
 	return tg;
 }
 

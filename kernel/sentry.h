@@ -164,7 +164,13 @@ size_t k_guest_iov(struct k_mm *mm, uint64_t addr, size_t len, bool write, struc
 /* A file op's answer for "would block" on a blocking file: the caller
  * sleeps on k_file_events and tries again (never seen by the guest). */
 #define K_EBLOCK 530
+/* read/write for guest iovecs, with the sleeping and retrying above;
+ * flags: K_RW_NONBLOCK (MSG_DONTWAIT), K_RW_NOSIGNAL (no SIGPIPE). */
 struct k_file;
+#define K_RW_NONBLOCK 1
+#define K_RW_NOSIGNAL 2
+long k_file_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, int n, bool write,
+	       int64_t *pos, int flags);
 struct k_file_ops {
 	/* Move data between the file and host iovecs over guest memory. */
 	ssize_t (*read)(struct k_file *f, const struct iovec *iov, int n, int64_t *pos);
@@ -406,6 +412,7 @@ struct k_thread_group {
 	uint32_t uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
 	uint32_t *groups; /* supplementary groups */
 	int ngroups;
+	uint64_t cap_effective, cap_permitted, cap_inheritable;
 	int dumpable;
 	struct k_itimer itimer[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 	int sched_policy, sched_priority, nice; /* kept, not applied on the host */
@@ -414,6 +421,7 @@ struct k_thread_group {
 	uint64_t cpu_children;     /* of reaped children, for RUSAGE_CHILDREN */
 	bool exiting;              /* every thread is to leave */
 	bool zombie;               /* all threads gone, not yet reaped */
+	bool execed;               /* has called execve since fork (setpgid's EACCES) */
 	int exit_code;             /* wait status */
 	int exit_status;           /* as a shell reports it: code, or 128+signal */
 	/* Job control: a group stop, and what wait4 has yet to report. */
@@ -448,6 +456,7 @@ struct k_task {
 	char comm[16];
 	siginfo_t siginfo[K_NSIG + 1]; /* of each pending signal */
 	uint64_t fault_err;            /* page fault error code, for sigcontext */
+	uint64_t last_fault;           /* a fault retried as stale (addr | 1) */
 	bool in_syscall;               /* regs.rax holds this syscall's result */
 	uint64_t syscall_nr;           /* the syscall being handled */
 	uint64_t restart_nr;           /* what ERESTART_RESTARTBLOCK restarts */
@@ -496,6 +505,8 @@ void k_signal_host(struct k_kernel *k, int sig);
 /* Runs before the task returns to the guest: the default action of a
  * pending signal, or a handler's frame; and syscall restarts. */
 void signal_deliver(struct k_task *t);
+/* Takes a pending signal of mask for t (thread's first), or returns 0. */
+int signal_dequeue(struct k_task *t, uint64_t mask, siginfo_t *si);
 /* The signals t may take now. */
 uint64_t task_ready_signals(const struct k_task *t);
 /* Whether sig would be thrown away by tg (ignored, and not blocked). */
@@ -506,6 +517,12 @@ void tg_notify_parent(struct k_thread_group *tg, int why, int status);
 struct k_task *task_by_tid(struct k_kernel *k, int tid);
 struct k_thread_group *tg_by_pid(struct k_kernel *k, int pid);
 int tg_ppid(const struct k_thread_group *tg);
+/* Capability sets (task/capability.c): at boot, across execve, and as
+ * set*uid changes the ids (keep: PR_SET_KEEPCAPS). */
+void caps_init(struct k_thread_group *tg);
+void caps_exec(struct k_thread_group *tg);
+void caps_setuid(struct k_thread_group *tg, uint32_t old_r, uint32_t old_e, uint32_t old_s,
+		 bool keep);
 /* The guest CPU time of a thread group's current address space and of the
  * ones execve left. */
 uint64_t tg_cputime(struct k_task *t);
@@ -588,6 +605,7 @@ int k_wait_host(clockid_t clock, const struct timespec *deadline, struct pollfd 
 /* Every task that sleeps on a file's readiness (poll, select, a blocking
  * read) sleeps on this queue; anything that changes readiness wakes it. */
 extern struct k_waitq k_file_events;
+extern uint64_t k_file_seq; /* how many changes so far */
 void k_file_notify(void);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);

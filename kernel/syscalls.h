@@ -10,6 +10,10 @@ SYSCALL(lseek); SYSCALL(close); SYSCALL(dup); SYSCALL(dup2); SYSCALL(dup3);
 SYSCALL(fcntl); SYSCALL(fstat); SYSCALL(newfstatat); SYSCALL(ioctl);
 SYSCALL(epoll_create); SYSCALL(epoll_create1); SYSCALL(epoll_ctl); SYSCALL(epoll_wait);
 SYSCALL(epoll_pwait); SYSCALL(epoll_pwait2);
+/* net/ */
+SYSCALL(socket); SYSCALL(socketpair); SYSCALL(sendto); SYSCALL(recvfrom); SYSCALL(sendmsg);
+SYSCALL(recvmsg); SYSCALL(shutdown); SYSCALL(getsockname); SYSCALL(getpeername);
+SYSCALL(getsockopt); SYSCALL(setsockopt);
 /* vfs/ */
 SYSCALL(open); SYSCALL(openat); SYSCALL(openat2); SYSCALL(creat); SYSCALL(close_range);
 SYSCALL(stat); SYSCALL(lstat); SYSCALL(statx); SYSCALL(statfs); SYSCALL(fstatfs);
@@ -52,11 +56,11 @@ SYSCALL(getgroups); SYSCALL(exit); SYSCALL(exit_group); SYSCALL(set_tid_address)
 SYSCALL(set_robust_list); SYSCALL(get_robust_list); SYSCALL(arch_prctl);
 SYSCALL(prctl); SYSCALL(rseq); SYSCALL(futex); SYSCALL(setpgid); SYSCALL(setsid);
 SYSCALL(clone); SYSCALL(clone3); SYSCALL(fork); SYSCALL(vfork); SYSCALL(wait4);
-SYSCALL(waitid);
+SYSCALL(waitid); SYSCALL(capget); SYSCALL(capset);
 /* signal/ */
 SYSCALL(rt_sigaction); SYSCALL(rt_sigprocmask); SYSCALL(rt_sigpending);
 SYSCALL(sigaltstack); SYSCALL(rt_sigreturn); SYSCALL(kill); SYSCALL(tgkill);
-SYSCALL(tkill);
+SYSCALL(tkill); SYSCALL(signalfd); SYSCALL(signalfd4);
 /* time/ */
 SYSCALL(clock_gettime); SYSCALL(clock_getres); SYSCALL(gettimeofday);
 SYSCALL(time); SYSCALL(nanosleep); SYSCALL(clock_nanosleep);

@@ -5,6 +5,8 @@
 #   start: wall time of running a static program that exits at once
 #   getppid: cost of one trivial syscall, timed inside the guest
 #   python3 -c pass: a dynamic program's start, files through the gofer
+#   fork+exec+wait, vfork+exec+wait: starting a static program from inside
+#   the sandbox, per iteration, timed in the guest
 set -u
 cd "$(dirname "$0")/.."
 husk=${HUSK:-bin/husk}
@@ -38,6 +40,16 @@ h=$("$husk" run -- "$ppid_bin" "$calls")
 r=-
 [ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$ppid_bin" "$((calls / 4))" 2>/dev/null)
 printf '%-34s %12s %12s %12s\n' "getppid (ns/call)" "$n" "$h" "$r"
+
+spawn_bin=build/bench/spawn
+iters=${ITERS:-200}
+for mode in fork vfork; do
+	n=$("$spawn_bin" "$PWD/$true_bin" "$iters" "$mode")
+	h=$("$husk" run -- "$spawn_bin" "$PWD/$true_bin" "$iters" "$mode")
+	r=-
+	[ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$spawn_bin" "$PWD/$true_bin" "$((iters / 4))" "$mode" 2>/dev/null)
+	printf '%-34s %12s %12s %12s\n' "$mode+exec+wait (us/iteration)" "$n" "$h" "$r"
+done
 
 py=/usr/bin/python3
 if [ -x "$py" ]; then

@@ -228,6 +228,8 @@ static long do_exec(struct k_task *t, int dirfd, uint64_t upath, uint64_t uargv,
 			pf_ctx_free(old_ctx);
 			mm_put(old_mm);
 			after_exec(t, path);
+			caps_exec(t->tg);
+			t->tg->execed = true;
 			vfork_release(t); /* a vfork parent goes on now */
 		}
 	}

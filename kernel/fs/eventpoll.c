@@ -3,8 +3,9 @@
  * the sentry's files answer from their state, host descriptors through a
  * host poll.  A wait scans the list and sleeps as poll does, woken by any
  * change of a sentry file.  Level-triggered by default; EPOLLET reports a
- * file again only once its readiness changed (from not ready, or to new
- * events); EPOLLONESHOT disarms an entry after one report.  An entry goes
+ * file again only once its readiness changed or some sentry file changed
+ * (so an edge is never missed, though one may come that Linux would not
+ * report); EPOLLONESHOT disarms an entry after one report.  An entry goes
  * when its file description is released, as in Linux (closing one fd of
  * a dup'd description keeps it). */
 #define _GNU_SOURCE
@@ -33,6 +34,7 @@ struct epitem {
 	uint32_t events;
 	uint64_t data;
 	uint32_t reported;       /* EPOLLET: what was last reported */
+	uint64_t seq;            /* and k_file_seq then */
 };
 
 struct k_epoll {
@@ -102,8 +104,12 @@ static uint32_t item_ready(struct epitem *it, struct pollfd *host, int *nhost, i
 		it->reported = 0;
 		return 0;
 	}
-	uint32_t fresh = got & ~it->reported;
+	/* New events, or a change of some sentry file since the last report
+	 * (the sentry does not tell which file: an edge may be reported
+	 * that Linux would not, never one missed). */
+	bool fresh = (got & ~it->reported) || it->seq != k_file_seq;
 	it->reported = got;
+	it->seq = k_file_seq;
 	return fresh ? got : 0;
 }
 

@@ -191,7 +191,12 @@ long pipe_size(struct k_file *f, int cmd, uint64_t arg)
 	struct k_pipe *p = pipe_of(f);
 	if (cmd == F_GETPIPE_SZ)
 		return (long)p->cap;
-	/* F_SETPIPE_SZ: at least a page, a power of two of pages. */
+	/* F_SETPIPE_SZ: at least a page, a power of two of pages.  The size
+	 * is an unsigned int; past 2 GiB it rounds to nothing (EINVAL) before
+	 * the limit is looked at (Linux's round_pipe_size). */
+	arg = (uint32_t)arg;
+	if (arg > (1UL << 31))
+		return -EINVAL;
 	if (arg > PIPE_MAX)
 		return -EPERM;
 	size_t cap = PAGE_SIZE;

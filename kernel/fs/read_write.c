@@ -27,6 +27,12 @@ static bool may(struct k_file *f, bool write)
 static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, int n, bool write,
 		  int64_t *pos)
 {
+	return k_file_rw(t, f, gv, n, write, pos, 0);
+}
+
+long k_file_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, int n, bool write,
+	       int64_t *pos, int flags)
+{
 	if (!may(f, write))
 		return -EBADF;
 	if (f->inode && S_ISDIR(f->inode->mode))
@@ -109,6 +115,10 @@ static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, in
 		}
 		if (r != -K_EBLOCK)
 			break;
+		if ((flags & K_RW_NONBLOCK) || (f->flags & O_NONBLOCK)) {
+			r = done ? (long)done : -EAGAIN;
+			break;
+		}
 		/* A host-backed file (stdin) is waited on at the host. */
 		struct k_waitq *q = &k_file_events;
 		struct pollfd hp = {f->host_fd, write ? POLLOUT : POLLIN, 0};
@@ -129,7 +139,7 @@ static long do_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, in
 	if (r < 0 && done)
 		r = (long)done; /* an error after some data: the data counts */
 	/* Writing to a pipe nobody reads: EPIPE, and SIGPIPE, as Linux. */
-	if (write && r == -EPIPE)
+	if (write && r == -EPIPE && !(flags & K_RW_NOSIGNAL))
 		task_send(t, SIGPIPE, SI_USER);
 	return r;
 }

@@ -255,6 +255,7 @@ static int send(struct k_thread_group *tg, struct k_task *to, int sig, const sig
 		fill_info(slot, sig, info);
 	}
 	complete(tg, to, sig);
+	k_file_notify(); /* signalfd readers and pollers look again */
 	return 0;
 }
 
@@ -330,11 +331,14 @@ static bool may_signal(struct k_task *t, struct k_thread_group *tg, int sig)
 }
 
 /* Init is protected from signals it has no handler for, from inside its
- * namespace (SIGNAL_UNKILLABLE). */
+ * namespace (SIGNAL_UNKILLABLE), unless it blocks them. */
 static bool init_protected(struct k_task *t, struct k_thread_group *tg, int sig)
 {
-	return tg->pid == 1 && t->tg != tg && sig &&
-	       tg->act[sig].handler == (uint64_t)SIG_DFL;
+	/* A blocked signal is never ignored: a handler may come first. */
+	if (!sig || tg->pid != 1 || t->tg == tg || !tg->threads ||
+	    (tg->threads->sigmask & SIGBIT(sig)))
+		return false;
+	return tg->act[sig].handler == (uint64_t)SIG_DFL;
 }
 
 static int kill_tg(struct k_task *t, struct k_thread_group *tg, int sig, const siginfo_t *si)
@@ -585,6 +589,11 @@ SYSCALL(rt_sigreturn)
 /* Takes the next signal t may take: thread-directed first, synchronous
  * faults before others, then the lowest number, as Linux's dequeue. */
 static int dequeue(struct k_task *t, uint64_t mask, siginfo_t *si)
+{
+	return signal_dequeue(t, mask, si);
+}
+
+int signal_dequeue(struct k_task *t, uint64_t mask, siginfo_t *si)
 {
 	uint64_t *sets[2] = {&t->pending, &t->tg->pending};
 	siginfo_t *infos[2] = {t->siginfo, t->tg->siginfo};

@@ -48,6 +48,9 @@ static struct k_thread_group *tg_fork(struct k_thread_group *p)
 		tg->ngroups = p->ngroups;
 	}
 	tg->dumpable = p->dumpable;
+	tg->cap_effective = p->cap_effective;
+	tg->cap_permitted = p->cap_permitted;
+	tg->cap_inheritable = p->cap_inheritable;
 	tg->sched_policy = p->sched_policy;
 	tg->sched_priority = p->sched_priority;
 	tg->nice = p->nice;

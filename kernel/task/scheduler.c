@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -71,8 +72,11 @@ void waitq_wake_all(struct k_waitq *q)
 		k_task_wake(w->t);
 }
 
+uint64_t k_file_seq;
+
 void k_file_notify(void)
 {
+	k_file_seq++;
 	waitq_wake_all(&k_file_events);
 }
 
@@ -222,6 +226,20 @@ static void take_host_signals(struct k_kernel *k)
 }
 
 /* ---- running tasks ---- */
+
+/* A fault another thread of the address space already resolved (it broke
+ * the same copy-on-write chunk, or mapped the page) while this one was on
+ * its way: the access works now.  Retried once per address, so a fault
+ * the mapping really forbids still becomes a signal. */
+static bool fault_stale(struct k_task *t, uint64_t addr)
+{
+	struct k_vma *v = mm_find(t->mm, addr);
+	if (!v || !v->mobj || !(v->prot & PROT_WRITE) || (v->flags & (VMA_COW | VMA_SIGBUS)) ||
+	    t->last_fault == (addr | 1))
+		return false;
+	t->last_fault = addr | 1;
+	return true;
+}
 static void handle_stop(struct k_task *t, const struct pf_event *ev)
 {
 	switch (ev->kind) {
@@ -244,6 +262,9 @@ static void handle_stop(struct k_task *t, const struct pf_event *ev)
 			break; /* the stack grew: run the instruction again */
 		if (ev->signo == SIGSEGV && ev->code == SEGV_ACCERR && mm_fault_cow(t->mm, ev->addr))
 			break; /* the page has its own copy now */
+		if (ev->signo == SIGSEGV && fault_stale(t, ev->addr))
+			break; /* another thread resolved it meanwhile: run it again */
+		t->last_fault = 0;
 		if (ev->signo == SIGSEGV) {
 			struct k_vma *v = mm_find(t->mm, ev->addr);
 			if (v && (v->flags & VMA_SIGBUS)) {
@@ -442,8 +463,13 @@ static void gather(struct k_kernel *k, bool block)
 
 void k_schedule(struct k_kernel *k, uint64_t ignored)
 {
+	/* Faults of the sentry itself stay deliverable: blocked, they would
+	 * kill it without a word from the sanitizers. */
 	sigset_t all, old;
 	sigfillset(&all);
+	const int sync[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS};
+	for (size_t i = 0; i < ARRAY_LEN(sync); i++)
+		sigdelset(&all, sync[i]);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	host_handlers(true, ignored);
 	k->next_tick = mono_ns() + TICK_NS;

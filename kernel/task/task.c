@@ -52,23 +52,27 @@ static bool pgrp_in_session(struct k_kernel *k, int pgid, int sid)
 SYSCALL(setpgid)
 {
 	int pid = (int)a[0], pgid = (int)a[1];
+	if (!pid)
+		pid = t->tg->pid;
+	if (!pgid)
+		pgid = pid;
 	if (pgid < 0)
 		return -EINVAL;
-	struct k_thread_group *tg = pid ? tg_by_pid(t->k, pid) : t->tg;
+	struct k_thread_group *tg = tg_by_pid(t->k, pid);
 	if (!tg || tg->zombie)
 		return -ESRCH;
-	/* Itself or a child; a child only while it has not exec'd (we do
-	 * not track that: allowed), and in the caller's session. */
+	/* Itself or a child, a child in the caller's session that has not
+	 * exec'd since fork. */
 	if (tg != t->tg) {
 		if (tg->parent != t->tg)
 			return -ESRCH;
 		if (tg->sid != t->tg->sid)
 			return -EPERM;
+		if (tg->execed)
+			return -EACCES;
 	}
 	if (tg->pid == tg->sid)
 		return -EPERM; /* a session leader */
-	if (pgid == 0)
-		pgid = tg->pid;
 	if (pgid != tg->pid && !pgrp_in_session(t->k, pgid, t->tg->sid))
 		return -EPERM;
 	tg->pgid = pgid;
@@ -173,7 +177,7 @@ static long set_ids(struct k_task *t, bool gid, uint32_t r, uint32_t e, uint32_t
 				return -EPERM;
 		}
 	}
-	uint32_t old_r = *pr;
+	uint32_t old_r = *pr, old_ur = tg->uid, old_ue = tg->euid, old_us = tg->suid;
 	if (r != none)
 		*pr = r;
 	if (e != none)
@@ -185,6 +189,8 @@ static long set_ids(struct k_task *t, bool gid, uint32_t r, uint32_t e, uint32_t
 		*ps = *pe;
 	}
 	*pf = *pe;
+	if (!gid)
+		caps_setuid(tg, old_ur, old_ue, old_us, t->keepcaps);
 	return 0;
 }
 

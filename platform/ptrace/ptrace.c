@@ -107,7 +107,16 @@ static int zygote_start(int memfd)
 void pf_shutdown(void)
 {
 	if (zygote) {
-		reap(zygote->pid);
+		/* The zygote is its pid namespace's init: it is reported only
+		 * once every stub is reaped, and some killed ones may still
+		 * wait for their tracer. */
+		kill(zygote->pid, SIGKILL);
+		for (;;) {
+			int st;
+			pid_t p = waitpid(-1, &st, __WALL);
+			if (p < 0 || (p == zygote->pid && (WIFEXITED(st) || WIFSIGNALED(st))))
+				break;
+		}
 		free(zygote);
 		zygote = NULL;
 		zygote_memfd = -1;
@@ -212,21 +221,14 @@ void pf_as_free(struct pf_as *as)
 {
 	if (!as)
 		return;
+	/* Killed, not waited for: pf_wait_any reaps what is left of it
+	 * (unknown tids are passed over), off the path of an exit or exec. */
 	if (!as->dead)
 		kill(as->pid, SIGKILL);
-	/* Every traced thread must be reaped before the main one reports. */
 	for (struct pf_ctx *c = as->ctxs; c; c = c->next) {
-		if (c->tid != as->pid && !c->dead) {
-			int st;
-			while (waitpid(c->tid, &st, __WALL) >= 0 && !WIFEXITED(st) &&
-			       !WIFSIGNALED(st))
-				;
-		}
 		c->dead = true;
 		c->as = NULL;
 	}
-	if (!as->dead)
-		reap(as->pid);
 	free(as);
 }
 
@@ -408,12 +410,10 @@ void pf_ctx_free(struct pf_ctx *ctx)
 			r.rax = SYS_exit;
 			r.orig_rax = (uint64_t)-1;
 			r.rdi = 0;
+			/* Its exit is reaped later, by pf_wait_any. */
 			if (ptrace(PTRACE_SETREGS, ctx->tid, 0, &r) != 0 ||
 			    ptrace(PTRACE_CONT, ctx->tid, 0, 0) != 0)
 				goto gone;
-			while (waitpid(ctx->tid, &st, __WALL) >= 0 && !WIFEXITED(st) &&
-			       !WIFSIGNALED(st))
-				ptrace(PTRACE_CONT, ctx->tid, 0, 0);
 		}
 	}
 gone:

@@ -35,6 +35,17 @@ same "find python3 sources" /usr/bin/find /usr/lib/python3.11 -name '*.py'
 same "python3 files and stdlib" /usr/bin/python3 "$here/fs_python.py"
 same "a #! script run directly" "$here/shebang.py" one two
 
+# Processes and threads in real programs.
+bb=$(command -v busybox)
+same "busybox sh pipeline" "$bb" sh -c 'for i in $(seq 1 50); do echo $i | cat; done | sort -n | tail -1'
+same "shell script: pipes, subshells, traps, jobs" "$bb" sh "$here/jobs.sh"
+same "python3 threads, subprocess, multiprocessing, alarm" /usr/bin/python3 "$here/py_procs.py"
+if [ -x /usr/bin/node ]; then
+	same "node timers, fs, crypto, child_process, workers" /usr/bin/node "$here/node_procs.js"
+else
+	bad "node is not installed (make deps installs nodejs)"
+fi
+
 # Without a memory limit there is no memory ticker, yet a guest that only
 # computes still gets its ITIMER_PROF: the ticker starts for CPU timers.
 itimer="$repo/build/guest/glibc-static/itimer"

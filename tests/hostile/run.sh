@@ -82,5 +82,31 @@ if ! "$husk" run -- /bin/true 2>&1 | grep -q . && ! nm -C "$husk" 2>/dev/null | 
 	if [ "$seccomp" = 2 ]; then ok "sentry confined by seccomp"; else bad "sentry seccomp mode: ${seccomp:-?}"; fi
 fi
 
+# 6. The task limit: forks past --tasks fail with EAGAIN (the guest's
+# children count with it), and a fork bomb stays inside its sandbox: while
+# it runs, another sandbox and the host still start processes, and killing
+# husk takes every one of its processes with it.
+out=$(timeout 60 "$husk" run ${HUSK_FLAGS:-} --tasks 32 -- "$dir/forkbomb" count 2>&1)
+if [ "$out" = "made 31, then EAGAIN; reaped 31" ]; then
+	ok "fork past --tasks 32: EAGAIN"
+else
+	bad "fork past --tasks 32: $out"
+fi
+"$husk" run ${HUSK_FLAGS:-} --tasks 64 -- "$dir/forkbomb" bomb >/dev/null 2>&1 &
+bomb=$!
+sleep 1
+other=$(timeout 30 "$husk" run ${HUSK_FLAGS:-} -- "$bb" echo still here 2>&1)
+host=$(timeout 10 sh -c 'echo host forks' 2>&1)
+stubs=$(pgrep -c -P "$bomb" 2>/dev/null; true)
+kill -KILL "$bomb"
+wait "$bomb" 2>/dev/null
+sleep 0.5
+left=$(pgrep -f "$dir/forkbomb bomb" | wc -l)
+if [ "$other" = "still here" ] && [ "$host" = "host forks" ] && [ "$left" -eq 0 ]; then
+	ok "fork bomb contained (other sandbox and host unaffected, nothing left)"
+else
+	bad "fork bomb: other='$other' host='$host' left=$left stubs=$stubs"
+fi
+
 echo "hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
