@@ -30,7 +30,6 @@ static const int allowed[] = {
 	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getrandom), SCMP_SYS(sysinfo),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(pause), SCMP_SYS(futex), SCMP_SYS(getcpu), SCMP_SYS(sigaltstack),
-	SCMP_SYS(timer_delete), SCMP_SYS(timer_settime), SCMP_SYS(timer_create),
 	/* leaving */
 	SCMP_SYS(exit_group), SCMP_SYS(exit),
 };

@@ -79,6 +79,11 @@ struct k_mobj {
 	uint64_t off, len;
 };
 
+/* A fresh object of len bytes of the memory file (refs 1), and dropping a
+ * reference (the last frees its range). */
+struct k_mobj *mobj_new(struct k_memfile *mf, uint64_t len);
+void mobj_put(struct k_memfile *mf, struct k_mobj *o);
+
 struct k_vma {
 	uint64_t start, end;
 	int prot;            /* PROT_* */
@@ -142,6 +147,13 @@ bool mm_fault_stack(struct k_task *t, uint64_t addr);
  * earliest ITIMER_REAL deadline (CLOCK_MONOTONIC ns, 0: none). */
 void itimer_fire(struct k_kernel *k);
 int64_t itimer_next(struct k_kernel *k);
+/* POSIX timers: fired with the interval timers (cpu_armed: a CPU-clock
+ * one is armed; next_mono: the earliest real-clock expiry), and deleted
+ * at execve and exit. */
+struct k_ptimer;
+struct k_thread_group;
+void ptimers_fire(struct k_task *t, bool *cpu_armed, int64_t *next_mono);
+void ptimers_free(struct k_thread_group *tg);
 
 /* The memory limit (mm/limit.c). */
 uint64_t mem_used(struct k_kernel *k);
@@ -193,6 +205,11 @@ struct k_file_ops {
 	 * not by itself. */
 	short (*poll)(struct k_file *f);
 	int64_t (*poll_wake)(struct k_file *f);
+	/* Files whose contents cannot change under the sandbox (read-only
+	 * gofer mounts): the whole file as one memory object (a new
+	 * reference), which private mappings and execve share copy-on-write
+	 * instead of copying; NULL where there is none. */
+	struct k_mobj *(*page_cache)(struct k_file *f);
 };
 
 struct k_file {
@@ -415,6 +432,9 @@ struct k_thread_group {
 	uint64_t cap_effective, cap_permitted, cap_inheritable;
 	int dumpable;
 	struct k_itimer itimer[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+	struct k_ptimer *ptimers;  /* POSIX timers (time/posix_timers.c) */
+	int next_timer_id;
+	uint64_t ptimer_cpu_sampled;
 	int sched_policy, sched_priority, nice; /* kept, not applied on the host */
 	uint64_t cpu_sampled;      /* guest CPU time when the CPU timers last ran */
 	uint64_t cpu_base;         /* CPU time of address spaces left by execve */
@@ -564,6 +584,7 @@ struct k_kernel {
 	uint64_t mem_peak;       /* highest guest memory seen (mm/limit.c) */
 	int64_t next_tick;       /* when the scheduler next checks limits and CPU timers */
 	bool cpu_timers;         /* some group has a CPU interval timer armed */
+	int64_t ptimer_next;     /* the earliest real-clock POSIX timer expiry */
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
 	uint32_t nr_cpu_ids;
 	unsigned char cpumask[128];

@@ -60,7 +60,8 @@ SYSCALL(waitid); SYSCALL(capget); SYSCALL(capset);
 /* signal/ */
 SYSCALL(rt_sigaction); SYSCALL(rt_sigprocmask); SYSCALL(rt_sigpending);
 SYSCALL(sigaltstack); SYSCALL(rt_sigreturn); SYSCALL(kill); SYSCALL(tgkill);
-SYSCALL(tkill); SYSCALL(signalfd); SYSCALL(signalfd4);
+SYSCALL(tkill); SYSCALL(signalfd); SYSCALL(signalfd4); SYSCALL(timer_create);
+SYSCALL(timer_settime); SYSCALL(timer_gettime); SYSCALL(timer_getoverrun); SYSCALL(timer_delete);
 /* time/ */
 SYSCALL(clock_gettime); SYSCALL(clock_getres); SYSCALL(gettimeofday);
 SYSCALL(time); SYSCALL(nanosleep); SYSCALL(clock_nanosleep);

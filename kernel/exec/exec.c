@@ -230,6 +230,7 @@ static long do_exec(struct k_task *t, int dirfd, uint64_t upath, uint64_t uargv,
 			after_exec(t, path);
 			caps_exec(t->tg);
 			t->tg->execed = true;
+			ptimers_free(t->tg);
 			vfork_release(t); /* a vfork parent goes on now */
 		}
 	}

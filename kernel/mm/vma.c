@@ -27,7 +27,7 @@ int mm_new(struct k_kernel *k, struct k_mm **out)
 	return 0;
 }
 
-static void mobj_put(struct k_memfile *mf, struct k_mobj *o)
+void mobj_put(struct k_memfile *mf, struct k_mobj *o)
 {
 	if (o && --o->refs == 0) {
 		memfile_free(mf, o->off, o->len);
@@ -244,7 +244,7 @@ static int vma_apply(struct k_mm *mm, const struct k_vma *v)
 	return pf_as_reserve(mm->as, v->start, v->end - v->start);
 }
 
-static struct k_mobj *mobj_new(struct k_memfile *mf, uint64_t len)
+struct k_mobj *mobj_new(struct k_memfile *mf, uint64_t len)
 {
 	struct k_mobj *o = malloc(sizeof(*o));
 	if (!o)

@@ -111,6 +111,7 @@ void tg_release(struct k_thread_group *tg)
 		c->parent = NULL;
 		tg_release(c);
 	}
+	ptimers_free(tg);
 	free(tg->groups);
 	free(tg);
 }
@@ -221,6 +222,7 @@ static void tg_exit(struct k_kernel *k, struct k_thread_group *tg)
 	int code = tg->exit_code;
 	tg->exit_status = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
 	tg->itimer[ITIMER_REAL].value = 0;
+	ptimers_free(tg);
 	struct k_thread_group *init = k->init;
 	while (tg != init && tg->children) {
 		struct k_thread_group *c = tg->children;

@@ -167,15 +167,20 @@ void itimer_fire(struct k_kernel *k)
 {
 	int64_t now = mono_ns();
 	bool cpu_armed = false;
+	int64_t pnext = 0;
 	for (struct k_task *t = k->tasks; t; t = t->next)
-		if (t->tg->threads == t && !t->tg->exiting)
+		if (t->tg->threads == t && !t->tg->exiting) {
 			fire_group(t, now, &cpu_armed);
+			if (t->tg->ptimers)
+				ptimers_fire(t, &cpu_armed, &pnext);
+		}
 	k->cpu_timers = cpu_armed;
+	k->ptimer_next = pnext;
 }
 
 int64_t itimer_next(struct k_kernel *k)
 {
-	int64_t next = 0;
+	int64_t next = k->ptimer_next;
 	for (struct k_task *t = k->tasks; t; t = t->next) {
 		int64_t v = t->tg->itimer[ITIMER_REAL].value;
 		if (t->tg->threads == t && v && (!next || v < next))
