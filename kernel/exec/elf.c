@@ -127,6 +127,46 @@ static void span(const struct image *im, uint64_t *lo, uint64_t *hi)
 	}
 }
 
+/* A read-only segment of a file with a page cache: the file's pages,
+ * copy-on-write, and fresh zeroes past them (before a bss the tail of the
+ * last file page is zeroed through a copy of that page, as Linux's
+ * padzero).
+ * Returns false when the file has no cache (the caller copies). */
+static bool map_cached(struct k_mm *mm, struct k_file *f, uint64_t start, uint64_t end,
+		       uint64_t foff, uint64_t flen, bool bss, int64_t *r)
+{
+	struct k_mobj *cache = f->ops->page_cache ? f->ops->page_cache(f) : NULL;
+	if (!cache)
+		return false;
+	uint64_t fpages = PAGE_UP(flen);
+	if (foff > cache->len || fpages > cache->len - foff || fpages > end - start) {
+		mobj_put(&mm->k->mem, cache);
+		return false;
+	}
+	uint64_t pgoff = foff;
+	*r = mm_map_objs(mm, start, PROT_READ | PROT_WRITE, VMA_COW, MAP_FIXED, &cache, &pgoff,
+			 &fpages, 1);
+	mobj_put(&mm->k->mem, cache);
+	if (*r >= 0 && start + fpages < end)
+		*r = mm_map_anon(mm, start + fpages, end - (start + fpages), PROT_READ | PROT_WRITE,
+				 0, MAP_FIXED);
+	if (*r >= 0 && bss && (flen & ~PAGE_MASK)) {
+		/* Before a bss, the file's bytes past p_filesz in its last page
+		 * read as zero; otherwise they stay the file's, as in Linux. */
+		static const uint8_t zeros[PAGE_SIZE];
+		uint64_t tail = start + flen;
+		struct iovec iov[2];
+		int niov;
+		size_t want = fpages - flen;
+		if (k_guest_iov(mm, tail, want, true, iov, 2, &niov) != want)
+			*r = -EFAULT;
+		else
+			for (int i = 0; i < niov; i++)
+				memcpy(iov[i].iov_base, zeros, iov[i].iov_len);
+	}
+	return true;
+}
+
 static int load_segments(struct k_task *t, struct k_file *fd, struct image *im, bool is_interp,
 			 const char **why)
 {
@@ -156,17 +196,23 @@ static int load_segments(struct k_task *t, struct k_file *fd, struct image *im, 
 			im->end = end;
 		if (end == start)
 			continue;
-		int64_t r = mm_map_anon(mm, start, end - start, PROT_READ | PROT_WRITE, 0, MAP_FIXED);
-		if (r < 0)
-			return *why = "cannot map ELF segment", (int)r;
 		/* As Linux maps the file from the segment's page: the bytes before
 		 * vaddr in that page come from the file too. */
 		uint64_t foff = p->p_offset & PAGE_MASK;
 		uint64_t flen = p->p_filesz ? p->p_filesz + (p->p_offset - foff) : 0;
-		struct k_vma *v = mm_find(mm, start);
-		uint8_t *dst = mm->k->mem.base + v->mobj->off + v->pgoff + (start - v->start);
-		if (flen && read_at(fd, dst, flen, foff))
-			return *why = "cannot read ELF segment", -EIO;
+		int64_t r;
+		if (!(p->p_flags & PF_W) && flen && map_cached(mm, fd, start, end, foff, flen, p->p_memsz > p->p_filesz, &r)) {
+			if (r < 0)
+				return *why = "cannot map ELF segment", (int)r;
+		} else {
+			r = mm_map_anon(mm, start, end - start, PROT_READ | PROT_WRITE, 0, MAP_FIXED);
+			if (r < 0)
+				return *why = "cannot map ELF segment", (int)r;
+			struct k_vma *v = mm_find(mm, start);
+			uint8_t *dst = mm->k->mem.base + v->mobj->off + v->pgoff + (start - v->start);
+			if (flen && read_at(fd, dst, flen, foff))
+				return *why = "cannot read ELF segment", -EIO;
+		}
 		if (va + p->p_memsz > im->brk)
 			im->brk = va + p->p_memsz;
 		if (is_interp)

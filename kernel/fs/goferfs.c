@@ -17,6 +17,7 @@
 
 struct gofer_sb {
 	struct gf_client *c;
+	struct k_kernel *k;
 	bool readonly;
 };
 
@@ -24,6 +25,7 @@ struct gofer_node {
 	gf_fid fid;
 	int ro_fd;     /* donated read-only host fd, -1 until first needed */
 	char *target;  /* symlinks: cached target (read-only mounts) */
+	struct k_mobj *cache; /* read-only mounts: the file's bytes, once mapped */
 };
 
 static const struct k_inode_ops gofer_ops;
@@ -77,6 +79,8 @@ static void gofer_evict(struct k_inode *ino)
 	gf_close(gsb(ino)->c, &n->fid, 1);
 	if (n->ro_fd >= 0)
 		close(n->ro_fd);
+	if (n->cache)
+		mobj_put(&gsb(ino)->k->mem, n->cache);
 	free(n->target);
 	free(n);
 }
@@ -233,7 +237,43 @@ static void gofer_release(struct k_file *f)
 	f->host_fd = -1;
 }
 
+/* Files this big are read per mapping rather than held whole. */
+#define CACHE_MAX (256UL << 20)
+
+static struct k_mobj *gofer_page_cache(struct k_file *f)
+{
+	struct k_inode *ino = f->inode;
+	struct gofer_node *n = gnode(ino);
+	struct gofer_sb *g = gsb(ino);
+	if (!g->readonly || !S_ISREG(ino->mode) || ino->size == 0 || ino->size > CACHE_MAX)
+		return NULL;
+	if (!n->cache) {
+		int fd = host_fd(f);
+		if (fd < 0)
+			return NULL;
+		struct k_mobj *o = mobj_new(&g->k->mem, PAGE_UP(ino->size));
+		if (!o)
+			return NULL;
+		uint64_t done = 0;
+		while (done < ino->size) {
+			ssize_t r = pread(fd, g->k->mem.base + o->off + done, ino->size - done,
+					  (off_t)done);
+			if (r <= 0)
+				break;
+			done += (uint64_t)r;
+		}
+		if (done < ino->size) {
+			mobj_put(&g->k->mem, o);
+			return NULL; /* the host file shrank: no cache, read per mapping */
+		}
+		n->cache = o;
+	}
+	n->cache->refs++;
+	return n->cache;
+}
+
 static const struct k_file_ops gofer_file_ops = {
+	.page_cache = gofer_page_cache,
 	.read = gofer_read,
 	.write = gofer_write,
 	.seek = gofer_seek,
@@ -412,6 +452,7 @@ int goferfs_new(struct k_kernel *k, struct gf_client *c, const char *mount_path,
 	}
 	g->c = c;
 	g->readonly = readonly;
+	g->k = k;
 	sb->priv = g;
 	sb->put_priv = free;
 	struct k_inode *ino = gofer_inode(sb, fid, &st);

@@ -116,6 +116,31 @@ static long map_file(struct k_task *t, struct k_file *f, uint64_t addr, uint64_t
 	}
 	if (shared && (prot & PROT_WRITE))
 		return -ENODEV; /* writable shared mappings of gofer files: not yet */
+	/* A file that cannot change: its cached pages, copy-on-write when
+	 * private (a writable private mapping copies at once instead, one
+	 * object for the VMA rather than a copy per written page). */
+	struct k_mobj *cache = data && !(prot & PROT_WRITE) && f->ops->page_cache
+				       ? f->ops->page_cache(f) : NULL;
+	if (cache) {
+		uint64_t pgoff = off, len = data;
+		int vflags = shared ? VMA_SHARED | VMA_NOWRITE : VMA_COW;
+		/* The whole length is claimed first: the file's pages and the
+		 * SIGBUS pages past its end go at the address found for both. */
+		int64_t at = mm_map_anon(t->mm, addr, plen, PROT_NONE, 0, mflags);
+		if (at >= 0)
+			at = mm_map_objs(t->mm, (uint64_t)at, prot & PROT_ALL, vflags, MAP_FIXED,
+					 &cache, &pgoff, &len, 1);
+		mobj_put(&t->k->mem, cache);
+		if (at >= 0 && data < plen) {
+			int64_t r = mm_map_anon(t->mm, (uint64_t)at + data, plen - data,
+						prot & PROT_ALL, VMA_SIGBUS, MAP_FIXED);
+			if (r < 0) {
+				mm_unmap(t->mm, (uint64_t)at, plen);
+				return r;
+			}
+		}
+		return at;
+	}
 	int64_t at = mm_map_anon(t->mm, addr, plen, prot & PROT_ALL, VMA_BACKED, mflags);
 	if (at < 0)
 		return at;
