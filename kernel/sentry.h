@@ -107,6 +107,7 @@ struct k_mm {
 	size_t nauxv;
 	uint64_t total_vm; /* bytes mapped, for RLIMIT_AS */
 	struct k_path exe; /* the program execve loaded (/proc/PID/exe) */
+	struct k_mobj *batch; /* the page the platform batches mapping changes in */
 };
 
 int mm_new(struct k_kernel *k, struct k_mm **out);

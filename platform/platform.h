@@ -49,6 +49,12 @@ void pf_as_free(struct pf_as *as);
 /* Ends the sandbox's platform state (its template process). */
 void pf_shutdown(void);
 
+/* Gives as a page of the memory file (off; host: the sentry's mapping of
+ * it) for batching: from then on the mapping calls below are queued and
+ * run in one go before a context of as next runs (an error then kills
+ * the address space, as a failed page-table update would). */
+int pf_as_set_batch(struct pf_as *as, void *host, uint64_t off);
+
 /* Maps [addr, addr+len) to memfd offset off, shared, with prot. */
 int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot,
 	      uint64_t off);

@@ -23,6 +23,13 @@ int mm_new(struct k_kernel *k, struct k_mm **out)
 		free(mm);
 		return err;
 	}
+	/* Mapping changes go to the stub in batches, through a page of the
+	 * memory file (without one, one at a time). */
+	mm->batch = mobj_new(&k->mem, PAGE_SIZE);
+	if (mm->batch && pf_as_set_batch(mm->as, k->mem.base + mm->batch->off, mm->batch->off)) {
+		mobj_put(&k->mem, mm->batch);
+		mm->batch = NULL;
+	}
 	*out = mm;
 	return 0;
 }
@@ -42,6 +49,8 @@ void mm_free(struct k_mm *mm)
 	for (size_t i = 0; i < mm->n; i++)
 		mobj_put(&mm->k->mem, mm->v[i].mobj);
 	pf_as_free(mm->as);
+	if (mm->batch)
+		mobj_put(&mm->k->mem, mm->batch);
 	path_put(&mm->exe);
 	free(mm->v);
 	free(mm);
@@ -568,8 +577,10 @@ int mm_fork(struct k_mm *mm, struct k_mm **out)
 	if (err)
 		return err;
 	struct pf_as *as = c->as;
+	struct k_mobj *batch = c->batch;
 	*c = *mm;
 	c->as = as;
+	c->batch = batch;
 	c->users = 1;
 	c->v = NULL;
 	c->n = c->cap = 0;

@@ -18,7 +18,7 @@
 
 #include "ptrace.h"
 
-extern const char husk_stub_begin[], husk_stub_syscall[];
+extern const char husk_stub_begin[], husk_stub_syscall[], husk_stub_batch[];
 
 /* The signal pf_ctx_interrupt sends; a traced process reports it to us. */
 #define INTERRUPT_SIG SIGSTOP
@@ -73,7 +73,7 @@ static int zygote_start(int memfd)
 		free(z);
 		return err;
 	}
-	if (ptrace(PTRACE_GETREGS, z->pid, 0, &z->tmpl) != 0 ||
+	if (ptrace(PTRACE_GETREGS, z->pid, 0, &z->tmpl) != 0 || (z->tmpl.r13 = 0) != 0 ||
 	    ptrace(PTRACE_SETOPTIONS, z->pid, 0,
 		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
 			   PTRACE_O_TRACECLONE) != 0) {
@@ -179,7 +179,8 @@ int pf_as_new(int memfd, struct pf_as **out)
 		free(as);
 		return err;
 	}
-	if (ptrace(PTRACE_GETREGS, as->pid, 0, &as->tmpl) != 0) {
+	/* r13 0 in the template: an injection is one syscall, not a batch. */
+	if (ptrace(PTRACE_GETREGS, as->pid, 0, &as->tmpl) != 0 || (as->tmpl.r13 = 0) != 0) {
 		err = -errno;
 		reap(as->pid);
 		free(as);
@@ -248,21 +249,17 @@ static pid_t idle_thread(struct pf_as *as, struct pf_ctx **ctx)
 
 /* Runs one syscall in a stopped thread of the stub and returns its result
  * (or -errno).  *event gets the new thread of an injected clone. */
-static long inject_in(struct pf_as *as, unsigned long *event, long nr, uint64_t a0, uint64_t a1,
-		      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int flush(struct pf_as *as);
+
+/* Runs the stub from rip with regs set up (an injected syscall or a
+ * batch) in a stopped thread of as until its int3; r gets its registers. */
+static long run_stub(struct pf_as *as, pf_regs *r, unsigned long *event)
 {
-	if (as->dead)
-		return -ESRCH;
 	struct pf_ctx *ctx;
 	pid_t tid = idle_thread(as, &ctx);
 	if (tid < 0)
 		return -EBUSY;
-	pf_regs r = as->tmpl;
-	r.rip = STUB_ADDR + (uint64_t)(husk_stub_syscall - husk_stub_begin);
-	r.rax = (uint64_t)nr;
-	r.orig_rax = (uint64_t)-1;
-	r.rdi = a0, r.rsi = a1, r.rdx = a2, r.r10 = a3, r.r8 = a4, r.r9 = a5;
-	if (ptrace(PTRACE_SETREGS, tid, 0, &r) != 0 || ptrace(PTRACE_CONT, tid, 0, 0) != 0)
+	if (ptrace(PTRACE_SETREGS, tid, 0, r) != 0 || ptrace(PTRACE_CONT, tid, 0, 0) != 0)
 		return -errno;
 	for (;;) {
 		int st, err = wait_stop(tid, &st);
@@ -300,9 +297,27 @@ static long inject_in(struct pf_as *as, unsigned long *event, long nr, uint64_t 
 		if (ptrace(PTRACE_CONT, tid, 0, 0) != 0)
 			return -errno;
 	}
-	if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+	if (ptrace(PTRACE_GETREGS, tid, 0, r) != 0)
 		return -errno;
-	return (long)r.rax;
+	return (long)r->rax;
+}
+
+static long inject_in(struct pf_as *as, unsigned long *event, long nr, uint64_t a0, uint64_t a1,
+		      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	if (as->dead)
+		return -ESRCH;
+	/* Queued changes go first: the order of mapping calls is kept. */
+	int err = flush(as);
+	if (err)
+		return err;
+	pf_regs r = as->tmpl;
+	r.rip = STUB_ADDR + (uint64_t)(husk_stub_syscall - husk_stub_begin);
+	r.rax = (uint64_t)nr;
+	r.orig_rax = (uint64_t)-1;
+	r.rdi = a0, r.rsi = a1, r.rdx = a2, r.r10 = a3, r.r8 = a4, r.r9 = a5;
+	r.r13 = 0; /* not a batch */
+	return run_stub(as, &r, event);
 }
 
 static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
@@ -311,28 +326,89 @@ static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t
 	return inject_in(as, NULL, nr, a0, a1, a2, a3, a4, a5);
 }
 
+/* Runs the queued mapping changes of as in one stop of its stub.  A
+ * failure (the host is out of memory for page tables) leaves the address
+ * space inconsistent: it is killed, as Linux kills what it cannot map. */
+static int flush(struct pf_as *as)
+{
+	int n = as->nbatch;
+	if (!n || as->dead)
+		return as->dead ? -ESRCH : 0;
+	as->nbatch = 0;
+	pf_regs r = as->tmpl;
+	r.rip = STUB_ADDR + (uint64_t)(husk_stub_batch - husk_stub_begin);
+	r.orig_rax = (uint64_t)-1;
+	r.r12 = BATCH_ADDR;
+	r.r13 = (uint64_t)n;
+	long res = run_stub(as, &r, NULL);
+	/* Done when the count ran out; else r13 names the entry that failed
+	 * (or the stub never ran it). */
+	if (r.r13 != 0) {
+		kill(as->pid, SIGKILL);
+		mark_dead(as, SIGKILL);
+		return res < 0 && res > -4096 ? (int)res : -EFAULT;
+	}
+	return 0;
+}
+
+static int queue(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		 uint64_t a4, uint64_t a5)
+{
+	if (!as->batch)
+		return -ENOSYS;
+	if (as->nbatch == BATCH_MAX) {
+		int err = flush(as);
+		if (err)
+			return err;
+	}
+	uint64_t *e = as->batch[as->nbatch++];
+	e[0] = (uint64_t)nr, e[1] = a0, e[2] = a1, e[3] = a2, e[4] = a3, e[5] = a4, e[6] = a5;
+	return 0;
+}
+
+int pf_as_set_batch(struct pf_as *as, void *host, uint64_t off)
+{
+	long r = inject(as, SYS_mmap, BATCH_ADDR, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED,
+			STUB_MEMFD, off);
+	if (r < 0)
+		return (int)r;
+	as->batch = host;
+	as->nbatch = 0;
+	return 0;
+}
+
+/* A mapping change: queued when the address space batches, else run now. */
+static int change(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		  uint64_t a4, uint64_t a5)
+{
+	if (as->dead)
+		return -ESRCH;
+	if (as->batch)
+		return queue(as, nr, a0, a1, a2, a3, a4, a5);
+	long r = inject(as, nr, a0, a1, a2, a3, a4, a5);
+	return r < 0 ? (int)r : 0;
+}
+
 int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot, uint64_t off)
 {
-	long r = inject(as, SYS_mmap, addr, len, (uint64_t)prot, MAP_SHARED | MAP_FIXED,
-			STUB_MEMFD, off);
-	return r < 0 ? (int)r : 0;
+	return change(as, SYS_mmap, addr, len, (uint64_t)prot, MAP_SHARED | MAP_FIXED, STUB_MEMFD,
+		      off);
 }
 
 int pf_as_reserve(struct pf_as *as, uint64_t addr, uint64_t len)
 {
-	long r = inject(as, SYS_mmap, addr, len, PROT_NONE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, (uint64_t)-1, 0);
-	return r < 0 ? (int)r : 0;
+	return change(as, SYS_mmap, addr, len, PROT_NONE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, (uint64_t)-1, 0);
 }
 
 int pf_as_unmap(struct pf_as *as, uint64_t addr, uint64_t len)
 {
-	return (int)inject(as, SYS_munmap, addr, len, 0, 0, 0, 0);
+	return change(as, SYS_munmap, addr, len, 0, 0, 0, 0);
 }
 
 int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot)
 {
-	return (int)inject(as, SYS_mprotect, addr, len, (uint64_t)prot, 0, 0, 0);
+	return change(as, SYS_mprotect, addr, len, (uint64_t)prot, 0, 0, 0);
 }
 
 /* A new stub thread, made by a clone injected into an idle one: it shares
@@ -443,6 +519,9 @@ void pf_regs_init(pf_regs *r, const struct pf_as *as)
 
 int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool pin)
 {
+	/* The guest sees its mappings as the sentry left them. */
+	if (ctx->as && !ctx->dead && flush(ctx->as) != 0 && ctx->as->dead)
+		ctx->dead = true;
 	if (ctx->dead || !ctx->as || ctx->interrupt_pending)
 		return 1; /* pf_ctx_stopped reports it without running */
 	/* Keep a lone stub on the sentry thread's CPU: each stop then wakes

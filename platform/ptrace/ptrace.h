@@ -12,6 +12,11 @@
 #define STUB_ADDR 0x7fffffff0000UL
 #define STUB_SIZE 0x1000UL
 #define USER_TOP 0x7ffffffff000UL
+/* The batch page: the sentry writes queued mapping changes into it
+ * (through its own mapping of the memory file); the stub, which sees it
+ * read-only, runs them in one go. */
+#define BATCH_ADDR (STUB_ADDR + STUB_SIZE)
+#define BATCH_MAX ((int)(4096 / 64))
 /* The memory file's descriptor number inside the stub process. */
 #define STUB_MEMFD 3
 
@@ -24,6 +29,8 @@ struct pf_as {
 	bool dead;
 	int wait_status;
 	struct pf_ctx *ctxs; /* the contexts of this address space */
+	uint64_t (*batch)[8]; /* the batch page as the sentry sees it; NULL: none */
+	int nbatch;          /* queued entries */
 };
 
 struct pf_ctx {

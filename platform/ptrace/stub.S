@@ -3,11 +3,12 @@
  * entry (rdi = address of the seccomp program inside the stub page) it
  * unmaps everything but its own page, installs the filter, and traps to
  * tell the tracer it is ready.  After that the tracer runs each syscall it
- * injects at husk_stub_syscall; the filter kills the process for a syscall
- * from any other address. */
+ * injects at husk_stub_syscall (or a batch of them from husk_stub_batch,
+ * all through that one instruction); the filter kills the process for a
+ * syscall from any other address. */
 	.section .rodata.husk_stub, "a"
 	.balign 4096
-	.globl husk_stub_begin, husk_stub_syscall, husk_stub_end
+	.globl husk_stub_begin, husk_stub_syscall, husk_stub_batch, husk_stub_end
 husk_stub_begin:
 	mov	%rdi, %r12
 	lea	husk_stub_begin(%rip), %rbx
@@ -30,7 +31,26 @@ husk_stub_begin:
 	int3				/* ready */
 husk_stub_syscall:
 	syscall
-	int3
+	/* r13: syscalls left in a batch (0 for a single injection).  A batch
+	 * is a table at r12 of 64-byte entries (nr, six arguments); it stops
+	 * at the first error, which r13 and r12 then point at. */
+	test	%r13, %r13
+	jz	2f
+	cmp	$-4095, %rax
+	jae	2f
+	add	$64, %r12
+	dec	%r13
+	jz	2f
+husk_stub_batch:
+	mov	(%r12), %rax
+	mov	8(%r12), %rdi
+	mov	16(%r12), %rsi
+	mov	24(%r12), %rdx
+	mov	32(%r12), %r10
+	mov	40(%r12), %r8
+	mov	48(%r12), %r9
+	jmp	husk_stub_syscall
+2:	int3
 1:	ud2
 husk_stub_end:
 	.section .note.GNU-stack, "", @progbits
