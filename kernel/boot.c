@@ -190,6 +190,7 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 /* The kernel's own state, once no task is left (or a test is done). */
 static void kernel_free(struct k_kernel *k)
 {
+	shm_teardown(k);
 	pf_shutdown();
 	k_vfs_teardown(k);
 	tg_release(k->init);

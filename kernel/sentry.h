@@ -556,6 +556,8 @@ int k_alloc_pid(struct k_kernel *k);
 void k_task_link(struct k_task *t);    /* into the kernel's task list */
 void tg_release(struct k_thread_group *tg); /* a reaped or never-used group */
 void vfork_release(struct k_task *child); /* lets a vfork parent go on */
+/* System V shared memory segments, at the sandbox's end (ipc/shm.c). */
+void shm_teardown(struct k_kernel *k);
 /* Runs every task until none is left; ignored: host signals not forwarded. */
 void k_schedule(struct k_kernel *k, uint64_t ignored);
 uint64_t k_ignored_at_start(void);

@@ -10,6 +10,8 @@ SYSCALL(lseek); SYSCALL(close); SYSCALL(dup); SYSCALL(dup2); SYSCALL(dup3);
 SYSCALL(fcntl); SYSCALL(fstat); SYSCALL(newfstatat); SYSCALL(ioctl);
 SYSCALL(epoll_create); SYSCALL(epoll_create1); SYSCALL(epoll_ctl); SYSCALL(epoll_wait);
 SYSCALL(epoll_pwait); SYSCALL(epoll_pwait2);
+/* ipc/ */
+SYSCALL(shmget); SYSCALL(shmat); SYSCALL(shmdt); SYSCALL(shmctl);
 /* net/ */
 SYSCALL(socket); SYSCALL(socketpair); SYSCALL(sendto); SYSCALL(recvfrom); SYSCALL(sendmsg);
 SYSCALL(recvmsg); SYSCALL(shutdown); SYSCALL(getsockname); SYSCALL(getpeername);
