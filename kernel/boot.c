@@ -191,6 +191,7 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 static void kernel_free(struct k_kernel *k)
 {
 	shm_teardown(k);
+	sem_teardown();
 	pf_shutdown();
 	k_vfs_teardown(k);
 	tg_release(k->init);

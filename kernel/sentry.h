@@ -355,6 +355,15 @@ struct k_sigaction {
 
 #define SIGBIT(s) (1ULL << ((s) - 1))
 
+/* A real-time signal sent while one of its number is pending waits in a
+ * queue behind it (standard signals merge instead). */
+struct k_sigq {
+	struct k_sigq *next;
+	siginfo_t info;
+};
+/* Drops every queued signal of a list (sig 0: all of them). */
+void sigq_drop(struct k_kernel *k, struct k_sigq **q, int sig);
+
 /* ---- waiting (task/scheduler.c) ---- */
 struct k_waiter {
 	struct k_waiter *next, *prev;
@@ -426,6 +435,7 @@ struct k_thread_group {
 	struct k_sigaction act[K_NSIG + 1];
 	uint64_t pending;            /* signals for the whole group */
 	siginfo_t siginfo[K_NSIG + 1];
+	struct k_sigq *rtq;        /* real-time signals queued behind the pending ones */
 	struct rlimit rlim[RLIM_NLIMITS];
 	uint32_t uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
 	uint32_t *groups; /* supplementary groups */
@@ -434,6 +444,7 @@ struct k_thread_group {
 	int dumpable;
 	struct k_itimer itimer[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 	struct k_ptimer *ptimers;  /* POSIX timers (time/posix_timers.c) */
+	struct sem_undo *sem_undo; /* SEM_UNDO adjustments (ipc/sem.c) */
 	int next_timer_id;
 	uint64_t ptimer_cpu_sampled;
 	int sched_policy, sched_priority, nice; /* kept, not applied on the host */
@@ -442,6 +453,7 @@ struct k_thread_group {
 	uint64_t cpu_children;     /* of reaped children, for RUSAGE_CHILDREN */
 	bool exiting;              /* every thread is to leave */
 	bool zombie;               /* all threads gone, not yet reaped */
+	struct k_kernel *k;        /* set once a zombie: its count to keep */
 	bool execed;               /* has called execve since fork (setpgid's EACCES) */
 	int exit_code;             /* wait status */
 	int exit_status;           /* as a shell reports it: code, or 128+signal */
@@ -476,6 +488,7 @@ struct k_task {
 	int sas_flags;
 	char comm[16];
 	siginfo_t siginfo[K_NSIG + 1]; /* of each pending signal */
+	struct k_sigq *rtq;            /* real-time signals queued behind those */
 	uint64_t fault_err;            /* page fault error code, for sigcontext */
 	uint64_t last_fault;           /* a fault retried as stale (addr | 1) */
 	bool in_syscall;               /* regs.rax holds this syscall's result */
@@ -556,8 +569,12 @@ int k_alloc_pid(struct k_kernel *k);
 void k_task_link(struct k_task *t);    /* into the kernel's task list */
 void tg_release(struct k_thread_group *tg); /* a reaped or never-used group */
 void vfork_release(struct k_task *child); /* lets a vfork parent go on */
-/* System V shared memory segments, at the sandbox's end (ipc/shm.c). */
+/* System V IPC at the sandbox's end (ipc/shm.c, ipc/sem.c), and a
+ * process's SEM_UNDO adjustments at its exit. */
 void shm_teardown(struct k_kernel *k);
+void sem_teardown(void);
+struct sem_undo;
+void sem_exit(struct k_thread_group *tg);
 /* Runs every task until none is left; ignored: host signals not forwarded. */
 void k_schedule(struct k_kernel *k, uint64_t ignored);
 uint64_t k_ignored_at_start(void);
@@ -574,7 +591,9 @@ struct k_kernel {
 	struct k_memfile mem;
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at boot */
 	int last_pid;
+	uint64_t nsigq;           /* real-time signals queued, for RLIMIT_SIGPENDING */
 	int ntasks, max_tasks;    /* live tasks, and how many may be */
+	int nzombies;             /* thread groups waiting to be reaped */
 	struct k_task *tasks;     /* every task, newest first */
 	struct k_thread_group *init; /* pid 1 */
 	struct k_task *rq_head, *rq_tail; /* runnable tasks */

@@ -81,6 +81,10 @@ static const struct k_syscall table[] = {
 	E(signalfd4, signalfd4, "dpux"),
 	E(capget, capget, "pp"),
 	E(capset, capset, "pp"),
+	E(semget, semget, "xdo"),
+	E(semop, semop, "dpu"),
+	E(semtimedop, semtimedop, "dpup"),
+	E(semctl, semctl, "dddx"),
 	E(shmget, shmget, "xuo"),
 	E(shmat, shmat, "dxx"),
 	E(shmdt, shmdt, "x"),
@@ -281,6 +285,10 @@ long k_dispatch(struct k_task *t, long nr)
 	if (strace)
 		strace_enter(t, nr, sc);
 	long ret = sc->fn(t, a);
+	/* The sentry's "would block" never reaches the guest: a path that
+	 * forgot to wait on it says EAGAIN. */
+	if (ret == -K_EBLOCK)
+		ret = -EAGAIN;
 	if (strace)
 		strace_exit(t, nr, sc, ret);
 	return ret;

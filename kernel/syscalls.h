@@ -11,7 +11,8 @@ SYSCALL(fcntl); SYSCALL(fstat); SYSCALL(newfstatat); SYSCALL(ioctl);
 SYSCALL(epoll_create); SYSCALL(epoll_create1); SYSCALL(epoll_ctl); SYSCALL(epoll_wait);
 SYSCALL(epoll_pwait); SYSCALL(epoll_pwait2);
 /* ipc/ */
-SYSCALL(shmget); SYSCALL(shmat); SYSCALL(shmdt); SYSCALL(shmctl);
+SYSCALL(shmget); SYSCALL(shmat); SYSCALL(shmdt); SYSCALL(shmctl); SYSCALL(semget);
+SYSCALL(semop); SYSCALL(semtimedop); SYSCALL(semctl);
 /* net/ */
 SYSCALL(socket); SYSCALL(socketpair); SYSCALL(sendto); SYSCALL(recvfrom); SYSCALL(sendmsg);
 SYSCALL(recvmsg); SYSCALL(shutdown); SYSCALL(getsockname); SYSCALL(getpeername);

@@ -123,8 +123,15 @@ static long de_thread(struct k_task *t)
 			k_task_kick(o);
 		}
 	struct k_sleep s = {.nointr = true};
-	while (tg->nthreads > 1 && !t->exiting && !tg->exiting)
+	while (tg->nthreads > 1 && !t->exiting && !tg->exiting) {
+		/* A thread made meanwhile is told too. */
+		for (struct k_task *o = tg->threads; o; o = o->tg_next)
+			if (o != t && !o->exiting) {
+				o->exiting = true;
+				k_task_kick(o);
+			}
 		k_sleep(t, &s);
+	}
 	tg->execing = NULL;
 	if (tg->nthreads > 1)
 		return -EINTR; /* killed meanwhile: it never returns to the guest */

@@ -39,7 +39,15 @@ struct epitem {
 
 struct k_epoll {
 	struct epitem *items;
+	struct k_file *file; /* its own file (not a reference) */
+	uint64_t gen;   /* ep_poll's pass that last evaluated it */
+	short cached;   /* and what it found */
+	uint64_t bgen, agen; /* epoll_ctl's depth checks: when measured */
+	int below, above;    /* and what they found */
 };
+
+/* Linux's EP_MAX_NESTS: epolls in epolls, at most this deep. */
+#define EP_MAX_NESTS 4
 
 /* The packed x86-64 struct epoll_event. */
 struct k_epoll_event {
@@ -113,18 +121,37 @@ static uint32_t item_ready(struct epitem *it, struct pollfd *host, int *nhost, i
 	return fresh ? got : 0;
 }
 
+/* An epoll is readable when one of its entries is ready.  Nested epolls
+ * are asked once per outermost question (a generation), so a lattice of
+ * epolls costs its size, not its paths; depth is bounded at ADD time,
+ * and here again as a backstop. */
+static uint64_t ep_gen;
+static int ep_depth;
+
 static short ep_poll(struct k_file *f)
 {
 	struct k_epoll *ep = f->priv;
+	if (ep_depth == 0)
+		ep_gen++;
+	if (ep->gen == ep_gen)
+		return ep->cached;
+	if (ep_depth > EP_MAX_NESTS)
+		return 0;
+	ep->gen = ep_gen;
+	ep->cached = 0;
+	ep_depth++;
 	struct pollfd host[1];
 	for (struct epitem *it = ep->items; it; it = it->next) {
 		uint32_t want = it->events & ~EP_PRIVATE_BITS;
 		int nhost = 0;
 		uint32_t mask = (uint16_t)k_file_ready(it->file, (short)want, host, &nhost, 1);
-		if (mask & (want | EPOLLERR | EPOLLHUP))
-			return POLLIN | POLLRDNORM;
+		if (mask & (want | EPOLLERR | EPOLLHUP)) {
+			ep->cached = POLLIN | POLLRDNORM;
+			break;
+		}
 	}
-	return 0;
+	ep_depth--;
+	return ep->cached;
 }
 
 static void ep_release(struct k_file *f)
@@ -170,6 +197,7 @@ static long create(struct k_task *t, int flags)
 		return -ENOMEM;
 	}
 	f->priv = ep;
+	ep->file = f;
 	long fd = fdt_install(t, f, 0, flags & EPOLL_CLOEXEC);
 	file_put(f);
 	return fd;
@@ -189,20 +217,48 @@ static bool is_epoll(const struct k_file *f)
 	return f->ops == &epoll_ops;
 }
 
-/* Whether adding target to ep would close a loop of epolls. */
-static bool loops(struct k_epoll *ep, struct k_file *target, int depth)
+/* How deep epolls go below f (0: f is no epoll), and whether ep is among
+ * them (a loop).  The graph is kept loop-free and at most EP_MAX_NESTS
+ * deep by these very checks, so the recursion is shallow; each epoll is
+ * measured once per check (a generation), so a lattice costs its size. */
+static uint64_t chk_gen;
+
+static int depth_below(struct k_file *f, struct k_epoll *ep, bool *loop)
 {
-	if (!is_epoll(target))
-		return false;
-	if (depth > 4)
-		return true; /* Linux's EP_MAX_NESTS */
-	struct k_epoll *inner = target->priv;
-	if (inner == ep)
-		return true;
-	for (struct epitem *it = inner->items; it; it = it->next)
-		if (loops(ep, it->file, depth + 1))
-			return true;
-	return false;
+	if (!is_epoll(f))
+		return 0;
+	struct k_epoll *inner = f->priv;
+	if (inner == ep) {
+		*loop = true;
+		return 1;
+	}
+	if (inner->bgen == chk_gen)
+		return inner->below;
+	int most = 0;
+	for (struct epitem *it = inner->items; it && !*loop; it = it->next) {
+		int d = depth_below(it->file, ep, loop);
+		if (d > most)
+			most = d;
+	}
+	inner->bgen = chk_gen;
+	inner->below = 1 + most;
+	return inner->below;
+}
+
+/* How many epolls hold the epoll ep, directly or through others, at most. */
+static int depth_above(struct k_epoll *ep)
+{
+	if (ep->agen == chk_gen)
+		return ep->above;
+	int most = 0;
+	for (struct epitem *it = ep->file->epitems; it; it = it->fnext) {
+		int d = 1 + depth_above(it->ep);
+		if (d > most)
+			most = d;
+	}
+	ep->agen = chk_gen;
+	ep->above = most;
+	return most;
 }
 
 SYSCALL(epoll_ctl)
@@ -244,9 +300,16 @@ SYSCALL(epoll_ctl)
 			r = -EEXIST;
 			break;
 		}
-		if (loops(ep, f, 0)) {
-			r = -ELOOP;
-			break;
+		if (is_epoll(f)) {
+			/* No loop, and no chain deeper than Linux allows. */
+			bool loop = false;
+			chk_gen++;
+			int below = depth_below(f, ep, &loop);
+			int above = depth_above(ep);
+			if (loop || above + below > EP_MAX_NESTS) {
+				r = -ELOOP;
+				break;
+			}
 		}
 		if (!(it = calloc(1, sizeof(*it)))) {
 			r = -ENOMEM;

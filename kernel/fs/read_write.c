@@ -66,8 +66,10 @@ long k_file_rw(struct k_task *t, struct k_file *f, const struct iovec *gv, int n
 		 * ENOSPC); a discarding device never reads the buffer. */
 		struct iovec none = {NULL, 0};
 		struct iovec fake = {NULL, total};
-		return write ? f->ops->write(f, total ? &fake : &none, 1, pos)
-			     : f->ops->read(f, &none, 0, pos);
+		long z = write ? f->ops->write(f, total ? &fake : &none, 1, pos)
+			       : f->ops->read(f, &none, 0, pos);
+		/* Nothing to move: a transfer that would wait is done. */
+		return z == -K_EBLOCK ? 0 : z;
 	}
 	struct iovec *hv = malloc(HOST_IOV * sizeof(*hv));
 	if (!hv)
@@ -259,8 +261,23 @@ SYSCALL(close) { return fdt_close(t, (int)a[0]); }
 
 /* Copies n bytes from in (at *in_pos, or its position) to out (at
  * *out_pos, or its position) through a buffer of the sentry's. */
-static long splice_copy(struct k_file *in, int64_t *in_pos, struct k_file *out, int64_t *out_pos,
-			size_t n)
+/* Sleeps until a sentry file changes (or a host one is ready): 0, or
+ * -ERESTARTSYS for a signal. */
+static long wait_file(struct k_task *t, struct k_file *f, bool write)
+{
+	struct k_waitq *q = &k_file_events;
+	struct pollfd hp = {f->host_fd, write ? POLLOUT : POLLIN, 0};
+	struct k_sleep sl = {.qs = &q, .nq = 1};
+	if (f->host_fd >= 0)
+		sl.fds = &hp, sl.nfds = 1;
+	return k_sleep(t, &sl) == -EINTR ? -ERESTARTSYS : 0;
+}
+
+/* Copies through a bounce buffer; a side that would block waits (or is
+ * EAGAIN when nonblocking), and bytes read are never dropped: a write
+ * that has to wait keeps them. */
+static long splice_copy(struct k_task *t, struct k_file *in, int64_t *in_pos, struct k_file *out,
+			int64_t *out_pos, size_t n)
 {
 	size_t cap = n < (1 << 16) ? n : (1 << 16);
 	char *buf = malloc(cap ? cap : 1);
@@ -268,22 +285,43 @@ static long splice_copy(struct k_file *in, int64_t *in_pos, struct k_file *out, 
 		return -ENOMEM;
 	size_t done = 0;
 	long err = 0;
-	while (done < n) {
+	while (done < n && !err) {
 		struct iovec v = {buf, n - done < cap ? n - done : cap};
 		ssize_t r = in->ops->read(in, &v, 1, in_pos);
+		if (r == -K_EBLOCK) {
+			if (done)
+				break; /* what came so far */
+			if (in->flags & O_NONBLOCK) {
+				err = -EAGAIN;
+				break;
+			}
+			err = wait_file(t, in, false);
+			continue;
+		}
 		if (r <= 0) {
 			err = r;
 			break;
 		}
-		struct iovec w = {buf, (size_t)r};
-		ssize_t wr = out->ops->write(out, &w, 1, out_pos);
-		if (wr < 0) {
-			err = wr;
-			break;
+		size_t off = 0;
+		while (off < (size_t)r) {
+			struct iovec w = {buf + off, (size_t)r - off};
+			ssize_t wr = out->ops->write(out, &w, 1, out_pos);
+			if (wr == -K_EBLOCK) {
+				if (out->flags & O_NONBLOCK) {
+					wr = -EAGAIN;
+				} else if ((wr = wait_file(t, out, true)) == 0) {
+					continue;
+				}
+			}
+			if (wr < 0) {
+				/* The bytes read and not written are lost to the
+				 * reader, as with Linux's sendfile on an error. */
+				err = wr;
+				break;
+			}
+			off += (size_t)wr;
+			done += (size_t)wr;
 		}
-		done += (size_t)wr;
-		if (wr < r)
-			break;
 	}
 	free(buf);
 	return done ? (long)done : err;
@@ -308,7 +346,7 @@ SYSCALL(sendfile)
 		r = -EINVAL;
 	} else {
 		size_t n = a[3] > MAX_RW ? MAX_RW : (size_t)a[3];
-		r = splice_copy(in, a[2] ? &off : NULL, out, NULL, n);
+		r = splice_copy(t, in, a[2] ? &off : NULL, out, NULL, n);
 		if (r >= 0 && a[2] && k_copy_out(t, a[2], &off, sizeof(off)))
 			r = -EFAULT;
 	}
@@ -345,7 +383,7 @@ SYSCALL(copy_file_range)
 		else if (in->inode == out->inode && ip < op + (int64_t)len && op < ip + (int64_t)len)
 			r = -EINVAL; /* overlapping ranges of one file */
 		if (!r && len) {
-			r = splice_copy(in, &ip, out, &op, len);
+			r = splice_copy(t, in, &ip, out, &op, len);
 			if (r >= 0) {
 				if (a[1])
 					r = k_copy_out(t, a[1], &ip, 8) ? -EFAULT : r;

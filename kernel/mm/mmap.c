@@ -330,6 +330,11 @@ SYSCALL(madvise)
 		}
 		if (advice == MADV_REMOVE && !(v->flags & VMA_SHARED))
 			return -EINVAL;
+		/* Punching holes needs a mapping that may write the file (a
+		 * read-only one may map a page cache or another's file). */
+		if (advice == MADV_REMOVE &&
+		    ((v->flags & VMA_NOWRITE) || !(v->prot & PROT_WRITE)))
+			return -EACCES;
 		if (advice == MADV_FREE && (v->flags & VMA_SHARED))
 			return -EINVAL; /* only private anonymous memory can be freed lazily */
 		if (advice == MADV_REMOVE && v->mobj)

@@ -68,6 +68,8 @@ void mm_put(struct k_mm *mm)
 		mm_free(mm);
 }
 
+static bool mobj_exclusive(const struct k_mm *mm, const struct k_mobj *o);
+
 /* Index of the first VMA that ends above addr (n if none). */
 static size_t vma_index(const struct k_mm *mm, uint64_t addr)
 {
@@ -176,8 +178,11 @@ static int vma_remove(struct k_mm *mm, uint64_t start, uint64_t end, bool keep_p
 		struct k_vma *v = &mm->v[i];
 		uint64_t len = v->end - v->start;
 		struct k_mobj *o = v->mobj;
-		/* Copy-on-write pieces see a file's pages: never theirs to drop. */
-		bool own = !(v->flags & (VMA_SHARED | VMA_COW));
+		/* Copy-on-write pieces see a file's pages: never theirs to drop;
+		 * but memory a fork shared is this mm's alone once the other
+		 * side is gone. */
+		bool own = !(v->flags & (VMA_SHARED | VMA_COW)) ||
+			   ((v->flags & VMA_FORKED) && o && mobj_exclusive(mm, o));
 		if (o && !keep_pages && (own || (o->refs == 1 && !(v->flags & VMA_COW)))) {
 			memfile_zero(&mm->k->mem, o->off + v->pgoff, len);
 			/* A private piece at either end of its object: give that

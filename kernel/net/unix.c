@@ -15,8 +15,12 @@
 
 #include "../sentry.h"
 
-/* Linux's default SO_SNDBUF for unix sockets (net.core.wmem_default). */
+/* Linux's default SO_SNDBUF for unix sockets (net.core.wmem_default),
+ * what each message costs beyond its bytes (as an skb's truesize does),
+ * and how many datagrams may wait (net.unix.max_dgram_qlen). */
 #define UNIX_BUF 212992
+#define MSG_COST 256
+#define DGRAM_QLEN 512
 #define SOCKFS_MAGIC 0x534F434B
 
 struct unix_msg {
@@ -27,7 +31,8 @@ struct unix_msg {
 
 struct unix_queue {
 	struct unix_msg *head, *tail;
-	size_t bytes;
+	size_t bytes;   /* charged: payload plus MSG_COST a message */
+	int nmsgs;
 	int refs;   /* the two ends */
 	bool eof;   /* the sender shut down writing, or closed */
 	bool nopeer; /* the receiver is gone: sends fail with EPIPE */
@@ -78,7 +83,8 @@ static ssize_t unix_read(struct k_file *f, const struct iovec *iov, int n, int64
 			q->head = m->next;
 			if (!q->head)
 				q->tail = NULL;
-			q->bytes -= m->len;
+			q->bytes -= m->len + MSG_COST;
+			q->nmsgs--;
 			free(m);
 		}
 		if (e->type != SOCK_STREAM)
@@ -99,8 +105,8 @@ static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int6
 	size_t len = iov_total(iov, n);
 	if (e->type != SOCK_STREAM && len > UNIX_BUF)
 		return -EMSGSIZE;
-	size_t room = q->bytes < UNIX_BUF ? UNIX_BUF - q->bytes : 0;
-	if (e->type == SOCK_STREAM ? room == 0 : room < len)
+	size_t room = q->bytes + MSG_COST < UNIX_BUF ? UNIX_BUF - q->bytes - MSG_COST : 0;
+	if (e->type == SOCK_STREAM ? room == 0 : room < len || q->nmsgs >= DGRAM_QLEN)
 		return -K_EBLOCK;
 	if (e->type == SOCK_STREAM && len > room)
 		len = room;
@@ -123,7 +129,8 @@ static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int6
 	else
 		q->head = m;
 	q->tail = m;
-	q->bytes += len;
+	q->bytes += len + MSG_COST;
+	q->nmsgs++;
 	k_file_notify();
 	return (ssize_t)len;
 }
@@ -140,7 +147,7 @@ static short unix_poll(struct k_file *f)
 		mask |= POLLRDHUP;
 	/* Writable by buffer space alone (a write to a gone peer fails with
 	 * EPIPE then, but poll says nothing of it: Linux's unix_writable). */
-	if (e->tx->bytes < UNIX_BUF)
+	if (e->tx->bytes + MSG_COST < UNIX_BUF && e->tx->nmsgs < DGRAM_QLEN)
 		mask |= POLLOUT | POLLWRNORM;
 	return mask;
 }
@@ -185,7 +192,8 @@ static long unix_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_
 				break; /* the next datagram's size */
 		}
 	} else {
-		n = (int)e->tx->bytes;
+		for (struct unix_msg *m = e->tx->head; m; m = m->next)
+			n += (int)(m->len - m->off);
 	}
 	return k_copy_out(t, arg, &n, sizeof(n));
 }

@@ -3,6 +3,7 @@
  * rt_sigframe laid out exactly as Linux's x86-64 setup_rt_frame does. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@
 	 SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_RESTORER)
 
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
+/* The first real-time signal of the kernel's ABI (glibc keeps 32 and 33). */
+#define K_SIGRTMIN 32
 
 enum sigdefault { SD_TERM, SD_CORE, SD_IGNORE, SD_STOP };
 
@@ -63,8 +66,11 @@ SYSCALL(rt_sigaction)
 		if (act.handler == (uint64_t)SIG_IGN ||
 		    (act.handler == (uint64_t)SIG_DFL && default_action((int)sig) == SD_IGNORE)) {
 			t->tg->pending &= ~SIGBIT(sig);
-			for (struct k_task *o = t->tg->threads; o; o = o->tg_next)
+			sigq_drop(t->k, &t->tg->rtq, (int)sig);
+			for (struct k_task *o = t->tg->threads; o; o = o->tg_next) {
 				o->pending &= ~SIGBIT(sig);
+				sigq_drop(t->k, &o->rtq, (int)sig);
+			}
 		}
 	}
 	if (a[2] && k_copy_out(t, a[2], &old, sizeof(old)))
@@ -161,6 +167,21 @@ SYSCALL(sigaltstack)
 	return 0;
 }
 
+void sigq_drop(struct k_kernel *k, struct k_sigq **q, int sig)
+{
+	while (*q) {
+		struct k_sigq *e = *q;
+		if (sig && e->info.si_signo != sig) {
+			q = &e->next;
+			continue;
+		}
+		*q = e->next;
+		free(e);
+		if (k && k->nsigq)
+			k->nsigq--;
+	}
+}
+
 uint64_t task_ready_signals(const struct k_task *t)
 {
 	return (t->pending | t->tg->pending) & ~t->sigmask;
@@ -249,10 +270,30 @@ static int send(struct k_thread_group *tg, struct k_task *to, int sig, const sig
 		return 0;
 	uint64_t *pending = to ? &to->pending : &tg->pending;
 	siginfo_t *slot = to ? &to->siginfo[sig] : &tg->siginfo[sig];
-	/* Standard signals do not queue: a second one while pending merges. */
+	/* Standard signals do not queue: a second one while pending merges.
+	 * Real-time ones queue, up to RLIMIT_SIGPENDING in the sandbox; past
+	 * it a sigqueue fails with EAGAIN and a kill merges, as in Linux. */
 	if (!(*pending & SIGBIT(sig))) {
 		*pending |= SIGBIT(sig);
 		fill_info(slot, sig, info);
+	} else if (sig >= K_SIGRTMIN) {
+		struct k_kernel *k = tg->threads ? tg->threads->k : NULL;
+		uint64_t lim = tg->rlim[RLIMIT_SIGPENDING].rlim_cur;
+		struct k_sigq *e = NULL;
+		if (k && (lim == RLIM_INFINITY || k->nsigq < lim))
+			e = malloc(sizeof(*e));
+		if (!e) {
+			if (info && info->si_code != SI_USER)
+				return -EAGAIN;
+		} else {
+			fill_info(&e->info, sig, info);
+			e->next = NULL;
+			struct k_sigq **q = to ? &to->rtq : &tg->rtq;
+			while (*q)
+				q = &(*q)->next;
+			*q = e;
+			k->nsigq++;
+		}
 	}
 	complete(tg, to, sig);
 	k_file_notify(); /* signalfd readers and pollers look again */
@@ -608,8 +649,20 @@ int signal_dequeue(struct k_task *t, uint64_t mask, siginfo_t *si)
 				sig = sync[j];
 		if (!sig)
 			sig = __builtin_ctzll(ready) + 1;
-		*sets[i] &= ~SIGBIT(sig);
 		*si = infos[i][sig];
+		/* The next queued one of that number takes its place. */
+		struct k_sigq **q = i == 0 ? &t->rtq : &t->tg->rtq;
+		while (*q && (*q)->info.si_signo != sig)
+			q = &(*q)->next;
+		if (*q) {
+			struct k_sigq *e = *q;
+			*q = e->next;
+			infos[i][sig] = e->info;
+			free(e);
+			t->k->nsigq--;
+		} else {
+			*sets[i] &= ~SIGBIT(sig);
+		}
 		return sig;
 	}
 	return 0;

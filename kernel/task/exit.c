@@ -97,6 +97,8 @@ void tg_release(struct k_thread_group *tg)
 {
 	if (!tg)
 		return;
+	if (tg->zombie && tg->k)
+		tg->k->nzombies--;
 	if (tg->parent) {
 		for (struct k_thread_group **p = &tg->parent->children; *p; p = &(*p)->sibling)
 			if (*p == tg) {
@@ -112,6 +114,8 @@ void tg_release(struct k_thread_group *tg)
 		tg_release(c);
 	}
 	ptimers_free(tg);
+	sem_exit(tg);
+	sigq_drop(NULL, &tg->rtq, 0);
 	free(tg->groups);
 	free(tg);
 }
@@ -219,10 +223,14 @@ void tg_notify_parent(struct k_thread_group *tg, int why, int status)
 static void tg_exit(struct k_kernel *k, struct k_thread_group *tg)
 {
 	tg->zombie = true;
+	tg->k = k;
+	k->nzombies++;
 	int code = tg->exit_code;
 	tg->exit_status = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
 	tg->itimer[ITIMER_REAL].value = 0;
 	ptimers_free(tg);
+	sem_exit(tg);
+	sigq_drop(k, &tg->rtq, 0); /* a dead process's queued signals */
 	struct k_thread_group *init = k->init;
 	while (tg != init && tg->children) {
 		struct k_thread_group *c = tg->children;
@@ -293,6 +301,12 @@ void task_exit(struct k_task *t)
 	t->tg_next = NULL;
 	tg->nthreads--;
 	tg->cpu_base += t->ctx && tg->nthreads == 0 ? pf_ctx_cputime_ns(t->ctx) : 0;
+	/* The process's POSIX record locks go with it, even on files whose
+	 * descriptions live on in other processes. */
+	if (tg->nthreads == 0 && t->fdt)
+		for (int fd = 0; fd < t->fdt->n; fd++)
+			if (t->fdt->v[fd].f)
+				locks_close(t, t->fdt->v[fd].f);
 	pf_ctx_free(t->ctx);
 	t->ctx = NULL;
 	mm_put(t->mm);
@@ -314,6 +328,7 @@ void task_exit(struct k_task *t)
 
 void task_free(struct k_task *t)
 {
+	sigq_drop(t->k, &t->rtq, 0);
 	fiber_free(t->fiber);
 	free(t);
 }

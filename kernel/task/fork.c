@@ -10,6 +10,7 @@
 
 #include "../sentry.h"
 
+#define ERESTARTNOINTR 513
 #define CLONE_NS_FLAGS                                                                  \
 	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |     \
 	 CLONE_NEWNET | CLONE_NEWCGROUP)
@@ -81,7 +82,13 @@ static long do_clone(struct k_task *t, const struct clone_req *rq)
 		return -EPERM;
 	if (fl & CLONE_PIDFD)
 		return -EINVAL; /* no pidfds in the sentry yet */
-	if (k->ntasks >= k->max_tasks)
+	/* A group that is leaving, or whose execve is ending its other
+	 * threads, makes no new ones (the call restarts: the caller is about
+	 * to go anyway). */
+	if (t->exiting || t->tg->exiting || t->tg->execing)
+		return -ERESTARTNOINTR;
+	/* Zombies count: each holds its thread group until reaped. */
+	if (k->ntasks + k->nzombies >= k->max_tasks)
 		return -EAGAIN;
 	struct rlimit *nproc = &t->tg->rlim[RLIMIT_NPROC];
 	if (t->tg->euid != 0 && nproc->rlim_cur != RLIM_INFINITY &&

@@ -244,6 +244,10 @@ static void handle_stop(struct k_task *t, const struct pf_event *ev)
 {
 	switch (ev->kind) {
 	case PF_SYSCALL: {
+		/* A thread told to leave (exit_group, another thread's execve)
+		 * makes no more syscalls: the loop ends it. */
+		if (t->exiting || t->tg->exiting)
+			break;
 		/* Linux reads the number as an int: the upper half is ignored. */
 		long nr = (int)t->regs.orig_rax;
 		t->in_syscall = true;

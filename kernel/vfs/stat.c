@@ -149,8 +149,11 @@ static int statfs_of(struct k_inode *ino, struct statfs *st)
 
 static void statfs_flags(const struct k_mount *m, struct statfs *st)
 {
-	/* ST_VALID, and the mount's flags as statfs(2) reports them. */
+	/* ST_VALID, and the mount's flags as statfs(2) reports them (files
+	 * of internal filesystems, pipes and sockets, have no mount). */
 	st->f_flags = 0x20;
+	if (!m)
+		return;
 	if (m->flags & MS_RDONLY)
 		st->f_flags |= ST_RDONLY;
 	if (m->flags & MS_NOSUID)
@@ -187,8 +190,19 @@ SYSCALL(fstatfs)
 	if (f->inode) {
 		err = statfs_of(f->inode, &st);
 		statfs_flags(f->path.mnt, &st);
-	} else {
+	} else if (f->host_fd >= 0) {
 		err = fstatfs(f->host_fd, &st) == 0 ? 0 : -errno;
+	} else {
+		/* The sentry's anonymous files: sockfs for sockets, else
+		 * anon_inodefs, as Linux reports them. */
+		memset(&st, 0, sizeof(st));
+		bool sock = f->ops && f->ops->anon_name && strcmp(f->ops->anon_name, "socket") == 0;
+		st.f_type = sock ? 0x534F434B : 0x09041934;
+		st.f_bsize = 4096;
+		st.f_namelen = 255;
+		st.f_frsize = 4096;
+		st.f_flags = 0x20;
+		err = 0;
 	}
 	file_put(f);
 	return err ? err : k_copy_out(t, a[1], &st, sizeof(st));

@@ -194,6 +194,32 @@ int main(void)
 	if (read(p[0], buf, 1) != 1)
 		die("read");
 
+	/* Chains of epolls: built top-down or bottom-up, Linux stops them at
+	 * the same depth (ELOOP). */
+	int chain[10];
+	chain[0] = epoll_create1(0);
+	int depth = 0;
+	for (int i = 1; i < 10; i++) {
+		chain[i] = epoll_create1(0);
+		struct epoll_event ce = {.events = EPOLLIN};
+		if (epoll_ctl(chain[i - 1], EPOLL_CTL_ADD, chain[i], &ce) != 0) {
+			printf("top-down chain stops at %d: %s\n", i, errname(errno));
+			break;
+		}
+		depth = i;
+	}
+	(void)depth;
+	int up[10];
+	up[0] = epoll_create1(0);
+	for (int i = 1; i < 10; i++) {
+		up[i] = epoll_create1(0);
+		struct epoll_event ce = {.events = EPOLLIN};
+		if (epoll_ctl(up[i], EPOLL_CTL_ADD, up[i - 1], &ce) != 0) {
+			printf("bottom-up chain stops at %d: %s\n", i, errname(errno));
+			break;
+		}
+	}
+
 	/* Socket pairs: writable, readable after the peer writes, HUP once
 	 * the peer is gone. */
 	int sv[2];

@@ -1,6 +1,8 @@
 /* For the task limit test.  "count": forks children that wait on a pipe
  * until fork fails, reports how many it made and the errno, then lets
- * them go and reaps them.  "bomb": every process forks without end. */
+ * them go and reaps them.  "zombies": the same with children that exit at
+ * once and are not reaped (zombies count).  "bomb": every process forks
+ * without end. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,22 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "bomb") == 0) {
 		for (;;)
 			fork();
+	}
+	if (argc > 1 && strcmp(argv[1], "zombies") == 0) {
+		int made = 0;
+		pid_t c;
+		while ((c = fork()) >= 0) {
+			if (c == 0)
+				_exit(0);
+			made++;
+		}
+		int err = errno;
+		int reaped = 0;
+		while (wait(NULL) > 0)
+			reaped++;
+		printf("zombies %d, then %s; reaped %d\n", made, err == EAGAIN ? "EAGAIN" : strerror(err),
+		       reaped);
+		return 0;
 	}
 	int p[2];
 	if (pipe(p) != 0)

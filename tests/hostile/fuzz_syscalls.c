@@ -62,7 +62,7 @@ static int allowed(long nr)
 	case SYS_setgroups: case SYS_umask: case SYS_futex: case SYS_preadv2:
 	case SYS_getrandom: case SYS_alarm: case SYS_setitimer: case SYS_poll: case SYS_ppoll:
 	case SYS_select: case SYS_pselect6: case SYS_clone: case SYS_clone3: case SYS_fork:
-	case SYS_vfork: case SYS_shmat: case SYS_shmdt:
+	case SYS_vfork: case SYS_shmat: case SYS_shmdt: case SYS_semop: case SYS_semtimedop:
 		return 0;
 	}
 	return 1;

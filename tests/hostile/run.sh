@@ -92,6 +92,12 @@ if [ "$out" = "made 31, then EAGAIN; reaped 31" ]; then
 else
 	bad "fork past --tasks 32: $out"
 fi
+out=$(timeout 60 "$husk" run ${HUSK_FLAGS:-} --tasks 32 -- "$dir/forkbomb" zombies 2>&1)
+if [ "$out" = "zombies 31, then EAGAIN; reaped 31" ]; then
+	ok "unreaped zombies count toward --tasks"
+else
+	bad "zombies past --tasks 32: $out"
+fi
 "$husk" run ${HUSK_FLAGS:-} --tasks 64 -- "$dir/forkbomb" bomb >/dev/null 2>&1 &
 bomb=$!
 sleep 1
