@@ -581,6 +581,32 @@ uint64_t k_ignored_at_start(void);
 /* Wakes up to n waiters of the futex word at addr in t's address space. */
 int futex_wake_addr(struct k_task *t, uint64_t addr, int n);
 
+/* ---- System V IPC (ipc/) ---- */
+/* An IPC object's key, owner and mode, as struct ipc_perm keeps them. */
+struct k_ipc_perm {
+	int32_t key;
+	uint32_t uid, gid, cuid, cgid;
+	uint16_t mode, seq;
+};
+
+/* The kernel's struct ipc64_perm on x86-64, as IPC_STAT writes it. */
+struct k_ipc64_perm {
+	int32_t key;
+	uint32_t uid, gid, cuid, cgid;
+	uint16_t mode, pad1;
+	uint16_t seq, pad2;
+	uint64_t unused1, unused2;
+};
+
+/* ipcperms: the owner, group or other bits of the mode must grant want
+ * (4 read, 2 write, 1 execute); euid 0 may do anything.  ipc_owner: may
+ * change or remove it (IPC_SET, IPC_RMID). */
+bool ipc_allowed(struct k_task *t, const struct k_ipc_perm *p, int want);
+bool ipc_owner(struct k_task *t, const struct k_ipc_perm *p);
+void ipc_perm64(const struct k_ipc_perm *p, struct k_ipc64_perm *out);
+/* A new object's perm: key, the caller's ids, the mode bits of flags. */
+void ipc_perm_init(struct k_task *t, struct k_ipc_perm *p, int32_t key, int flags, uint16_t seq);
+
 /* ---- the kernel ---- */
 /* Tasks a sandbox may have at once unless configured: a fork bomb stops
  * here with EAGAIN. */

@@ -39,14 +39,6 @@
 #define K_SEM_STAT_ANY 20
 #define K_SEM_UNDO 0x1000
 
-struct k_ipc64_perm {
-	int32_t key;
-	uint32_t uid, gid, cuid, cgid;
-	uint16_t mode, pad1;
-	uint16_t seq, pad2;
-	uint64_t unused1, unused2;
-};
-
 struct k_semid64_ds {
 	struct k_ipc64_perm perm;
 	int64_t otime;
@@ -74,12 +66,10 @@ struct sem_waiter {
 };
 
 struct sem_set {
-	int32_t key;
+	struct k_ipc_perm perm;
 	int nsems;
 	uint16_t *val;
 	int32_t *pid;
-	uint32_t uid, gid, cuid, cgid;
-	uint16_t mode, seq;
 	int64_t otime, ctime;
 	struct k_waitq wait;
 	struct sem_waiter *waiters;
@@ -108,32 +98,11 @@ static struct sem_set *by_id(int id, int *idx)
 	if (id < 0)
 		return NULL;
 	int i = id % SEQ_MULTIPLIER;
-	if (i >= SETS || !sets[i] || sets[i]->seq != id / SEQ_MULTIPLIER)
+	if (i >= SETS || !sets[i] || sets[i]->perm.seq != id / SEQ_MULTIPLIER)
 		return NULL;
 	if (idx)
 		*idx = i;
 	return sets[i];
-}
-
-static bool allowed(struct k_task *t, const struct sem_set *s, int want)
-{
-	struct k_thread_group *tg = t->tg;
-	if (tg->euid == 0)
-		return true;
-	int bits;
-	if (tg->euid == s->uid || tg->euid == s->cuid)
-		bits = s->mode >> 6;
-	else if (tg->egid == s->gid || tg->egid == s->cgid)
-		bits = s->mode >> 3;
-	else
-		bits = s->mode;
-	return (bits & want) == want;
-}
-
-static bool owner(struct k_task *t, const struct sem_set *s)
-{
-	uint32_t e = t->tg->euid;
-	return e == 0 || e == s->uid || e == s->cuid;
 }
 
 static void set_free(struct sem_set *s)
@@ -163,15 +132,15 @@ SYSCALL(semget)
 	if (key != 0) {
 		for (int i = 0; i < SETS; i++) {
 			struct sem_set *s = sets[i];
-			if (!s || s->key != key)
+			if (!s || s->perm.key != key)
 				continue;
 			if ((flg & K_IPC_CREAT) && (flg & K_IPC_EXCL))
 				return -EEXIST;
 			if (nsems > s->nsems)
 				return -EINVAL;
-			if (!allowed(t, s, ((flg >> 6) | (flg >> 3) | flg) & 7))
+			if (!ipc_allowed(t, &s->perm, ((flg >> 6) | (flg >> 3) | flg) & 7))
 				return -EACCES;
-			return (long)s->seq * SEQ_MULTIPLIER + i;
+			return (long)s->perm.seq * SEQ_MULTIPLIER + i;
 		}
 		if (!(flg & K_IPC_CREAT))
 			return -ENOENT;
@@ -193,15 +162,11 @@ SYSCALL(semget)
 		set_free(s);
 		return -ENOMEM;
 	}
-	s->key = key;
 	s->nsems = nsems;
-	s->uid = s->cuid = t->tg->euid;
-	s->gid = s->cgid = t->tg->egid;
-	s->mode = (uint16_t)(flg & 0777);
-	s->seq = next_seq++ % (INT32_MAX / SEQ_MULTIPLIER);
+	ipc_perm_init(t, &s->perm, key, flg, next_seq++ % (INT32_MAX / SEQ_MULTIPLIER));
 	s->ctime = now_s();
 	sets[idx] = s;
-	return (long)s->seq * SEQ_MULTIPLIER + idx;
+	return (long)s->perm.seq * SEQ_MULTIPLIER + idx;
 }
 
 static struct sem_undo *undo_for(struct k_task *t, int id, int nsems, bool create)
@@ -284,7 +249,7 @@ static long do_semop(struct k_task *t, int id, uint64_t usops, uint64_t nsops, u
 		alter |= ops[i].op != 0;
 		undo |= (ops[i].flg & K_SEM_UNDO) != 0;
 	}
-	if (!allowed(t, s, alter ? 2 : 4))
+	if (!ipc_allowed(t, &s->perm, alter ? 2 : 4))
 		return -EACCES;
 	struct sem_undo *u = undo ? undo_for(t, id, s->nsems, true) : NULL;
 	if (undo && !u)
@@ -380,11 +345,7 @@ static void clear_undo(struct k_kernel *k, int id, int num)
 static void fill_ds(const struct sem_set *s, struct k_semid64_ds *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->perm.key = s->key;
-	d->perm.uid = s->uid, d->perm.gid = s->gid;
-	d->perm.cuid = s->cuid, d->perm.cgid = s->cgid;
-	d->perm.mode = s->mode;
-	d->perm.seq = s->seq;
+	ipc_perm64(&s->perm, &d->perm);
 	d->otime = s->otime;
 	d->ctime = s->ctime;
 	d->nsems = (uint64_t)s->nsems;
@@ -421,13 +382,13 @@ SYSCALL(semctl)
 		if (id < 0 || id >= SETS || !sets[id])
 			return -EINVAL;
 		struct sem_set *s = sets[id];
-		if (cmd == K_SEM_STAT && !allowed(t, s, 4))
+		if (cmd == K_SEM_STAT && !ipc_allowed(t, &s->perm, 4))
 			return -EACCES;
 		struct k_semid64_ds d;
 		fill_ds(s, &d);
 		if (k_copy_out(t, arg, &d, sizeof(d)))
 			return -EFAULT;
-		return (long)s->seq * SEQ_MULTIPLIER + id;
+		return (long)s->perm.seq * SEQ_MULTIPLIER + id;
 	}
 	}
 	int idx;
@@ -436,7 +397,7 @@ SYSCALL(semctl)
 		return -EINVAL;
 	switch (cmd) {
 	case K_IPC_STAT: {
-		if (!allowed(t, s, 4))
+		if (!ipc_allowed(t, &s->perm, 4))
 			return -EACCES;
 		struct k_semid64_ds d;
 		fill_ds(s, &d);
@@ -446,16 +407,16 @@ SYSCALL(semctl)
 		struct k_semid64_ds d;
 		if (k_copy_in(t, &d, arg, sizeof(d)))
 			return -EFAULT;
-		if (!owner(t, s))
+		if (!ipc_owner(t, &s->perm))
 			return -EPERM;
-		s->uid = d.perm.uid;
-		s->gid = d.perm.gid;
-		s->mode = (uint16_t)(d.perm.mode & 0777);
+		s->perm.uid = d.perm.uid;
+		s->perm.gid = d.perm.gid;
+		s->perm.mode = (uint16_t)(d.perm.mode & 0777);
 		s->ctime = now_s();
 		return 0;
 	}
 	case K_IPC_RMID:
-		if (!owner(t, s))
+		if (!ipc_owner(t, &s->perm))
 			return -EPERM;
 		set_remove(idx);
 		return 0;
@@ -463,7 +424,7 @@ SYSCALL(semctl)
 	case K_GETPID:
 	case K_GETNCNT:
 	case K_GETZCNT: {
-		if (!allowed(t, s, 4))
+		if (!ipc_allowed(t, &s->perm, 4))
 			return -EACCES;
 		if (num < 0 || num >= s->nsems)
 			return -EINVAL;
@@ -477,12 +438,12 @@ SYSCALL(semctl)
 		return cnt;
 	}
 	case K_GETALL: {
-		if (!allowed(t, s, 4))
+		if (!ipc_allowed(t, &s->perm, 4))
 			return -EACCES;
 		return k_copy_out(t, arg, s->val, (size_t)s->nsems * sizeof(uint16_t));
 	}
 	case K_SETVAL: {
-		if (!allowed(t, s, 2))
+		if (!ipc_allowed(t, &s->perm, 2))
 			return -EACCES;
 		if (num < 0 || num >= s->nsems)
 			return -EINVAL;
@@ -497,7 +458,7 @@ SYSCALL(semctl)
 		return 0;
 	}
 	case K_SETALL: {
-		if (!allowed(t, s, 2))
+		if (!ipc_allowed(t, &s->perm, 2))
 			return -EACCES;
 		uint16_t *v = malloc((size_t)s->nsems * sizeof(*v));
 		if (!v)

@@ -42,14 +42,6 @@
 #define SHMLBA PAGE_SIZE
 
 /* The kernel's struct ipc64_perm and shmid64_ds on x86-64. */
-struct k_ipc64_perm {
-	int32_t key;
-	uint32_t uid, gid, cuid, cgid;
-	uint16_t mode, pad1;
-	uint16_t seq, pad2;
-	uint64_t unused1, unused2;
-};
-
 struct k_shmid64_ds {
 	struct k_ipc64_perm perm;
 	uint64_t segsz;
@@ -71,11 +63,9 @@ struct k_shm_info {
 };
 
 struct shm_seg {
-	int32_t key;
+	struct k_ipc_perm perm;
 	uint64_t size;
 	struct k_mobj *obj;
-	uint32_t uid, gid, cuid, cgid;
-	uint16_t mode, seq;
 	int64_t atime, dtime, ctime;
 	int cpid, lpid;
 	bool dest; /* IPC_RMID: gone with the last mapping */
@@ -117,34 +107,11 @@ static struct shm_seg *by_id(struct k_kernel *k, int id, int *idx)
 	if (id < 0)
 		return NULL;
 	int i = id % SEQ_MULTIPLIER;
-	if (i >= SHMMNI || !segs[i] || segs[i]->seq != id / SEQ_MULTIPLIER)
+	if (i >= SHMMNI || !segs[i] || segs[i]->perm.seq != id / SEQ_MULTIPLIER)
 		return NULL;
 	if (idx)
 		*idx = i;
 	return segs[i];
-}
-
-/* ipcperms: the owner, group or other bits of the mode must grant want
- * (4 read, 2 write, 1 execute). */
-static bool allowed(struct k_task *t, const struct shm_seg *s, int want)
-{
-	struct k_thread_group *tg = t->tg;
-	if (tg->euid == 0)
-		return true;
-	int bits;
-	if (tg->euid == s->uid || tg->euid == s->cuid)
-		bits = s->mode >> 6;
-	else if (tg->egid == s->gid || tg->egid == s->cgid)
-		bits = s->mode >> 3;
-	else
-		bits = s->mode;
-	return (bits & want) == want;
-}
-
-static bool owner(struct k_task *t, const struct shm_seg *s)
-{
-	uint32_t e = t->tg->euid;
-	return e == 0 || e == s->uid || e == s->cuid;
 }
 
 SYSCALL(shmget)
@@ -157,16 +124,16 @@ SYSCALL(shmget)
 	if (key != 0 /* IPC_PRIVATE */) {
 		for (int i = 0; i < SHMMNI; i++) {
 			struct shm_seg *s = segs[i];
-			if (!s || s->dest || s->key != key)
+			if (!s || s->dest || s->perm.key != key)
 				continue;
 			if ((flg & K_IPC_CREAT) && (flg & K_IPC_EXCL))
 				return -EEXIST;
 			if (size > s->size)
 				return -EINVAL;
 			/* The mode bits asked for, in any of the three places. */
-			if (!allowed(t, s, ((flg >> 6) | (flg >> 3) | flg) & 7))
+			if (!ipc_allowed(t, &s->perm, ((flg >> 6) | (flg >> 3) | flg) & 7))
 				return -EACCES;
-			return (long)s->seq * SEQ_MULTIPLIER + i;
+			return (long)s->perm.seq * SEQ_MULTIPLIER + i;
 		}
 		if (!(flg & K_IPC_CREAT))
 			return -ENOENT;
@@ -192,16 +159,12 @@ SYSCALL(shmget)
 		free(s);
 		return -ENOMEM;
 	}
-	s->key = key;
 	s->size = size;
-	s->uid = s->cuid = t->tg->euid;
-	s->gid = s->cgid = t->tg->egid;
-	s->mode = (uint16_t)(flg & 0777);
-	s->seq = next_seq++ % (INT32_MAX / SEQ_MULTIPLIER);
+	ipc_perm_init(t, &s->perm, key, flg, next_seq++ % (INT32_MAX / SEQ_MULTIPLIER));
 	s->ctime = now_s();
 	s->cpid = t->tg->pid;
 	segs[idx] = s;
-	return (long)s->seq * SEQ_MULTIPLIER + idx;
+	return (long)s->perm.seq * SEQ_MULTIPLIER + idx;
 }
 
 SYSCALL(shmat)
@@ -225,7 +188,7 @@ SYSCALL(shmat)
 		want |= 1;
 		prot |= PROT_EXEC;
 	}
-	if (!allowed(t, s, want))
+	if (!ipc_allowed(t, &s->perm, want))
 		return -EACCES;
 	uint64_t len = PAGE_UP(s->size);
 	int mflags = 0;
@@ -294,11 +257,11 @@ SYSCALL(shmdt)
 static void fill_ds(const struct shm_seg *s, struct k_shmid64_ds *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->perm.key = s->dest ? 0 : s->key;
-	d->perm.uid = s->uid, d->perm.gid = s->gid;
-	d->perm.cuid = s->cuid, d->perm.cgid = s->cgid;
-	d->perm.mode = (uint16_t)(s->mode | (s->dest ? K_SHM_DEST : 0));
-	d->perm.seq = s->seq;
+	ipc_perm64(&s->perm, &d->perm);
+	if (s->dest) {
+		d->perm.key = 0; /* IPC_PRIVATE once removed */
+		d->perm.mode |= K_SHM_DEST;
+	}
 	d->segsz = s->size;
 	d->atime = s->atime, d->dtime = s->dtime, d->ctime = s->ctime;
 	d->cpid = s->cpid, d->lpid = s->lpid;
@@ -344,13 +307,13 @@ SYSCALL(shmctl)
 		if (id < 0 || id >= SHMMNI || !segs[id])
 			return -EINVAL;
 		struct shm_seg *s = segs[id];
-		if (cmd == K_SHM_STAT && !allowed(t, s, 4))
+		if (cmd == K_SHM_STAT && !ipc_allowed(t, &s->perm, 4))
 			return -EACCES;
 		struct k_shmid64_ds d;
 		fill_ds(s, &d);
 		if (k_copy_out(t, a[2], &d, sizeof(d)))
 			return -EFAULT;
-		return (long)s->seq * SEQ_MULTIPLIER + id;
+		return (long)s->perm.seq * SEQ_MULTIPLIER + id;
 	}
 	}
 	int idx;
@@ -359,7 +322,7 @@ SYSCALL(shmctl)
 		return -EINVAL;
 	switch (cmd) {
 	case K_IPC_STAT: {
-		if (!allowed(t, s, 4))
+		if (!ipc_allowed(t, &s->perm, 4))
 			return -EACCES;
 		struct k_shmid64_ds d;
 		fill_ds(s, &d);
@@ -369,16 +332,16 @@ SYSCALL(shmctl)
 		struct k_shmid64_ds d;
 		if (k_copy_in(t, &d, a[2], sizeof(d)))
 			return -EFAULT;
-		if (!owner(t, s))
+		if (!ipc_owner(t, &s->perm))
 			return -EPERM;
-		s->uid = d.perm.uid;
-		s->gid = d.perm.gid;
-		s->mode = (uint16_t)((s->mode & ~0777) | (d.perm.mode & 0777));
+		s->perm.uid = d.perm.uid;
+		s->perm.gid = d.perm.gid;
+		s->perm.mode = (uint16_t)((s->perm.mode & ~0777) | (d.perm.mode & 0777));
 		s->ctime = now_s();
 		return 0;
 	}
 	case K_IPC_RMID:
-		if (!owner(t, s))
+		if (!ipc_owner(t, &s->perm))
 			return -EPERM;
 		s->dest = true;
 		s->ctime = now_s();
@@ -388,12 +351,12 @@ SYSCALL(shmctl)
 	case K_SHM_LOCK:
 	case K_SHM_UNLOCK:
 		/* Guest memory is never swapped: locking only records it. */
-		if (!owner(t, s) && t->tg->euid != 0)
+		if (!ipc_owner(t, &s->perm) && t->tg->euid != 0)
 			return -EPERM;
 		if (cmd == K_SHM_LOCK)
-			s->mode |= K_SHM_LOCKED;
+			s->perm.mode |= K_SHM_LOCKED;
 		else
-			s->mode &= (uint16_t)~K_SHM_LOCKED;
+			s->perm.mode &= (uint16_t)~K_SHM_LOCKED;
 		return 0;
 	default:
 		return -EINVAL;
