@@ -154,7 +154,7 @@ int64_t itimer_next(struct k_kernel *k);
 struct k_ptimer;
 struct k_thread_group;
 void ptimers_fire(struct k_task *t, bool *cpu_armed, int64_t *next_mono);
-void ptimers_free(struct k_thread_group *tg);
+void ptimers_free(struct k_kernel *k, struct k_thread_group *tg);
 
 /* The memory limit (mm/limit.c). */
 uint64_t mem_used(struct k_kernel *k);
@@ -618,6 +618,9 @@ struct k_kernel {
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at boot */
 	int last_pid;
 	uint64_t nsigq;           /* real-time signals queued, for RLIMIT_SIGPENDING */
+	/* Sandbox-wide counts of what a guest can make many of, each with a
+	 * cap, so that no mix of processes grows the sentry's heap without end. */
+	int epoll_watches, ptimers;
 	int ntasks, max_tasks;    /* live tasks, and how many may be */
 	int nzombies;             /* thread groups waiting to be reaped */
 	struct k_task *tasks;     /* every task, newest first */

@@ -237,7 +237,7 @@ static long do_exec(struct k_task *t, int dirfd, uint64_t upath, uint64_t uargv,
 			after_exec(t, path);
 			caps_exec(t->tg);
 			t->tg->execed = true;
-			ptimers_free(t->tg);
+			ptimers_free(t->k, t->tg);
 			vfork_release(t); /* a vfork parent goes on now */
 		}
 	}

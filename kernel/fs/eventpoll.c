@@ -39,6 +39,7 @@ struct epitem {
 
 struct k_epoll {
 	struct epitem *items;
+	struct k_kernel *k;
 	struct k_file *file; /* its own file (not a reference) */
 	uint64_t gen;   /* ep_poll's pass that last evaluated it */
 	short cached;   /* and what it found */
@@ -48,6 +49,7 @@ struct k_epoll {
 
 /* Linux's EP_MAX_NESTS: epolls in epolls, at most this deep. */
 #define EP_MAX_NESTS 4
+#define EP_MAX_WATCHES (1 << 19)
 
 /* The packed x86-64 struct epoll_event. */
 struct k_epoll_event {
@@ -72,6 +74,7 @@ static void item_free(struct k_epoll *ep, struct epitem *it)
 			break;
 		}
 	unlink_file(it);
+	ep->k->epoll_watches--;
 	free(it);
 }
 
@@ -198,6 +201,7 @@ static long create(struct k_task *t, int flags)
 	}
 	f->priv = ep;
 	ep->file = f;
+	ep->k = t->k;
 	long fd = fdt_install(t, f, 0, flags & EPOLL_CLOEXEC);
 	file_put(f);
 	return fd;
@@ -311,10 +315,16 @@ SYSCALL(epoll_ctl)
 				break;
 			}
 		}
+		/* Linux's fs.epoll.max_user_watches, for the whole sandbox. */
+		if (t->k->epoll_watches >= EP_MAX_WATCHES) {
+			r = -ENOSPC;
+			break;
+		}
 		if (!(it = calloc(1, sizeof(*it)))) {
 			r = -ENOMEM;
 			break;
 		}
+		t->k->epoll_watches++;
 		*it = (struct epitem){.ep = ep, .file = f, .fd = fd,
 				      .events = ev.events | EPOLLERR | EPOLLHUP, .data = ev.data};
 		it->next = ep->items;

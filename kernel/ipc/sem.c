@@ -105,8 +105,13 @@ static struct sem_set *by_id(int id, int *idx)
 	return sets[i];
 }
 
+/* SEMMNS for the sandbox: every set's semaphores together. */
+#define SANDBOX_SEMS (1 << 20)
+static int nsems_total;
+
 static void set_free(struct sem_set *s)
 {
+	nsems_total -= s->nsems;
 	free(s->val);
 	free(s->pid);
 	free(s);
@@ -151,7 +156,7 @@ SYSCALL(semget)
 	for (int i = 0; i < SETS && idx < 0; i++)
 		if (!sets[i])
 			idx = i;
-	if (idx < 0)
+	if (idx < 0 || nsems > SANDBOX_SEMS - nsems_total)
 		return -ENOSPC;
 	struct sem_set *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -163,6 +168,7 @@ SYSCALL(semget)
 		return -ENOMEM;
 	}
 	s->nsems = nsems;
+	nsems_total += nsems;
 	ipc_perm_init(t, &s->perm, key, flg, next_seq++ % (INT32_MAX / SEQ_MULTIPLIER));
 	s->ctime = now_s();
 	sets[idx] = s;

@@ -243,9 +243,11 @@ SYSCALL(socketpair)
 	int type = flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (domain != AF_UNIX)
 		return domain == AF_INET || domain == AF_INET6 ? -EOPNOTSUPP : -EAFNOSUPPORT;
+	/* Linux's unix_create: a raw unix socket is a datagram one. */
+	if (type == SOCK_RAW)
+		type = SOCK_DGRAM;
 	if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET)
-		return type == SOCK_RAW || type == SOCK_RDM || type == SOCK_PACKET ? -ESOCKTNOSUPPORT
-										   : -EINVAL;
+		return type == SOCK_RDM || type == SOCK_PACKET ? -ESOCKTNOSUPPORT : -EINVAL;
 	if (proto != 0 && proto != PF_UNIX)
 		return -EPROTONOSUPPORT;
 	struct unix_queue *q1 = calloc(1, sizeof(*q1)), *q2 = calloc(1, sizeof(*q2));

@@ -113,7 +113,8 @@ void tg_release(struct k_thread_group *tg)
 		c->parent = NULL;
 		tg_release(c);
 	}
-	ptimers_free(tg);
+	if (tg->k)
+		ptimers_free(tg->k, tg);
 	sem_exit(tg);
 	sigq_drop(NULL, &tg->rtq, 0);
 	free(tg->groups);
@@ -228,7 +229,7 @@ static void tg_exit(struct k_kernel *k, struct k_thread_group *tg)
 	int code = tg->exit_code;
 	tg->exit_status = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
 	tg->itimer[ITIMER_REAL].value = 0;
-	ptimers_free(tg);
+	ptimers_free(k, tg);
 	sem_exit(tg);
 	sigq_drop(k, &tg->rtq, 0); /* a dead process's queued signals */
 	struct k_thread_group *init = k->init;

@@ -14,7 +14,8 @@
 #include "../sentry.h"
 
 #define NSEC 1000000000LL
-#define MAX_TIMERS 4096
+#define MAX_TIMERS 4096            /* a process */
+#define MAX_SANDBOX_TIMERS (1 << 15) /* all of the sandbox's */
 #define DELAYTIMER_MAX 0x7fffffff
 #ifndef SIGEV_THREAD_ID
 #define SIGEV_THREAD_ID 4
@@ -56,11 +57,12 @@ static struct k_ptimer *find(struct k_thread_group *tg, int id)
 	return NULL;
 }
 
-void ptimers_free(struct k_thread_group *tg)
+void ptimers_free(struct k_kernel *k, struct k_thread_group *tg)
 {
 	while (tg->ptimers) {
 		struct k_ptimer *p = tg->ptimers;
 		tg->ptimers = p->next;
+		k->ptimers--;
 		free(p);
 	}
 }
@@ -110,7 +112,7 @@ SYSCALL(timer_create)
 	int n = 0;
 	for (struct k_ptimer *p = tg->ptimers; p; p = p->next)
 		n++;
-	if (n >= MAX_TIMERS)
+	if (n >= MAX_TIMERS || t->k->ptimers >= MAX_SANDBOX_TIMERS)
 		return -EAGAIN;
 	struct k_ptimer *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -133,6 +135,7 @@ SYSCALL(timer_create)
 	}
 	p->next = tg->ptimers;
 	tg->ptimers = p;
+	t->k->ptimers++;
 	return 0;
 }
 
@@ -220,6 +223,7 @@ SYSCALL(timer_delete)
 		if ((*pp)->id == (int)a[0]) {
 			struct k_ptimer *p = *pp;
 			*pp = p->next;
+			t->k->ptimers--;
 			free(p);
 			return 0;
 		}

@@ -98,6 +98,14 @@ if [ "$out" = "zombies 31, then EAGAIN; reaped 31" ]; then
 else
 	bad "zombies past --tasks 32: $out"
 fi
+# 7. What a guest can make many of is capped for the whole sandbox, not
+# only per process: epoll watches (ENOSPC) and POSIX timers (EAGAIN).
+out=$(timeout 60 "$husk" run ${HUSK_FLAGS:-} -- "$dir/watches" 2>&1)
+if [ "$out" = "$(printf 'watches 524288, then ENOSPC\ntimers 4096, then EAGAIN')" ]; then
+	ok "epoll watches and timers capped"
+else
+	bad "caps: $out"
+fi
 "$husk" run ${HUSK_FLAGS:-} --tasks 64 -- "$dir/forkbomb" bomb >/dev/null 2>&1 &
 bomb=$!
 sleep 1
