@@ -25,17 +25,29 @@ struct k_pipe {
 	unsigned r_opens, w_opens; /* FIFO opens so far: a waiting open sees a brief one */
 };
 
+/* Pipe buffers live in the sentry's heap: the sandbox's total is bounded
+ * as Linux's pipe-user-pages-soft and -hard bound a user's.  Past the
+ * soft mark new pipes get two pages (PIPE_MIN_DEF_BUFFERS); past the hard one none are made
+ * (ENFILE) and none grow (EPERM). */
+#define PIPE_SOFT (64UL << 20)
+#define PIPE_HARD (256UL << 20)
+static size_t pipe_bytes;
+
 static struct k_pipe *pipe_new(void)
 {
+	if (pipe_bytes >= PIPE_HARD)
+		return NULL;
+	size_t cap = pipe_bytes + PIPE_DEF > PIPE_SOFT ? 2 * PAGE_SIZE : PIPE_DEF;
 	struct k_pipe *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->buf = malloc(PIPE_DEF);
+	p->buf = malloc(cap);
 	if (!p->buf) {
 		free(p);
 		return NULL;
 	}
-	p->cap = PIPE_DEF;
+	p->cap = cap;
+	pipe_bytes += cap;
 	return p;
 }
 
@@ -43,6 +55,7 @@ void pipe_free(void *pipe)
 {
 	struct k_pipe *p = pipe;
 	if (p) {
+		pipe_bytes -= p->cap;
 		free(p->buf);
 		free(p);
 	}
@@ -204,12 +217,15 @@ long pipe_size(struct k_file *f, int cmd, uint64_t arg)
 		cap <<= 1;
 	if (cap < p->len)
 		return -EBUSY;
+	if (cap > p->cap && pipe_bytes + (cap - p->cap) > PIPE_HARD)
+		return -EPERM;
 	char *nb = malloc(cap);
 	if (!nb)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->len; i++)
 		nb[i] = p->buf[(p->head + i) % p->cap];
 	free(p->buf);
+	pipe_bytes = pipe_bytes - p->cap + cap;
 	p->buf = nb;
 	p->cap = cap;
 	p->head = 0;
@@ -278,7 +294,8 @@ SYSCALL(pipe2)
 	ino->gid = t->tg->fsgid;
 	struct k_file *r = file_new(&pipe_ops, O_RDONLY | (flags & O_NONBLOCK));
 	struct k_file *w = file_new(&pipe_ops, O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)));
-	long err = (ino->pipe = pipe_new()) && r && w ? 0 : -ENOMEM;
+	long err = !r || !w ? -ENOMEM : (ino->pipe = pipe_new()) ? 0
+				     : pipe_bytes >= PIPE_HARD ? -ENFILE : -ENOMEM;
 	if (!err) {
 		r->inode = inode_get(ino);
 		w->inode = inode_get(ino);

@@ -21,6 +21,10 @@
 #define UNIX_BUF 212992
 #define MSG_COST 256
 #define DGRAM_QLEN 512
+/* All queued messages of the sandbox, as the sentry's heap holds them:
+ * past this a send fails with ENOBUFS, as under Linux's memory pressure. */
+#define SANDBOX_BYTES (256UL << 20)
+static size_t queued_bytes;
 #define SOCKFS_MAGIC 0x534F434B
 
 struct unix_msg {
@@ -50,6 +54,7 @@ static void queue_put(struct unix_queue *q)
 		while (q->head) {
 			struct unix_msg *m = q->head;
 			q->head = m->next;
+			queued_bytes -= m->len + MSG_COST;
 			free(m);
 		}
 		free(q);
@@ -84,6 +89,7 @@ static ssize_t unix_read(struct k_file *f, const struct iovec *iov, int n, int64
 			if (!q->head)
 				q->tail = NULL;
 			q->bytes -= m->len + MSG_COST;
+			queued_bytes -= m->len + MSG_COST;
 			q->nmsgs--;
 			free(m);
 		}
@@ -112,6 +118,8 @@ static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int6
 		len = room;
 	if (len == 0 && e->type == SOCK_STREAM)
 		return 0;
+	if (queued_bytes + len + MSG_COST > SANDBOX_BYTES)
+		return -ENOBUFS;
 	struct unix_msg *m = malloc(sizeof(*m) + len);
 	if (!m)
 		return -ENOMEM;
@@ -130,6 +138,7 @@ static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int6
 		q->head = m;
 	q->tail = m;
 	q->bytes += len + MSG_COST;
+	queued_bytes += len + MSG_COST;
 	q->nmsgs++;
 	k_file_notify();
 	return (ssize_t)len;

@@ -99,9 +99,10 @@ else
 	bad "zombies past --tasks 32: $out"
 fi
 # 7. What a guest can make many of is capped for the whole sandbox, not
-# only per process: epoll watches (ENOSPC) and POSIX timers (EAGAIN).
+# only per process: epoll watches (ENOSPC), POSIX timers (EAGAIN), pipe
+# buffers (small ones past the soft mark).
 out=$(timeout 60 "$husk" run ${HUSK_FLAGS:-} -- "$dir/watches" 2>&1)
-if [ "$out" = "$(printf 'watches 524288, then ENOSPC\ntimers 4096, then EAGAIN')" ]; then
+if [ "$out" = "$(printf 'watches 524288, then ENOSPC\ntimers 4096, then EAGAIN\npipe 1100 holds 8192')" ]; then
 	ok "epoll watches and timers capped"
 else
 	bad "caps: $out"

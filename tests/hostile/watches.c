@@ -1,5 +1,8 @@
 /* For the sandbox-wide caps: adds epoll watches until epoll_ctl fails,
- * and makes POSIX timers until timer_create fails; prints where. */
+ * makes POSIX timers until timer_create fails, and makes pipes past the
+ * soft mark of pipe buffers; prints where and what. */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,5 +40,10 @@ int main(void)
 	while (timer_create(CLOCK_MONOTONIC, NULL, &t) == 0)
 		n++;
 	printf("timers %ld, then %s\n", n, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+	int q[2] = {-1, -1};
+	for (int i = 0; i < 1100; i++)
+		if (pipe(q) != 0)
+			return 1;
+	printf("pipe 1100 holds %d\n", fcntl(q[0], F_GETPIPE_SZ));
 	return 0;
 }
