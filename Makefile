@@ -9,8 +9,11 @@ OPT     := -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS  := -ljansson -lseccomp -lrt
 
-SRCS := $(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c kernel/*/*.c gofer/*.c)
-ASMS := $(wildcard platform/*/*.S)
+# kernel/vdso/ is guest code: built apart into build/vdso/vdso.so, which
+# kernel/exec/vdso_image.S embeds.
+SRCS := $(filter-out kernel/vdso/%,$(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c \
+	kernel/*/*.c gofer/*.c))
+ASMS := $(wildcard platform/*/*.S kernel/*/*.S)
 LIB_SRCS := $(filter-out cmd/%,$(SRCS))
 
 REL_OBJS := $(patsubst %,build/rel/%.o,$(SRCS) $(ASMS))
@@ -74,6 +77,21 @@ build/gen/syscall_names.h:
 	$(Q)echo '#include <asm/unistd_64.h>' | $(CC) -E -dM - | \
 		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9]*\)$$/[\2] = "\1",/p' > $@
 build/rel/kernel/strace.c.o build/san/kernel/strace.c.o: build/gen/syscall_names.h
+
+# The vDSO: position independent, no libc, no sanitizers, and no
+# relocations (nothing relocates it in the guest).  Debug info stripped.
+VDSO_FLAGS := -std=gnu17 -Wall -Wextra -Werror -O2 -fPIC -fno-stack-protector -fno-builtin \
+	-fasynchronous-unwind-tables -nostdlib -shared -Wl,-T,kernel/vdso/vdso.lds \
+	-Wl,--hash-style=both -Wl,-soname=linux-vdso.so.1 -Wl,--eh-frame-hdr -Wl,-Bsymbolic \
+	-Wl,--no-undefined -Wl,-z,noexecstack -Wl,--build-id=none
+build/vdso/vdso.so: kernel/vdso/vdso.c kernel/vdso/vvar.h kernel/vdso/vdso.lds
+	@mkdir -p $(@D)
+	$(call say,VDSO  $@)
+	$(Q)$(CC) $(VDSO_FLAGS) -o $@.full $<
+	$(Q)if readelf -r $@.full | grep -q '^Relocation section'; then \
+		echo "$@: the vDSO must have no relocations"; exit 1; fi
+	$(Q)objcopy -S $@.full $@
+build/rel/kernel/exec/vdso_image.S.o build/san/kernel/exec/vdso_image.S.o: build/vdso/vdso.so
 
 # Two rules: one pattern rule with two targets would build only one of them.
 build/rel/%.S.o: %.S

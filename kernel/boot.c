@@ -145,7 +145,7 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 	k->cfg = *cfg;
 	k->max_tasks = cfg->max_tasks ? cfg->max_tasks : K_DEFAULT_MAX_TASKS;
 	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	k_clock_ts(CLOCK_MONOTONIC, &now);
 	k->boot_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	read_cpus(k);
 	t->k = k;
@@ -161,8 +161,11 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 		t->tg->threads = t;
 		t->tg->nthreads = 1;
 	}
+	k_clock_init();
 	if ((err = memfile_init(&k->mem, MEMFILE_SIZE))) {
 		*why = "cannot create the memory file";
+	} else if ((err = vdso_init(k))) {
+		*why = "cannot set up the vDSO";
 	} else if (!t->tg || !t->fdt) {
 		err = -ENOMEM;
 		*why = "out of memory";
@@ -195,6 +198,7 @@ static void kernel_free(struct k_kernel *k)
 	pf_shutdown();
 	k_vfs_teardown(k);
 	tg_release(k->init);
+	vdso_teardown(k);
 	memfile_destroy(&k->mem);
 	free(k);
 }

@@ -70,6 +70,8 @@ enum {
 	VMA_NOWRITE = 1 << 6, /* shared mapping of a file it may not write (no VM_MAYWRITE) */
 	VMA_COW = 1 << 7,     /* private view of shared pages: copied when written */
 	VMA_FORKED = 1 << 8,  /* with VMA_COW: private memory a fork shares */
+	VMA_VVAR = 1 << 9,    /* the time page: [vvar] in /proc/PID/maps */
+	VMA_VDSO = 1 << 10,   /* the vDSO: [vdso] */
 };
 
 /* A range of the memory file that one or more VMAs map (several after a
@@ -143,6 +145,25 @@ int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limi
 bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */
 bool mm_fault_stack(struct k_task *t, uint64_t addr);
+
+/* The guest's clocks (time/clock.c): REALTIME, MONOTONIC, BOOTTIME, TAI
+ * and their coarse and alarm forms from the TSC calibrated against the
+ * host, the numbers the vDSO reads too; other ids from the host.  Every
+ * time the guest can see comes from here.  k_clock_update recalibrates
+ * when due and returns when it is next due (CLOCK_MONOTONIC ns; 0: never). */
+void k_clock_init(void);
+int64_t k_clock_ns(clockid_t id);
+void k_clock_ts(clockid_t id, struct timespec *ts);
+int64_t k_clock_update(void);
+bool k_clock_vdso(void);
+/* Time pages kept current (each a struct husk_vvar). */
+void k_clock_attach(void *page);
+void k_clock_detach(void *page);
+/* The vvar page and the vDSO image of a sandbox (exec/vdso.c), made at
+ * boot, mapped into each address space execve builds. */
+int vdso_init(struct k_kernel *k);
+void vdso_teardown(struct k_kernel *k);
+int64_t vdso_map(struct k_mm *mm);
 
 /* Interval timers (time/itimer.c): due ones become signals; the
  * earliest ITIMER_REAL deadline (CLOCK_MONOTONIC ns, 0: none). */
@@ -615,6 +636,7 @@ void ipc_perm_init(struct k_task *t, struct k_ipc_perm *p, int32_t key, int flag
 struct k_kernel {
 	struct k_config cfg;
 	struct k_memfile mem;
+	struct k_mobj *vvar, *vdso; /* the time page and the vDSO (exec/vdso.c) */
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at boot */
 	int last_pid;
 	uint64_t nsigq;           /* real-time signals queued, for RLIMIT_SIGPENDING */

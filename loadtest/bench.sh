@@ -4,6 +4,7 @@
 # asserts nothing.
 #   start: wall time of running a static program that exits at once
 #   getppid: cost of one trivial syscall, timed inside the guest
+#   clock_gettime: reading the clock through libc (the vDSO), in the guest
 #   python3 -c pass: a dynamic program's start, files through the gofer
 #   fork+exec+wait, vfork+exec+wait: starting a static program from inside
 #   the sandbox, per iteration, timed in the guest
@@ -40,6 +41,13 @@ h=$("$husk" run -- "$ppid_bin" "$calls")
 r=-
 [ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$ppid_bin" "$((calls / 4))" 2>/dev/null)
 printf '%-34s %12s %12s %12s\n' "getppid (ns/call)" "$n" "$h" "$r"
+
+clock_bin=build/bench/clock
+n=$("$clock_bin" "$((calls * 5))")
+h=$("$husk" run -- "$clock_bin" "$((calls * 5))")
+r=-
+[ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$clock_bin" "$((calls * 5))" 2>/dev/null)
+printf '%-34s %12s %12s %12s\n' "clock_gettime (ns/call)" "$n" "$h" "$r"
 
 spawn_bin=build/bench/spawn
 iters=${ITERS:-200}

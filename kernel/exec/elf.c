@@ -298,6 +298,9 @@ static int build_stack(struct k_task *t, struct image *im, const struct image *i
 	if (gap < (128UL << 20))
 		gap = 128UL << 20;
 	mm->mmap_base = (top - gap - ((uint64_t)rnd_pages(28) << 12)) & PAGE_MASK;
+	int64_t vdso = vdso_map(mm);
+	if (vdso < 0)
+		return *why = "cannot map the vDSO", (int)vdso;
 
 	uint64_t sp = top;
 	uint64_t zero = 0;
@@ -332,6 +335,7 @@ static int build_stack(struct k_task *t, struct image *im, const struct image *i
 	sp &= ~15UL;
 
 	uint64_t aux[] = {
+		AT_SYSINFO_EHDR, (uint64_t)vdso,
 		AT_HWCAP, getauxval(AT_HWCAP),
 		AT_PAGESZ, PAGE_SIZE,
 		AT_CLKTCK, 100,

@@ -394,7 +394,7 @@ static long do_wait(struct k_task *t, struct k_epoll *ep, struct k_epoll_event *
 			return -EINTR;
 		if (r == -ETIMEDOUT && deadline > 0) {
 			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
+			k_clock_ts(CLOCK_MONOTONIC, &now);
 			if (k_ns(now.tv_sec, now.tv_nsec) >= deadline)
 				deadline = -1; /* one last look */
 		}
@@ -464,7 +464,7 @@ static int64_t ms_deadline(int ms)
 	if (ms == 0)
 		return -1;
 	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	k_clock_ts(CLOCK_MONOTONIC, &now);
 	return k_ns_add(k_ns(now.tv_sec, now.tv_nsec), (int64_t)ms * 1000000);
 }
 
@@ -489,7 +489,7 @@ SYSCALL(epoll_pwait2)
 			return -EINVAL;
 		int64_t ns = k_ns(ts.tv_sec, ts.tv_nsec);
 		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		k_clock_ts(CLOCK_MONOTONIC, &now);
 		deadline = ns ? k_ns_add(k_ns(now.tv_sec, now.tv_nsec), ns) : -1;
 	}
 	return wait_common(t, (int)a[0], a[1], (int)a[2], deadline, a[4], a[5]);

@@ -19,7 +19,7 @@
 static uint64_t now_ns(clockid_t clk)
 {
 	struct timespec ts;
-	clock_gettime(clk, &ts);
+	k_clock_ts(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 

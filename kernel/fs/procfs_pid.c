@@ -398,10 +398,14 @@ static int gen_maps(struct pfs_ctx *c, struct pbuf *b)
 		int n = snprintf(line, sizeof(line), "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %llu ",
 				 (unsigned long long)v->start, (unsigned long long)v->end,
 				 v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
-				 v->prot & PROT_EXEC ? 'x' : '-', v->flags & VMA_SHARED ? 's' : 'p',
+				 v->prot & PROT_EXEC ? 'x' : '-', (v->flags & (VMA_SHARED | VMA_VVAR)) == VMA_SHARED ? 's' : 'p',
 				 0ULL, 0u, 0u, 0ULL);
 		pb_put(b, line, (size_t)n);
-		const char *name = v->flags & VMA_HEAP ? "[heap]" : v->flags & VMA_STACK ? "[stack]" : NULL;
+		const char *name = v->flags & VMA_HEAP    ? "[heap]"
+				   : v->flags & VMA_STACK ? "[stack]"
+				   : v->flags & VMA_VVAR  ? "[vvar]"
+				   : v->flags & VMA_VDSO  ? "[vdso]"
+							  : NULL;
 		if (name) {
 			/* Names start in column 73 (seq_pad to 25 + 6 * 8 - 1). */
 			for (int col = n; col < 72; col++)

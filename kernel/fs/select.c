@@ -29,7 +29,7 @@ struct preq {
 static int64_t mono_now(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	k_clock_ts(CLOCK_MONOTONIC, &ts);
 	return k_ns(ts.tv_sec, ts.tv_nsec);
 }
 

@@ -239,7 +239,7 @@ static long do_semop(struct k_task *t, int id, uint64_t usops, uint64_t nsops, u
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
 			return -EINVAL;
 		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		k_clock_ts(CLOCK_MONOTONIC, &now);
 		deadline = k_ts_add(now, ts);
 		dl = &deadline;
 	}

@@ -787,7 +787,7 @@ SYSCALL(rt_sigtimedwait)
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
 			return -EINVAL;
 		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		k_clock_ts(CLOCK_MONOTONIC, &now);
 		deadline = k_ts_add(now, ts);
 		s.deadline = &deadline;
 	}

@@ -143,7 +143,7 @@ static long futex_wait(struct k_task *t, uint64_t uaddr, bool private, uint32_t 
 			deadline = ts;
 		} else {
 			struct timespec now;
-			clock_gettime(clock, &now);
+			k_clock_ts(clock, &now);
 			deadline = k_ts_add(now, ts);
 		}
 		s.deadline = &deadline;

@@ -31,7 +31,7 @@ struct k_task *k_current(void)
 static int64_t mono_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	k_clock_ts(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
@@ -111,9 +111,9 @@ static int64_t deadline_ns(clockid_t clock, const struct timespec *dl)
 	if (clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME)
 		return want;
 	/* Another clock: the same distance from now on the monotonic one (a
-	 * later clock_settime does not move it: husk's clocks are the host's). */
+	 * later clock_settime does not move it: the guest cannot set clocks). */
 	struct timespec now;
-	clock_gettime(clock, &now);
+	k_clock_ts(clock, &now);
 	int64_t left = want - k_ns(now.tv_sec, now.tv_nsec);
 	int64_t m = mono_ns();
 	return left > INT64_MAX - m ? INT64_MAX : m + left;
@@ -380,6 +380,9 @@ static void gather(struct k_kernel *k, bool block)
 		}
 	}
 	take_host_signals(k);
+	/* The time page: recalibrated when due, and, while some task runs
+	 * guest code (which may read it without a trap), woken for. */
+	int64_t clock_due = k_clock_update();
 	int64_t now = mono_ns();
 	itimer_fire(k);
 	int64_t wake = itimer_next(k);
@@ -398,6 +401,8 @@ static void gather(struct k_kernel *k, bool block)
 	/* Sleepers: their deadlines and host descriptors. */
 	int nfds = 0;
 	for (struct k_task *t = k->tasks; t; t = t->next) {
+		if (t->state == TASK_GUEST && clock_due && (!wake || clock_due < wake))
+			wake = clock_due;
 		if (t->state != TASK_SLEEPING)
 			continue;
 		if (t->sleep_until && now >= t->sleep_until) {

@@ -45,7 +45,7 @@ struct k_sigevent {
 static int64_t now_on(clockid_t c)
 {
 	struct timespec ts;
-	clock_gettime(c, &ts);
+	k_clock_ts(c, &ts);
 	return k_ns(ts.tv_sec, ts.tv_nsec);
 }
 

@@ -1,5 +1,6 @@
-/* Clocks and sleeping.  Wall and monotonic time come from the host's
- * clocks; CPU clocks from the platform's count of the guest's own time. */
+/* Clocks and sleeping.  Wall, monotonic and boot time come from
+ * time/clock.c (what the vDSO reads too); CPU clocks from the platform's
+ * count of the guest's own time. */
 #define _GNU_SOURCE
 #include <sys/syscall.h>
 #include <time.h>
@@ -65,7 +66,8 @@ static int clock_read(struct k_task *t, int64_t id, struct timespec *ts)
 		ts->tv_nsec = (long)(ns % NSEC);
 		return 0;
 	}
-	return clock_gettime(host, ts) == 0 ? 0 : -errno;
+	k_clock_ts(host, ts);
+	return 0;
 }
 
 SYSCALL(clock_gettime)
@@ -94,7 +96,7 @@ SYSCALL(gettimeofday)
 {
 	if (a[0]) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
+		k_clock_ts(CLOCK_REALTIME, &ts);
 		struct timeval tv = {ts.tv_sec, ts.tv_nsec / 1000};
 		if (k_copy_out(t, a[0], &tv, sizeof(tv)))
 			return -EFAULT;
@@ -110,7 +112,7 @@ SYSCALL(gettimeofday)
 SYSCALL(time)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	k_clock_ts(CLOCK_REALTIME, &ts);
 	int64_t now = ts.tv_sec;
 	if (a[0] && k_copy_out(t, a[0], &now, sizeof(now)))
 		return -EFAULT;
@@ -146,7 +148,7 @@ static long sleep_until(struct k_task *t, clockid_t clock, struct timespec deadl
 	t->restart_nr = SYS_restart_syscall;
 	if (relative && rem) {
 		struct timespec now;
-		clock_gettime(clock, &now);
+		k_clock_ts(clock, &now);
 		struct timespec left = ts_sub(deadline, now);
 		if (k_copy_out(t, rem, &left, sizeof(left)))
 			return -EFAULT;
@@ -161,7 +163,7 @@ SYSCALL(nanosleep)
 		return -EFAULT;
 	if (!valid_ts(&req))
 		return -EINVAL;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	k_clock_ts(CLOCK_MONOTONIC, &now);
 	return sleep_until(t, CLOCK_MONOTONIC, k_ts_add(now, req), true, a[1]);
 }
 
@@ -191,7 +193,7 @@ SYSCALL(clock_nanosleep)
 		return -EINVAL;
 	if (flags & TIMER_ABSTIME)
 		return sleep_until(t, host, req, false, 0);
-	clock_gettime(host, &now);
+	k_clock_ts(host, &now);
 	return sleep_until(t, host, k_ts_add(now, req), true, a[3]);
 }
 

@@ -29,7 +29,7 @@ struct k_timerfd {
 static int64_t now_ns(clockid_t c)
 {
 	struct timespec ts;
-	clock_gettime(c, &ts);
+	k_clock_ts(c, &ts);
 	return ts.tv_sec * NSEC + ts.tv_nsec;
 }
 

@@ -196,7 +196,7 @@ SYSCALL(utimensat)
 	}
 	if (!err) {
 		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
+		k_clock_ts(CLOCK_REALTIME, &now);
 		struct k_setattr at = {.mask = K_SET_CTIME, .ctime = now};
 		if (ts[0].tv_nsec != UTIME_OMIT) {
 			at.mask |= K_SET_ATIME;
@@ -384,7 +384,7 @@ static long utimes_common(struct k_task *t, int dirfd, uint64_t upath, uint64_t 
 	}
 	if (!err) {
 		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
+		k_clock_ts(CLOCK_REALTIME, &now);
 		struct k_setattr at = {.mask = K_SET_ATIME | K_SET_MTIME | K_SET_CTIME, .ctime = now,
 				       .atime = utv ? ts[0] : now, .mtime = utv ? ts[1] : now};
 		err = setattr(t, &p, &at);

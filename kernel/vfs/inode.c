@@ -43,7 +43,7 @@ struct k_inode *inode_new(struct k_super *sb, const struct k_inode_ops *ops, uin
 	ino->mode = mode;
 	ino->nlink = 1;
 	ino->blocks = 0;
-	clock_gettime(CLOCK_REALTIME, &ino->mtime);
+	k_clock_ts(CLOCK_REALTIME, &ino->mtime);
 	ino->atime = ino->ctime = ino->mtime;
 	return ino;
 }
@@ -68,7 +68,7 @@ void inode_put(struct k_inode *ino)
 void inode_touch(struct k_inode *ino, bool atime, bool mtime, bool ctime)
 {
 	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
+	k_clock_ts(CLOCK_REALTIME, &now);
 	if (atime)
 		ino->atime = now;
 	if (mtime)

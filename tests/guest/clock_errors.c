@@ -1,6 +1,6 @@
 /* clock_errors.c - error paths of the clock syscalls.  Raw syscalls
- * only: glibc's wrappers go through the vDSO on the host, which crashes
- * on bad pointers instead of returning EFAULT. */
+ * only: glibc's wrappers go through the vDSO (the host's, or husk's),
+ * which crashes on bad pointers instead of returning EFAULT. */
 #include "guest.h"
 #include <sys/time.h>
 

@@ -1,6 +1,6 @@
 /* clocks.c - clock_gettime/clock_getres/gettimeofday/time through raw
- * syscalls (no vDSO in husk) and through libc; only relations and
- * ranges are printed. */
+ * syscalls and through libc (the vDSO); only relations and ranges are
+ * printed. */
 #include "guest.h"
 #include <sys/time.h>
 
