@@ -216,8 +216,7 @@ int64_t k_clock_update(void)
 		tk.base_cycles = c;
 		tk.base_ns = now;
 		update_offsets();
-		if (tk.interval < MAX_INTERVAL_NS)
-			tk.interval *= 2;
+		tk.interval = tk.interval * 2 < MAX_INTERVAL_NS ? tk.interval * 2 : MAX_INTERVAL_NS;
 	}
 	uint64_t rate = tk.mult ? tk.mult : 1;
 	tk.next_cycles = c + (uint64_t)(((unsigned __int128)(uint64_t)tk.interval << SHIFT) / rate);
