@@ -656,6 +656,7 @@ struct k_kernel {
 	struct k_mount *memfd_mnt; /* where memfd files live */
 	uint64_t mem_peak;       /* highest guest memory seen (mm/limit.c) */
 	int64_t next_tick;       /* when the scheduler next checks limits and CPU timers */
+	int64_t next_mem_check;  /* when a guest stop next looks at the memory used */
 	bool cpu_timers;         /* some group has a CPU interval timer armed */
 	int64_t ptimer_next;     /* the earliest real-clock POSIX timer expiry */
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */

@@ -33,7 +33,8 @@ struct pf_event {
 struct pf_as;  /* one guest address space */
 struct pf_ctx; /* one guest thread context */
 
-/* Selects the platform by name ("ptrace"); returns 0 or -EINVAL. */
+/* Selects the platform by name ("systrap" or "ptrace"); returns 0,
+ * -EINVAL for another name, or -ENOTSUP where systrap cannot run. */
 int pf_select(const char *name);
 const char *pf_name(void);
 
@@ -90,6 +91,14 @@ int pf_wait_any(struct pf_ctx **ctx, int *status);
 int pf_ctx_stopped(struct pf_ctx *ctx, int status, pf_regs *regs, struct pf_event *ev);
 int pf_ctx_get_fpregs(struct pf_ctx *ctx, pf_fpregs *fp);
 int pf_ctx_set_fpregs(struct pf_ctx *ctx, const pf_fpregs *fp);
+
+/* Around the sentry's sleep (its one ppoll): pf_idle_arm spins a little
+ * when a guest is likely to stop soon, then returns 1 if a context has
+ * stopped already (do not sleep), else 0 with *fd a descriptor to poll
+ * for reading as well (-1: none; ptrace stops arrive as SIGCHLD).
+ * pf_idle_disarm after the sleep. */
+int pf_idle_arm(int *fd);
+void pf_idle_disarm(void);
 
 /* Safe from any thread: makes a running context stop with PF_INTERRUPT. */
 void pf_ctx_interrupt(struct pf_ctx *ctx);

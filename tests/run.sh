@@ -67,6 +67,9 @@ for husk in bin/husk build/san/husk; do
 	suite "hostile guests: $husk" tests/hostile/run.sh "$husk" build/special
 	suite "end to end: $husk" tests/e2e/run.sh "$husk"
 done
+# The systrap platform (opt-in while it grows): the guest corpus again.
+HUSK_FLAGS="$HUSK_FLAGS --platform=systrap" \
+	suite "guest corpus, systrap: bin/husk" tests/guest/difftest.sh bin/husk build/guest/*
 
 echo
 echo "$pass passed, $fail failed"

@@ -28,6 +28,9 @@ struct k_task *k_current(void)
 	return cur;
 }
 
+/* Between two looks at the memory used, at guest stops. */
+#define MEM_CHECK_NS 1000000
+
 static int64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -328,6 +331,12 @@ static void task_main(void *arg)
 			break;
 		}
 		handle_stop(t, &ev);
+		/* The memory file's size, looked at after stops at most every
+		 * MEM_CHECK_NS (an fstat costs as much as a fast syscall). */
+		int64_t now = mono_ns();
+		if (now < k->next_mem_check)
+			continue;
+		k->next_mem_check = now + MEM_CHECK_NS;
 		if (mem_over_limit(k)) {
 			k_log(k, "memory limit of %llu bytes exceeded: killed",
 			      k->cfg.memory_limit);
@@ -414,11 +423,12 @@ static void gather(struct k_kernel *k, bool block)
 			wake = t->sleep_until;
 		nfds += t->sleep_nfds;
 	}
-	struct pollfd few[16], *fds = few;
-	struct k_task **owner = NULL, *few_owner[16];
-	if (nfds > (int)ARRAY_LEN(few)) {
-		fds = calloc((size_t)nfds, sizeof(*fds));
-		owner = calloc((size_t)nfds, sizeof(*owner));
+	/* One more slot: the platform's own descriptor. */
+	struct pollfd few[17], *fds = few;
+	struct k_task **owner = NULL, *few_owner[17];
+	if (nfds + 1 > (int)ARRAY_LEN(few)) {
+		fds = calloc((size_t)nfds + 1, sizeof(*fds));
+		owner = calloc((size_t)nfds + 1, sizeof(*owner));
 		if (!fds || !owner) {
 			free(fds);
 			free(owner);
@@ -438,21 +448,28 @@ static void gather(struct k_kernel *k, bool block)
 				owner[n++] = t;
 			}
 	struct timespec tmo = {0, 0}, *ptmo = &tmo;
-	if (block && !k->rq_head) {
+	int pfd = -1;
+	if (block && !k->rq_head && pf_idle_arm(&pfd) == 0) {
 		if (!wake) {
 			ptmo = NULL;
 		} else {
 			int64_t left = wake > now ? wake - now : 0;
 			tmo = (struct timespec){left / 1000000000LL, left % 1000000000LL};
 		}
+		int np = n;
+		if (pfd >= 0) {
+			fds[np] = (struct pollfd){.fd = pfd, .events = POLLIN};
+			owner[np++] = NULL;
+		}
 		sigset_t none;
 		sigemptyset(&none);
-		r = ppoll(fds, (nfds_t)n, ptmo, &none);
+		r = ppoll(fds, (nfds_t)np, ptmo, &none);
+		pf_idle_disarm();
 	} else {
 		r = n ? poll(fds, (nfds_t)n, 0) : 0;
 	}
 	for (int i = 0; r > 0 && i < n; i++) {
-		if (!fds[i].revents)
+		if (!fds[i].revents || !owner[i])
 			continue;
 		/* Hand the results back to the sleeper's own array. */
 		struct k_task *t = owner[i];

@@ -4,6 +4,7 @@
  * syscall instruction. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,14 +18,20 @@
 #include <unistd.h>
 
 #include "ptrace.h"
+#include "../systrap/systrap.h"
 
 extern const char husk_stub_begin[], husk_stub_syscall[], husk_stub_batch[];
 
 /* The signal pf_ctx_interrupt sends; a traced process reports it to us. */
 #define INTERRUPT_SIG SIGSTOP
 
+/* systrap mode: the same stub processes, guest threads untraced
+ * (systrap.c); chosen once, before the first address space. */
+static bool systrap;
+
 uint64_t pf_guest_min(void) { return 0x10000; }
-uint64_t pf_guest_max(void) { return STUB_ADDR; }
+/* Under systrap the slots sit below the stub page; the guest below them. */
+uint64_t pf_guest_max(void) { return systrap ? SLOTS_BASE : STUB_ADDR; }
 
 static int wait_stop(pid_t tid, int *st)
 {
@@ -38,6 +45,16 @@ static void mark_dead(struct pf_as *as, int st)
 {
 	as->dead = true;
 	as->wait_status = st;
+}
+
+void pt_mark_dead(struct pf_as *as, int status)
+{
+	mark_dead(as, status);
+}
+
+int pt_wait_stop(pid_t tid, int *status)
+{
+	return wait_stop(tid, status);
 }
 
 static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
@@ -68,7 +85,8 @@ static int zygote_start(int memfd)
 	struct pf_as *z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
-	int err = stub_spawn(memfd, &z->pid);
+	int err = stub_spawn(memfd, systrap ? st_shm_fd() : -1, systrap ? st_doorbell_fd() : -1,
+			     &z->pid);
 	if (err) {
 		free(z);
 		return err;
@@ -94,6 +112,8 @@ static int zygote_start(int memfd)
 		r = inject(z, SYS_rt_sigaction, SIGCHLD, SCRATCH, 0, 8, 0, 0);
 		inject(z, SYS_munmap, SCRATCH, PAGE_SIZE, 0, 0, 0, 0);
 	}
+	if (r >= 0 && systrap)
+		r = st_zygote_setup(z);
 	if (r < 0) {
 		reap(z->pid);
 		free(z);
@@ -186,6 +206,8 @@ int pf_as_new(int memfd, struct pf_as **out)
 		free(as);
 		return err;
 	}
+	if (systrap)
+		st_as_new(as);
 	*out = as;
 	return 0;
 }
@@ -230,6 +252,8 @@ void pf_as_free(struct pf_as *as)
 		c->dead = true;
 		c->as = NULL;
 	}
+	if (systrap)
+		st_as_free(as);
 	free(as);
 }
 
@@ -326,6 +350,12 @@ static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t
 	return inject_in(as, NULL, nr, a0, a1, a2, a3, a4, a5);
 }
 
+long pt_inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+	       uint64_t a4, uint64_t a5)
+{
+	return inject(as, nr, a0, a1, a2, a3, a4, a5);
+}
+
 /* Runs the queued mapping changes of as in one stop of its stub.  A
  * failure (the host is out of memory for page tables) leaves the address
  * space inconsistent: it is killed, as Linux kills what it cannot map. */
@@ -349,6 +379,11 @@ static int flush(struct pf_as *as)
 		return res < 0 && res > -4096 ? (int)res : -EFAULT;
 	}
 	return 0;
+}
+
+int pt_flush(struct pf_as *as)
+{
+	return flush(as);
 }
 
 static int queue(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
@@ -433,12 +468,25 @@ static int new_thread(struct pf_as *as, pid_t *tid)
 	return 0;
 }
 
+int pt_new_thread(struct pf_as *as, pid_t *tid)
+{
+	return new_thread(as, tid);
+}
+
 int pf_ctx_new(struct pf_as *as, struct pf_ctx **out)
 {
 	struct pf_ctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	if (!as->main_taken) {
+	if (systrap) {
+		/* Every guest thread is a new one; the main thread serves
+		 * injections only. */
+		int err = st_ctx_new(as, c);
+		if (err) {
+			free(c);
+			return err;
+		}
+	} else if (!as->main_taken) {
 		c->tid = as->pid;
 	} else {
 		int err = new_thread(as, &c->tid);
@@ -453,7 +501,8 @@ int pf_ctx_new(struct pf_as *as, struct pf_ctx **out)
 	c->bound_cpu = -1;
 	c->next = as->ctxs;
 	as->ctxs = c;
-	hash_add(c);
+	if (!systrap)
+		hash_add(c);
 	*out = c;
 	return 0;
 }
@@ -462,6 +511,16 @@ void pf_ctx_free(struct pf_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	if (systrap) {
+		st_ctx_free(ctx);
+		for (struct pf_ctx **p = ctx->as ? &ctx->as->ctxs : NULL; p && *p; p = &(*p)->next)
+			if (*p == ctx) {
+				*p = ctx->next;
+				break;
+			}
+		free(ctx);
+		return;
+	}
 	hash_del(ctx);
 	struct pf_as *as = ctx->as;
 	if (as) {
@@ -519,6 +578,8 @@ void pf_regs_init(pf_regs *r, const struct pf_as *as)
 
 int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool pin)
 {
+	if (systrap)
+		return st_ctx_resume(ctx, regs, pin);
 	/* The guest sees its mappings as the sentry left them. */
 	if (ctx->as && !ctx->dead && flush(ctx->as) != 0 && ctx->as->dead)
 		ctx->dead = true;
@@ -552,6 +613,8 @@ int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool pin)
 
 int pf_wait_any(struct pf_ctx **out, int *status)
 {
+	if (systrap)
+		return st_wait_any(out, status);
 	for (;;) {
 		int st;
 		pid_t pid = waitpid(-1, &st, WNOHANG | __WALL);
@@ -578,6 +641,8 @@ int pf_wait_any(struct pf_ctx **out, int *status)
 
 int pf_ctx_stopped(struct pf_ctx *ctx, int st, pf_regs *regs, struct pf_event *ev)
 {
+	if (systrap)
+		return st_ctx_stopped(ctx, regs, ev);
 	memset(ev, 0, sizeof(*ev));
 	bool was_running = ctx->running;
 	ctx->running = false;
@@ -639,6 +704,23 @@ int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
 	int err = pf_ctx_resume(ctx, regs, true);
 	if (err < 0)
 		return err;
+	if (systrap) {
+		/* Only this context runs: wait for it alone. */
+		struct pf_ctx *c = NULL;
+		int st;
+		while (err == 0 && (c != ctx)) {
+			int fd;
+			if (pf_wait_any(&c, &st) > 0 && c == ctx)
+				break;
+			if (pf_idle_arm(&fd) == 0) {
+				struct pollfd p = {.fd = fd, .events = POLLIN};
+				struct timespec tick = {0, 1000000};
+				ppoll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, &tick, NULL);
+			}
+			pf_idle_disarm();
+		}
+		return pf_ctx_stopped(ctx, 0, regs, ev);
+	}
 	int st = 0;
 	if (ctx->running && (err = wait_stop(ctx->tid, &st)))
 		return err;
@@ -647,16 +729,24 @@ int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev)
 
 int pf_ctx_get_fpregs(struct pf_ctx *ctx, pf_fpregs *fp)
 {
+	if (systrap)
+		return st_get_fpregs(ctx, fp);
 	return ptrace(PTRACE_GETFPREGS, ctx->tid, 0, fp) == 0 ? 0 : -errno;
 }
 
 int pf_ctx_set_fpregs(struct pf_ctx *ctx, const pf_fpregs *fp)
 {
+	if (systrap)
+		return st_set_fpregs(ctx, fp);
 	return ptrace(PTRACE_SETFPREGS, ctx->tid, 0, fp) == 0 ? 0 : -errno;
 }
 
 void pf_ctx_interrupt(struct pf_ctx *ctx)
 {
+	if (systrap) {
+		st_ctx_interrupt(ctx);
+		return;
+	}
 	struct pf_as *as = ctx->as;
 	if (as && !ctx->dead)
 		syscall(SYS_tgkill, as->pid, ctx->tid, INTERRUPT_SIG);
@@ -677,10 +767,25 @@ uint64_t pf_ctx_cputime_ns(struct pf_ctx *ctx)
 
 int pf_select(const char *name)
 {
-	return strcmp(name, "ptrace") == 0 ? 0 : -EINVAL;
+	bool want;
+	if (strcmp(name, "ptrace") == 0)
+		want = false;
+	else if (strcmp(name, "systrap") == 0)
+		want = true;
+	else
+		return -EINVAL;
+	if (zygote && want != systrap)
+		return -EBUSY; /* one platform per process */
+	if (want) {
+		int err = st_init();
+		if (err)
+			return err;
+	}
+	systrap = want;
+	return 0;
 }
 
 const char *pf_name(void)
 {
-	return "ptrace";
+	return systrap ? "systrap" : "ptrace";
 }

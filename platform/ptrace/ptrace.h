@@ -3,24 +3,28 @@
 #define HUSK_PLATFORM_PTRACE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../platform.h"
 
-/* The stub page sits at the top of the user address space; guests map
- * below it. */
-#define STUB_ADDR 0x7fffffff0000UL
-#define STUB_SIZE 0x1000UL
-#define USER_TOP 0x7ffffffff000UL
+#include "stub_layout.h"
+
 /* The batch page: the sentry writes queued mapping changes into it
  * (through its own mapping of the memory file); the stub, which sees it
  * read-only, runs them in one go. */
 #define BATCH_ADDR (STUB_ADDR + STUB_SIZE)
 #define BATCH_MAX ((int)(4096 / 64))
-/* The memory file's descriptor number inside the stub process. */
-#define STUB_MEMFD 3
 
 struct pf_ctx;
+
+/* systrap: a slot the address space's process has mapped, and the guest
+ * thread that has it (or had it: reusable once that thread is gone). */
+struct st_owned {
+	int slot;
+	pid_t tid;
+	bool busy;
+};
 
 struct pf_as {
 	pid_t pid;         /* host pid of the stub process (its main thread) */
@@ -31,6 +35,9 @@ struct pf_as {
 	struct pf_ctx *ctxs; /* the contexts of this address space */
 	uint64_t (*batch)[8]; /* the batch page as the sentry sees it; NULL: none */
 	int nbatch;          /* queued entries */
+	struct st_owned *owned; /* systrap: its slots */
+	int nowned, capowned;
+	struct pf_as *st_next;  /* systrap: every live address space */
 };
 
 struct pf_ctx {
@@ -44,10 +51,26 @@ struct pf_ctx {
 	void *owner;
 	struct pf_ctx *next;    /* in as->ctxs */
 	struct pf_ctx *hnext;   /* in the tid hash */
+	int slot;               /* systrap: its slot */
+	int64_t resumed_at;     /* systrap: when it last went into the guest */
+	bool collected;         /* systrap: its stop was reported by pf_wait_any */
+	struct pf_ctx *st_next; /* systrap: every context */
 };
 
+/* ptrace.c's stub machinery, for systrap.c. */
+long pt_inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+	       uint64_t a4, uint64_t a5);
+int pt_new_thread(struct pf_as *as, pid_t *tid);
+int pt_flush(struct pf_as *as);
+int pt_wait_stop(pid_t tid, int *status);
+void pt_mark_dead(struct pf_as *as, int status);
+
 /* Starts a confined stub process traced by the calling thread; on success
- * it is stopped at its ready trap.  Returns 0 or -errno. */
-int stub_spawn(int memfd, pid_t *pid);
+ * it is stopped at its ready trap.  Returns 0 or -errno.  With sysmsg and
+ * doorbell (>= 0) it is a systrap stub: they become SYSMSG_FD and
+ * DOORBELL_FD, and its filter traps guest syscalls. */
+int stub_spawn(int memfd, int sysmsg, int doorbell, pid_t *pid);
+/* The guest threads' filter (a struct sock_fprog) in the stub page. */
+uint64_t stub_guest_filter_addr(void);
 
 #endif

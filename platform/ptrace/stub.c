@@ -47,41 +47,99 @@ static const char *step_name(int code)
 
 /* The layout of the data half of the stub page. */
 struct stub_data {
-	struct sock_fprog prog;
-	struct sock_filter filter[11];
+	struct sock_fprog prog;       /* every thread's: installed by the stub */
+	struct sock_filter filter[12];
+	struct sock_fprog guest_prog; /* systrap: each guest thread's, on top */
+	struct sock_filter guest[20];
 };
 #define STUB_DATA_OFF 0x800
+_Static_assert(STUB_DATA_OFF + sizeof(struct stub_data) <= STUB_SIZE, "stub data fits");
 
-static void build_filter(struct stub_data *d, uint64_t data_addr)
+#define LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
+#define JEQ(k, t, f) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define JGE(k, t, f) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), (t), (f))
+#define IP_LO offsetof(struct seccomp_data, instruction_pointer)
+#define IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)
+#define ARG_LO(i) offsetof(struct seccomp_data, args[i])
+#define ARG_HI(i) (offsetof(struct seccomp_data, args[i]) + 4)
+
+/* The filter every thread of the stub runs under.
+ * ptrace: allowed is the stub's own injection instruction only; a call
+ * into the vsyscall page traps (SIGSYS, which the tracer sees: the
+ * kernel's emulation is the only way to reach seccomp from a kernel-half
+ * address); anything else kills the process (guest syscalls never get
+ * here: PTRACE_SYSEMU stops them first).
+ * systrap: allowed is any syscall made from the stub page; everything else
+ * traps, for the stub's SIGSYS handler to take to the sentry. */
+static void build_filter(struct stub_data *d, uint64_t data_addr, bool systrap)
 {
 	uint64_t ip = STUB_ADDR + (uint64_t)(husk_stub_syscall - husk_stub_begin) + 2;
-	/* Allowed: the stub's own syscall instruction.  Trapped (SIGSYS, which
-	 * the tracer sees): the kernel's emulation of a call into the vsyscall
-	 * page, the only way to reach seccomp from a kernel-half address.
-	 * Anything else kills the process. */
+	uint32_t other = systrap ? SECCOMP_RET_TRAP : SECCOMP_RET_KILL_PROCESS;
+	uint32_t lo = systrap ? (uint32_t)STUB_ADDR : (uint32_t)ip;
+	uint32_t hi = systrap ? (uint32_t)STUB_ADDR + STUB_SIZE : (uint32_t)ip + 1;
 	struct sock_filter f[] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 8),
-		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-				 offsetof(struct seccomp_data, instruction_pointer) + 4),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffU, 5, 0),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 0, 5),
-		/* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
-		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ip, 0, 3),
-		/* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 8 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		/* 9 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-		/* 10 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		/* 0 */ LD(offsetof(struct seccomp_data, arch)),
+		/* 1 */ JEQ(AUDIT_ARCH_X86_64, 0, 9),
+		/* 2 */ LD(IP_HI),
+		/* 3 */ JEQ(0xffffffffU, 5, 0),
+		/* 4 */ JEQ((uint32_t)(ip >> 32), 0, 6),
+		/* 5 */ LD(IP_LO),
+		/* 6 */ JGE(lo, 0, 4),
+		/* 7 */ JGE(hi, 3, 0),
+		/* 8 */ RET(SECCOMP_RET_ALLOW),
+		/* 9 */ RET(SECCOMP_RET_TRAP),
+		/* 10 */ RET(other), /* unused */
+		/* 11 */ RET(other),
 	};
 	_Static_assert(sizeof(f) == sizeof(d->filter), "filter size");
 	memcpy(d->filter, f, sizeof(f));
 	d->prog.len = sizeof(f) / sizeof(f[0]);
 	d->prog.filter = (struct sock_filter *)(data_addr + offsetof(struct stub_data, filter));
+
+	/* systrap's guest threads add this one: from the stub page only what
+	 * the handler does (futex wait and wake, the doorbell write,
+	 * rt_sigreturn, exit), with a look at the arguments; any other
+	 * syscall from there means the guest jumped into the stub with its
+	 * own registers, and the process dies.  The guest's own syscalls
+	 * trap. */
+	struct sock_filter g[] = {
+		/* 0 */ LD(offsetof(struct seccomp_data, arch)),
+		/* 1 */ JEQ(AUDIT_ARCH_X86_64, 0, 16),
+		/* 2 */ LD(IP_HI),
+		/* 3 */ JEQ((uint32_t)(STUB_ADDR >> 32), 0, 14),
+		/* 4 */ LD(IP_LO),
+		/* 5 */ JGE((uint32_t)STUB_ADDR, 0, 12),
+		/* 6 */ JGE((uint32_t)STUB_ADDR + STUB_SIZE, 11, 0),
+		/* 7 */ LD(offsetof(struct seccomp_data, nr)),
+		/* 8 */ JEQ(SYS_rt_sigreturn, 8, 0),
+		/* 9 */ JEQ(SYS_exit, 7, 0),
+		/* 10 */ JEQ(SYS_futex, 0, 3),
+		/* 11 */ LD(ARG_LO(1)),
+		/* 12 */ JEQ(0 /* FUTEX_WAIT */, 4, 0),
+		/* 13 */ JEQ(1 /* FUTEX_WAKE */, 3, 5),
+		/* 14 */ JEQ(SYS_write, 0, 4),
+		/* 15 */ LD(ARG_LO(0)),
+		/* 16 */ JEQ(DOORBELL_FD, 0, 2),
+		/* 17 */ RET(SECCOMP_RET_ALLOW),
+		/* 18 */ RET(SECCOMP_RET_TRAP),
+		/* 19 */ RET(SECCOMP_RET_KILL_PROCESS),
+	};
+	_Static_assert(sizeof(g) == sizeof(d->guest), "guest filter size");
+	memcpy(d->guest, g, sizeof(g));
+	d->guest_prog.len = sizeof(g) / sizeof(g[0]);
+	d->guest_prog.filter = (struct sock_filter *)(data_addr + offsetof(struct stub_data, guest));
+}
+
+uint64_t stub_guest_filter_addr(void)
+{
+	return STUB_ADDR + STUB_DATA_OFF + offsetof(struct stub_data, guest_prog);
 }
 
 /* Runs in the cloned child only; uses raw syscalls and never returns. */
-static __attribute__((noreturn)) void stub_child(int memfd)
+static __attribute__((noreturn)) void stub_child(int memfd, int sysmsg, int doorbell)
 {
+	bool systrap = sysmsg >= 0;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		_exit(STEP_PDEATHSIG);
 	if (setsid() < 0)
@@ -95,10 +153,17 @@ static __attribute__((noreturn)) void stub_child(int memfd)
 		    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0)
 			_exit(STEP_RSEQ);
 	}
-	if (memfd != STUB_MEMFD && dup2(memfd, STUB_MEMFD) != STUB_MEMFD)
-		_exit(STEP_FDS);
+	/* The descriptors the stub keeps, at their fixed numbers: moved out
+	 * of the way first, so that none overwrites another. */
+	int want[3] = {memfd, sysmsg, doorbell}, n = systrap ? 3 : 1;
+	for (int i = 0; i < n; i++)
+		if ((want[i] = fcntl(want[i], F_DUPFD, 100)) < 0)
+			_exit(STEP_FDS);
+	for (int i = 0; i < n; i++)
+		if (dup2(want[i], STUB_MEMFD + i) != STUB_MEMFD + i)
+			_exit(STEP_FDS);
 	if (syscall(SYS_close_range, 0, STUB_MEMFD - 1, 0) != 0 ||
-	    syscall(SYS_close_range, STUB_MEMFD + 1, ~0U, 0) != 0)
+	    syscall(SYS_close_range, STUB_MEMFD + n, ~0U, 0) != 0)
 		_exit(STEP_FDS);
 	/* An empty, read-only root: a tiny tmpfs pivoted over the old one. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
@@ -129,7 +194,8 @@ static __attribute__((noreturn)) void stub_child(int memfd)
 	if (code > STUB_DATA_OFF)
 		_exit(STEP_STUBMAP);
 	memcpy(page, husk_stub_begin, code);
-	build_filter((struct stub_data *)((char *)page + STUB_DATA_OFF), STUB_ADDR + STUB_DATA_OFF);
+	build_filter((struct stub_data *)((char *)page + STUB_DATA_OFF), STUB_ADDR + STUB_DATA_OFF,
+		     systrap);
 	if (mprotect(page, STUB_SIZE, PROT_READ | PROT_EXEC) != 0)
 		_exit(STEP_STUBMAP);
 	/* Off we go: the stub unmaps this very code. */
@@ -137,7 +203,7 @@ static __attribute__((noreturn)) void stub_child(int memfd)
 	__builtin_unreachable();
 }
 
-int stub_spawn(int memfd, pid_t *pidp)
+int stub_spawn(int memfd, int sysmsg, int doorbell, pid_t *pidp)
 {
 	long pid = syscall(SYS_clone,
 			   CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
@@ -146,7 +212,7 @@ int stub_spawn(int memfd, pid_t *pidp)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		stub_child(memfd);
+		stub_child(memfd, sysmsg, doorbell);
 
 	int st;
 	while (waitpid((pid_t)pid, &st, __WALL) < 0)

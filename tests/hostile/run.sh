@@ -123,5 +123,21 @@ else
 	bad "fork bomb: other='$other' host='$host' left=$left stubs=$stubs"
 fi
 
+# 7. Attacks on the stub page (jumps into its syscall instructions with
+# the guest's registers, a crafted rt_sigreturn that blocks every signal,
+# unmapping, reprotecting, overwriting it, SIGSYS handlers and masks), on
+# both platforms: every probe ends contained and the sandbox goes on.
+for plat in ptrace systrap; do
+	out=$(timeout 120 "$husk" run ${HUSK_FLAGS:-} --platform=$plat -- "$dir/stub_escape" 2>/dev/null </dev/null)
+	st=$?
+	if [ "$st" -eq 0 ] && grep -q '^done$' <<<"$out" && ! grep -q ESCAPED <<<"$out" &&
+		[ "$(grep -c ': contained$' <<<"$out")" -ge 8 ]; then
+		ok "stub attacks contained ($plat, $(grep -c ': contained$' <<<"$out") probes)"
+	else
+		bad "stub attacks ($plat): status $st"
+		printf '%s\n' "$out" | grep -v ': contained$' | head -n 10
+	fi
+done
+
 echo "hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
