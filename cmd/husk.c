@@ -17,7 +17,7 @@ static void usage(FILE *f)
 		"  help                              this text\n"
 		"\n"
 		"husk run options:\n"
-		"  --platform=ptrace   how guest code is run (ptrace)\n"
+		"  --platform=NAME     how guest code runs: systrap (default) or ptrace\n"
 		"  --strace            print each guest syscall on stderr\n"
 		"  --env K=V           set a guest environment variable (repeatable)\n"
 		"  --bind HOST[:GUEST] bind a host directory read-only into the sandbox\n"

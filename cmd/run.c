@@ -106,7 +106,7 @@ static int env_set(char **env, int n, char *kv)
 int cmd_run(int argc, char **argv)
 {
 	struct k_config cfg = {
-		.platform = "ptrace",
+		.platform = NULL, /* systrap where it can run */
 		.stdio = {0, 1, 2},
 		.strace_fd = 2,
 		.hostname = "husk",

@@ -132,9 +132,15 @@ static int confine(struct k_kernel *k, const char **why)
 
 int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 {
-	int err = pf_select(cfg->platform ? cfg->platform : "ptrace");
+	/* systrap unless asked otherwise; ptrace where the CPU or kernel
+	 * cannot run systrap's stub (no FSGSBASE). */
+	int err = pf_select(cfg->platform ? cfg->platform : "systrap");
+	if (err == -ENOTSUP && !cfg->platform)
+		err = pf_select("ptrace");
 	if (err)
-		return *why = "unknown platform", err;
+		return *why = err == -ENOTSUP ? "platform not supported on this machine"
+					       : "unknown platform",
+		       err;
 	struct k_kernel *k = calloc(1, sizeof(*k));
 	struct k_task *t = calloc(1, sizeof(*t));
 	if (!k || !t) {

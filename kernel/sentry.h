@@ -72,6 +72,7 @@ enum {
 	VMA_FORKED = 1 << 8,  /* with VMA_COW: private memory a fork shares */
 	VMA_VVAR = 1 << 9,    /* the time page: [vvar] in /proc/PID/maps */
 	VMA_VDSO = 1 << 10,   /* the vDSO: [vdso] */
+	VMA_USERTRAP = 1 << 11, /* systrap's table of patched syscall sites */
 };
 
 /* A range of the memory file that one or more VMAs map (several after a
@@ -110,6 +111,7 @@ struct k_mm {
 	uint64_t total_vm; /* bytes mapped, for RLIMIT_AS */
 	struct k_path exe; /* the program execve loaded (/proc/PID/exe) */
 	struct k_mobj *batch; /* the page the platform batches mapping changes in */
+	bool ut_off;          /* syscall patching gave up on this mm */
 };
 
 int mm_new(struct k_kernel *k, struct k_mm **out);
@@ -133,6 +135,10 @@ int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int vflags, int mf
 		    struct k_mobj **objs, const uint64_t *pgoff, const uint64_t *len, int n);
 /* The host address of guest memory at addr in a backed VMA (loaders). */
 uint8_t *mm_host_addr(struct k_mm *mm, uint64_t addr);
+/* The same, with addr's page made this mm's own first (copied if others
+ * see it), whatever its protection: for the sentry's own writes to guest
+ * code.  NULL for shared or unbacked memory. */
+uint8_t *mm_own_page(struct k_mm *mm, uint64_t addr);
 int mm_unmap(struct k_mm *mm, uint64_t addr, uint64_t len);
 int mm_protect(struct k_mm *mm, uint64_t addr, uint64_t len, int prot);
 /* mremap(2) on page-aligned lengths. */
@@ -143,6 +149,13 @@ int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limi
 
 /* A write fault on a copy-on-write page: gives the page its own copy. */
 bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
+/* Syscall patching (systrap, mm/usertrap.c): ut_patch after a syscall
+ * stop the platform marked patchable; ut_fault for a SIGILL, which may be
+ * a thread meeting a patch: it then runs the syscall (UT_SYSCALL, regs
+ * set as for a syscall stop) or the jump (UT_RERUN). */
+enum { UT_NOT_MINE, UT_SYSCALL, UT_RERUN };
+void ut_patch(struct k_task *t);
+int ut_fault(struct k_task *t);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */
 bool mm_fault_stack(struct k_task *t, uint64_t addr);
 

@@ -1,69 +1,97 @@
 #!/usr/bin/env bash
-# Benchmarks for the sandbox itself, each next to the native run and to
-# gVisor's runsc (ptrace platform) when it is installed.  Prints numbers;
-# asserts nothing.
+# Benchmarks for the sandbox itself: each next to the native run, husk on
+# both its platforms (systrap, the default, and ptrace), and gVisor's runsc
+# with its ptrace platform when it is installed (Debian package runsc; the
+# column says "-" otherwise).  Prints numbers; asserts nothing.
 #   start: wall time of running a static program that exits at once
-#   getppid: cost of one trivial syscall, timed inside the guest
-#   clock_gettime: reading the clock through libc (the vDSO), in the guest
+#   getppid, pipe write+read, clock_gettime, open+close: per call, timed
+#     inside the guest (loadtest/guest/syscalls.c), all from one run each
 #   python3 -c pass: a dynamic program's start, files through the gofer
 #   fork+exec+wait, vfork+exec+wait: starting a static program from inside
 #   the sandbox, per iteration, timed in the guest
+# Wall times are medians over RUNS runs.
 set -u
 cd "$(dirname "$0")/.."
 husk=${HUSK:-bin/husk}
 runs=${RUNS:-50}
 calls=${CALLS:-200000}
 true_bin=build/bench/true
-ppid_bin=build/bench/getppid
 runsc_ok=0
 if command -v runsc >/dev/null && runsc --platform=ptrace --network=none do "$true_bin" >/dev/null 2>&1; then
 	runsc_ok=1
 fi
 
-# Mean wall time in milliseconds of "$@", over $runs runs.
+# Median wall time in milliseconds of "$@", over $runs runs.
 wall_ms() {
 	local start end
-	start=$(date +%s%N)
-	for ((i = 0; i < runs; i++)); do "$@" >/dev/null 2>&1 </dev/null; done
-	end=$(date +%s%N)
-	echo "scale=3; ($end - $start) / $runs / 1000000" | bc
+	local -a t=()
+	for ((i = 0; i < runs; i++)); do
+		start=$(date +%s%N)
+		"$@" >/dev/null 2>&1 </dev/null
+		end=$(date +%s%N)
+		t+=($((end - start)))
+	done
+	printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR] = $1} END {
+		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		printf "%.3f\n", m / 1000000 }'
 }
 
-printf '%-34s %12s %12s %12s\n' benchmark native husk runsc-ptrace
+runsc_do() {
+	runsc --platform=ptrace --network=none do "$@"
+}
+
+row() {
+	printf '%-34s %12s %12s %12s %12s\n' "$@"
+}
+
+row benchmark native husk-systrap husk-ptrace runsc-ptrace
+small=$((runs < 10 ? runs : 10))
 n=$(wall_ms "$true_bin")
-h=$(wall_ms "$husk" run -- "$true_bin")
+s=$(wall_ms "$husk" run --platform=systrap -- "$true_bin")
+p=$(wall_ms "$husk" run --platform=ptrace -- "$true_bin")
 r=-
-[ "$runsc_ok" = 1 ] && r=$(runs=$((runs < 10 ? runs : 10)) wall_ms runsc --platform=ptrace --network=none do "$true_bin")
-printf '%-34s %12s %12s %12s\n' "start static true (ms/run)" "$n" "$h" "$r"
+[ "$runsc_ok" = 1 ] && r=$(runs=$small wall_ms runsc_do "$true_bin")
+row "start static true (ms/run)" "$n" "$s" "$p" "$r"
 
-n=$("$ppid_bin" "$calls")
-h=$("$husk" run -- "$ppid_bin" "$calls")
-r=-
-[ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$ppid_bin" "$((calls / 4))" 2>/dev/null)
-printf '%-34s %12s %12s %12s\n' "getppid (ns/call)" "$n" "$h" "$r"
-
-clock_bin=build/bench/clock
-n=$("$clock_bin" "$((calls * 5))")
-h=$("$husk" run -- "$clock_bin" "$((calls * 5))")
-r=-
-[ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$clock_bin" "$((calls * 5))" 2>/dev/null)
-printf '%-34s %12s %12s %12s\n' "clock_gettime (ns/call)" "$n" "$h" "$r"
+# The four syscalls, one run per column; runsc and ptrace get fewer calls.
+sys_bin=build/bench/syscalls
+declare -A cost
+while read -r name ns; do cost[native,$name]=$ns; done < <("$sys_bin" "$calls")
+while read -r name ns; do cost[systrap,$name]=$ns; done < <("$husk" run --platform=systrap -- "$sys_bin" "$calls")
+while read -r name ns; do cost[ptrace,$name]=$ns; done < <("$husk" run --platform=ptrace -- "$sys_bin" "$((calls / 4))")
+if [ "$runsc_ok" = 1 ]; then
+	while read -r name ns; do cost[runsc,$name]=$ns; done < <(runsc_do "$sys_bin" "$((calls / 10))" 2>/dev/null)
+fi
+for name in getppid pipe clock open+close; do
+	case $name in
+	getppid) label="getppid (ns/call)" ;;
+	pipe) label="pipe 1-byte write+read (ns/pair)" ;;
+	clock) label="clock_gettime (ns/call)" ;;
+	open+close) label="open+close (ns/pair)" ;;
+	esac
+	row "$label" "${cost[native,$name]:--}" "${cost[systrap,$name]:--}" \
+		"${cost[ptrace,$name]:--}" "${cost[runsc,$name]:--}"
+done
 
 spawn_bin=build/bench/spawn
 iters=${ITERS:-200}
 for mode in fork vfork; do
 	n=$("$spawn_bin" "$PWD/$true_bin" "$iters" "$mode")
-	h=$("$husk" run -- "$spawn_bin" "$PWD/$true_bin" "$iters" "$mode")
+	s=$("$husk" run --platform=systrap -- "$spawn_bin" "$PWD/$true_bin" "$iters" "$mode")
+	p=$("$husk" run --platform=ptrace -- "$spawn_bin" "$PWD/$true_bin" "$iters" "$mode")
 	r=-
-	[ "$runsc_ok" = 1 ] && r=$(runsc --platform=ptrace --network=none do "$spawn_bin" "$PWD/$true_bin" "$((iters / 4))" "$mode" 2>/dev/null)
-	printf '%-34s %12s %12s %12s\n' "$mode+exec+wait (us/iteration)" "$n" "$h" "$r"
+	[ "$runsc_ok" = 1 ] && r=$(runsc_do "$spawn_bin" "$PWD/$true_bin" "$((iters / 4))" "$mode" 2>/dev/null)
+	row "$mode+exec+wait (us/iteration)" "$n" "$s" "$p" "$r"
 done
 
 py=/usr/bin/python3
 if [ -x "$py" ]; then
-	n=$(runs=$((runs < 20 ? runs : 20)) wall_ms "$py" -c pass)
-	h=$(runs=$((runs < 20 ? runs : 20)) wall_ms "$husk" run -- "$py" -c pass)
+	m=$((runs < 20 ? runs : 20))
+	n=$(runs=$m wall_ms "$py" -c pass)
+	s=$(runs=$m wall_ms "$husk" run --platform=systrap -- "$py" -c pass)
+	p=$(runs=$m wall_ms "$husk" run --platform=ptrace -- "$py" -c pass)
 	r=-
-	[ "$runsc_ok" = 1 ] && r=$(runs=5 wall_ms runsc --platform=ptrace --network=none do "$py" -c pass)
-	printf '%-34s %12s %12s %12s\n' "python3 -c pass (ms/run)" "$n" "$h" "$r"
+	[ "$runsc_ok" = 1 ] && r=$(runs=5 wall_ms runsc_do "$py" -c pass)
+	row "python3 -c pass (ms/run)" "$n" "$s" "$p" "$r"
 fi
+[ "$runsc_ok" = 1 ] || echo "runsc-ptrace: runsc is not installed (apt-get install runsc) or does not run here"

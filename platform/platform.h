@@ -28,6 +28,8 @@ struct pf_event {
 	int code;      /* PF_FAULT: its si_code (SEGV_MAPERR, ...) */
 	uint64_t addr; /* PF_FAULT: si_addr */
 	int status;    /* PF_DEAD: the wait status of the host process */
+	bool patchable; /* PF_SYSCALL: it trapped the slow way; patching its
+			   site (below) would make the next one fast */
 };
 
 struct pf_as;  /* one guest address space */
@@ -63,6 +65,31 @@ int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot,
 int pf_as_reserve(struct pf_as *as, uint64_t addr, uint64_t len);
 int pf_as_unmap(struct pf_as *as, uint64_t addr, uint64_t len);
 int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot);
+
+/* Runs the mapping changes queued for as now, not at its next resume. */
+int pf_as_flush(struct pf_as *as);
+
+/* Syscall patching (systrap).  A site `mov $nr,%eax; syscall` (b8 nr 0f
+ * 05) that trapped with ev.patchable may be rewritten by the sentry into
+ * `jmp *entry` (ff 24 25 entry), entry being one PF_UT_ENTRY-byte slot of
+ * a table it maps at PF_UT_BASE, readable and executable, private to the
+ * address space.  The jump leads into the platform's signal-free path.
+ * The table's first slot is its header.  The address is below 2 GiB (the
+ * jump's operand) and its third byte, 0x06, an invalid opcode, takes the
+ * place of the old syscall instruction: code that reaches it faults
+ * (SIGILL) instead of running half an instruction. */
+#define PF_UT_BASE 0x60000
+#define PF_UT_SIZE 0x10000
+#define PF_UT_ENTRY 64
+bool pf_ut_enabled(void);
+/* A header with used slots taken (itself included), and its count back
+ * (0 for bytes that are not a header). */
+void pf_ut_header(uint8_t out[PF_UT_ENTRY], uint32_t used);
+uint32_t pf_ut_used(const uint8_t hdr[PF_UT_ENTRY]);
+/* The slot at address entry for syscall nr returning to ret, and the
+ * number of a slot the platform wrote (-1 for anything else). */
+void pf_ut_entry(uint8_t out[PF_UT_ENTRY], uint64_t entry, uint32_t nr, uint64_t ret);
+int64_t pf_ut_entry_nr(const uint8_t in[PF_UT_ENTRY], uint64_t entry);
 
 /* Fresh registers for a new guest thread of as: 64-bit user segments, all
  * else zero. */

@@ -10,7 +10,7 @@ check() {
 	local want got ws gs
 	want=$("$bb" "$@" 2>/dev/null </dev/null)
 	ws=$?
-	got=$(timeout 30 "$husk" run -- "$bb" "$@" 2>/dev/null </dev/null)
+	got=$(timeout 30 "$husk" run ${HUSK_FLAGS:-} -- "$bb" "$@" 2>/dev/null </dev/null)
 	gs=$?
 	if [ "$want" == "$got" ] && [ "$ws" -eq "$gs" ]; then
 		echo "PASS busybox $*"

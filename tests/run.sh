@@ -60,17 +60,18 @@ unit() {
 }
 
 suite "unit tests (ASan+UBSan)" unit
-for husk in bin/husk build/san/husk; do
-	suite "guest corpus: $husk" tests/guest/difftest.sh "$husk" build/guest/*
-	suite "busybox: $husk" tests/busybox.sh "$husk"
-	suite "escapes: $husk" tests/special/run.sh "$husk" build/special
-	suite "hostile guests: $husk" tests/hostile/run.sh "$husk" build/special
-	suite "end to end: $husk" tests/e2e/run.sh "$husk"
+# Every suite on both platforms: systrap (the default) and ptrace.
+for plat in systrap ptrace; do
+	export HUSK_PLATFORM=$plat
+	export HUSK_FLAGS="--bind $PWD --platform=$plat"
+	for husk in bin/husk build/san/husk; do
+		suite "guest corpus: $husk, $plat" tests/guest/difftest.sh "$husk" build/guest/*
+		suite "busybox: $husk, $plat" tests/busybox.sh "$husk"
+		suite "escapes: $husk, $plat" tests/special/run.sh "$husk" build/special
+		suite "hostile guests: $husk, $plat" tests/hostile/run.sh "$husk" build/special
+		suite "end to end: $husk, $plat" tests/e2e/run.sh "$husk"
+	done
 done
-# The systrap platform (opt-in while it grows): the guest corpus again.
-HUSK_FLAGS="$HUSK_FLAGS --platform=systrap" \
-	suite "guest corpus, systrap: bin/husk" tests/guest/difftest.sh bin/husk build/guest/*
-
 echo
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

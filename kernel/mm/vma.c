@@ -629,11 +629,29 @@ static bool mobj_exclusive(const struct k_mm *mm, const struct k_mobj *o)
 	return mine == o->refs;
 }
 
+static bool cow_break(struct k_mm *mm, struct k_vma *v, uint64_t addr);
+
 bool mm_fault_cow(struct k_mm *mm, uint64_t addr)
 {
 	struct k_vma *v = mm_find(mm, addr);
 	if (!v || !(v->flags & VMA_COW) || !(v->prot & PROT_WRITE) || !v->mobj)
 		return false;
+	return cow_break(mm, v, addr);
+}
+
+uint8_t *mm_own_page(struct k_mm *mm, uint64_t addr)
+{
+	struct k_vma *v = mm_find(mm, addr);
+	if (!v || !v->mobj || (v->flags & (VMA_SHARED | VMA_SIGBUS)))
+		return NULL;
+	if ((v->flags & VMA_COW) && !cow_break(mm, v, addr))
+		return NULL;
+	return mm_host_addr(mm, addr);
+}
+
+/* Gives v (a copy-on-write view) its own copy of the memory at addr. */
+static bool cow_break(struct k_mm *mm, struct k_vma *v, uint64_t addr)
+{
 	struct k_mobj *o = v->mobj;
 	if (mobj_exclusive(mm, o)) {
 		/* The other side of the fork is gone: take the pages over. */

@@ -243,28 +243,41 @@ static bool fault_stale(struct k_task *t, uint64_t addr)
 	t->last_fault = addr | 1;
 	return true;
 }
+static void run_syscall(struct k_task *t)
+{
+	/* A thread told to leave (exit_group, another thread's execve)
+	 * makes no more syscalls: the loop ends it. */
+	if (t->exiting || t->tg->exiting)
+		return;
+	/* Linux reads the number as an int: the upper half is ignored. */
+	long nr = (int)t->regs.orig_rax;
+	t->in_syscall = true;
+	t->syscall_nr = (uint64_t)nr;
+	long ret = k_dispatch(t, nr);
+	t->regs.rax = (uint64_t)ret;
+}
+
 static void handle_stop(struct k_task *t, const struct pf_event *ev)
 {
 	switch (ev->kind) {
-	case PF_SYSCALL: {
-		/* A thread told to leave (exit_group, another thread's execve)
-		 * makes no more syscalls: the loop ends it. */
-		if (t->exiting || t->tg->exiting)
-			break;
-		/* Linux reads the number as an int: the upper half is ignored. */
-		long nr = (int)t->regs.orig_rax;
-		t->in_syscall = true;
-		t->syscall_nr = (uint64_t)nr;
-		long ret = k_dispatch(t, nr);
-		t->regs.rax = (uint64_t)ret;
+	case PF_SYSCALL:
+		if (ev->patchable)
+			ut_patch(t); /* before the call: execve replaces the mm */
+		run_syscall(t);
 		break;
-	}
 	case PF_SYSCALL32:
 		/* There is no 32-bit ABI in the sandbox. */
 		k_log(t->k, "32-bit syscall %llu refused", t->regs.orig_rax);
 		t->regs.rax = (uint64_t)-ENOSYS;
 		break;
 	case PF_FAULT:
+		if (ev->signo == SIGILL) {
+			int u = ut_fault(t);
+			if (u == UT_SYSCALL)
+				run_syscall(t);
+			if (u != UT_NOT_MINE)
+				break;
+		}
 		if (ev->signo == SIGSEGV && ev->code == SEGV_MAPERR && mm_fault_stack(t, ev->addr))
 			break; /* the stack grew: run the instruction again */
 		if (ev->signo == SIGSEGV && ev->code == SEGV_ACCERR && mm_fault_cow(t->mm, ev->addr))

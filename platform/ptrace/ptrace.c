@@ -446,6 +446,11 @@ int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot)
 	return change(as, SYS_mprotect, addr, len, (uint64_t)prot, 0, 0, 0);
 }
 
+int pf_as_flush(struct pf_as *as)
+{
+	return pt_flush(as);
+}
+
 /* A new stub thread, made by a clone injected into an idle one: it shares
  * the stub's memory and filter, and stops at once (auto-attached). */
 static int new_thread(struct pf_as *as, pid_t *tid)

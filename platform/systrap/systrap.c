@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <cpuid.h>
 #include <linux/audit.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -46,16 +47,27 @@
 #include "systrap.h"
 
 extern const char husk_stub_begin[], husk_st_init[], husk_st_handler[], husk_st_restorer[],
-	husk_st_exit[];
+	husk_st_exit[], husk_st_fast[];
 #define STUB_SYM(s) (STUB_ADDR + (uint64_t)((s) - husk_stub_begin))
 
 #define SLOTS_OFF 0x10000UL /* the slots, in the sysmsg file; the global page is at 0 */
 #define SHM_SIZE (SLOTS_OFF + (uint64_t)MAX_SLOTS * SLOT_SIZE)
 #define INTERRUPT_SIG SIGSTKFLT
+_Static_assert(INTERRUPT_SIG == INTERRUPT_SIGNO && SIGSEGV == SIGSEGV_NO && SIGSYS == SIGSYS_NO,
+	       "the stub's signal numbers");
+_Static_assert(PF_UT_BASE == UT_BASE && PF_UT_SIZE == UT_SIZE && PF_UT_ENTRY == UT_ENTRY,
+	       "the patch table's layout");
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == UC_RIP &&
+		       offsetof(ucontext_t, uc_mcontext.fpregs) == UC_FPREGS &&
+		       offsetof(ucontext_t, uc_sigmask) == UC_SIGMASK,
+	       "the stub's ucontext offsets");
 #define SA_RESTORER 0x04000000 /* the kernel's: libc headers hide it */
 /* The sentry spins this long for a guest that stopped quickly last time. */
 #define SPIN_NS 40000
-/* How long a context may take to park or to stop when asked. */
+/* How long a context may take to park or to stop when asked: a thread
+ * that lets an interrupt go unanswered longer is stuck in the stub's
+ * code by its own doing (it jumped in, or blocked the signal with a
+ * forged frame), and its process is killed. */
 #define STOP_WAIT_NS 2000000000LL
 
 static struct {
@@ -66,6 +78,7 @@ static struct {
 	struct pf_ctx *ctxs;   /* every context */
 	struct pf_as *ases;    /* every live address space */
 	struct st_grave *graves;
+	bool fast;             /* the fast path (and so patching) works here */
 	bool spin;             /* the last stop came within SPIN_NS */
 	bool reap_due;         /* the sentry slept: a SIGCHLD may have come */
 	int64_t next_reap;
@@ -91,6 +104,36 @@ static int64_t now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The XSAVE features the fast path saves, or 0 where it cannot run: it
+ * needs XSAVE enabled by the OS, BMI2 (its flag-free slot check) and an
+ * area that fits between FAST_FP and FAST_END.  Features the kernel
+ * hands out only on request (XFD: AMX tiles) are left out; a guest
+ * cannot get them. */
+static uint64_t fast_xmask(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) /* OSXSAVE */)
+		return 0;
+	if (__get_cpuid_max(0, NULL) < 0xd || !__get_cpuid_count(7, 0, &a, &b, &c, &d) ||
+	    !(b & (1u << 8)) /* BMI2 */)
+		return 0;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	uint64_t xcr0 = (uint64_t)hi << 32 | lo, mask = xcr0 & 3;
+	uint64_t size = 576; /* the legacy area and the header */
+	for (int i = 2; i < 63; i++) {
+		if (!(xcr0 & (1ULL << i)))
+			continue;
+		__cpuid_count(0xd, (unsigned)i, a, b, c, d);
+		if (c & 4 /* XFD */)
+			continue;
+		mask |= 1ULL << i;
+		if (b + a > size)
+			size = b + a;
+	}
+	return size <= FAST_END - FAST_FP ? mask : 0;
+}
+
 int st_init(void)
 {
 	if (st.on)
@@ -110,6 +153,9 @@ int st_init(void)
 	st.doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (st.doorbell < 0)
 		goto fail;
+	uint64_t xmask = fast_xmask();
+	st.fast = xmask != 0;
+	memcpy(st.shm + GLOBAL_XMASK, &xmask, sizeof(xmask));
 	st.on = true;
 	return 0;
 fail:;
@@ -333,7 +379,10 @@ static void regs_from(pf_regs *r, const ucontext_t *uc, const struct pf_ctx *c)
 	r->rip = (uint64_t)g[REG_RIP], r->eflags = (uint64_t)g[REG_EFL];
 	r->orig_rax = (uint64_t)-1;
 	r->fs_base = msg_u64(c, MSG_FS);
+	/* The thread's gs holds its slot while the guest's own is 0. */
 	r->gs_base = msg_u64(c, MSG_GS);
+	if (r->gs_base == slot_addr(c->slot))
+		r->gs_base = 0;
 	const pf_regs *t = &c->as->tmpl;
 	r->cs = t->cs, r->ss = t->ss, r->ds = t->ds, r->es = t->es, r->fs = t->fs, r->gs = t->gs;
 }
@@ -354,12 +403,15 @@ static void regs_to(ucontext_t *uc, const pf_regs *r, struct pf_ctx *c)
 	memset(&uc->uc_sigmask, 0, 8);
 	uint8_t *m = slot_host(c->slot);
 	__atomic_store_n((uint64_t *)(m + MSG_FS), r->fs_base, __ATOMIC_RELAXED);
-	__atomic_store_n((uint64_t *)(m + MSG_GS), r->gs_base, __ATOMIC_RELAXED);
+	__atomic_store_n((uint64_t *)(m + MSG_GS), r->gs_base ? r->gs_base : slot_addr(c->slot),
+			 __ATOMIC_RELAXED);
 }
 
 /* Lets a parked thread go on with whatever its frame now says. */
 static void release(struct pf_ctx *c)
 {
+	/* Whatever an interrupt wanted, this stop gave the sentry. */
+	__atomic_store_n((uint32_t *)(slot_host(c->slot) + MSG_INTR), 0, __ATOMIC_RELAXED);
 	__atomic_store_n(state_of(c), ST_RESUME, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n((uint32_t *)(slot_host(c->slot) + MSG_SLEEPING), __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, state_of(c), FUTEX_WAKE, 1, NULL, NULL, 0);
@@ -396,9 +448,11 @@ int st_ctx_new(struct pf_as *as, struct pf_ctx *c)
 	struct st_owned *o = owned_of(as, slot);
 	uint8_t *m = slot_host(slot);
 	memset(m, 0, PAGE_SIZE);
-	stack_t ss = {.ss_sp = (void *)(slot_addr(slot) + PAGE_SIZE), .ss_flags = 0,
-		      .ss_size = SLOT_SIZE - PAGE_SIZE};
+	stack_t ss = {.ss_sp = (void *)(slot_addr(slot) + ALTSTACK_OFF), .ss_flags = 0,
+		      .ss_size = SLOT_SIZE - ALTSTACK_OFF};
 	memcpy(m + MSG_ALTSTACK, &ss, sizeof(ss));
+	uint64_t self = slot_addr(slot);
+	memcpy(m + MSG_SELF, &self, sizeof(self));
 	c->slot = slot;
 	pid_t tid;
 	int err = pt_new_thread(as, &tid);
@@ -489,6 +543,7 @@ int st_ctx_resume(struct pf_ctx *c, pf_regs *regs, bool pin)
 	(void)pin; /* both sides spin for each other: never on one CPU */
 	c->running = true;
 	c->collected = false;
+	c->intr_at = 0;
 	c->resumed_at = now_ns();
 	release(c);
 	return 0;
@@ -511,9 +566,17 @@ int st_wait_any(struct pf_ctx **out, int *status)
 				reaped(pid, ws);
 	}
 	for (struct pf_ctx *c = st.ctxs; c; c = c->st_next) {
+		if (c->running && !c->collected && !c->dead && c->intr_at &&
+		    now - c->intr_at > STOP_WAIT_NS && !stopped(c) && c->as) {
+			kill(c->as->pid, SIGKILL);
+			pt_mark_dead(c->as, SIGKILL);
+			c->dead = true;
+			c->wait_status = SIGKILL;
+		}
 		if (!c->running || c->collected || (!c->dead && !stopped(c)))
 			continue;
 		c->collected = true; /* reported once per stop */
+		c->intr_at = 0;
 		st.spin = now - c->resumed_at < SPIN_NS;
 		*out = c;
 		*status = 0;
@@ -551,6 +614,7 @@ int st_ctx_stopped(struct pf_ctx *c, pf_regs *regs, struct pf_event *ev)
 	uint64_t addr = msg_u64(c, MSG_ADDR);
 	if (sig == SIGSYS && code == 1 /* SYS_SECCOMP */) {
 		regs->orig_rax = msg_u32(c, MSG_SYSCALL);
+		ev->patchable = st.fast && !msg_u32(c, MSG_FAST);
 		bool vsyscall = addr >= 0xffffffffff600000UL && addr < 0xffffffffff601000UL;
 		ev->kind = vsyscall || msg_u32(c, MSG_ARCH) == AUDIT_ARCH_X86_64 ? PF_SYSCALL
 										 : PF_SYSCALL32;
@@ -572,6 +636,15 @@ int st_ctx_stopped(struct pf_ctx *c, pf_regs *regs, struct pf_event *ev)
  * bytes at its end (the xsave magic) are the kernel's, not the guest's. */
 #define FX_SW_OFF 464
 
+/* Whether a frame's FPU area is in XSAVE form: the kernel's says so with
+ * its software bytes, the fast path's always is. */
+static bool xsave_area(const struct pf_ctx *c, const uint8_t *area)
+{
+	uint32_t magic;
+	memcpy(&magic, area + FX_SW_OFF, 4);
+	return magic == 0x46505853U /* FP_XSTATE_MAGIC1 */ || msg_u32(c, MSG_FAST);
+}
+
 int st_get_fpregs(struct pf_ctx *c, pf_fpregs *fp)
 {
 	ucontext_t *uc = !c->dead && c->as && stopped(c) ? frame_of(c) : NULL;
@@ -580,6 +653,18 @@ int st_get_fpregs(struct pf_ctx *c, pf_fpregs *fp)
 		return -ESRCH;
 	memcpy(fp, area, FX_SW_OFF);
 	memset((uint8_t *)fp + FX_SW_OFF, 0, sizeof(*fp) - FX_SW_OFF);
+	/* In an XSAVE area a component marked absent is in its initial
+	 * state, whatever its bytes say. */
+	uint64_t bv;
+	memcpy(&bv, area + 512, 8);
+	if (xsave_area(c, area) && !(bv & 1)) {
+		fp->cwd = 0x37f;
+		fp->swd = fp->ftw = fp->fop = 0;
+		fp->rip = fp->rdp = 0;
+		memset(fp->st_space, 0, sizeof(fp->st_space));
+	}
+	if (xsave_area(c, area) && !(bv & 2))
+		memset(fp->xmm_space, 0, sizeof(fp->xmm_space));
 	return 0;
 }
 
@@ -592,14 +677,14 @@ int st_set_fpregs(struct pf_ctx *c, const pf_fpregs *fp)
 	memcpy(area, fp, FX_SW_OFF);
 	/* In an XSAVE frame, x87 and SSE must be marked present, or the
 	 * restore would reset them instead of loading what was written. */
-	uint32_t magic;
-	memcpy(&magic, area + FX_SW_OFF, 4);
-	if (magic == 0x46505853U /* FP_XSTATE_MAGIC1 */) {
+	if (xsave_area(c, area)) {
 		uint64_t bv;
 		memcpy(&bv, area + 512, 8);
 		bv |= 3;
 		memcpy(area + 512, &bv, 8);
 	}
+	/* The fast path puts the FPU back only when told to. */
+	__atomic_store_n((uint32_t *)(slot_host(c->slot) + MSG_FPDIRTY), 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -608,6 +693,8 @@ void st_ctx_interrupt(struct pf_ctx *c)
 	struct pf_as *as = c->as;
 	if (!as || c->dead || !c->running)
 		return;
+	if (!c->intr_at)
+		c->intr_at = now_ns();
 	if (syscall(SYS_tgkill, as->pid, c->tid, INTERRUPT_SIG) != 0 && errno == ESRCH) {
 		/* Its thread is gone (its own doing): report it dead. */
 		c->dead = true;
@@ -669,4 +756,65 @@ void pf_idle_disarm(void)
 	uint64_t n;
 	while (read(st.doorbell, &n, sizeof(n)) == sizeof(n))
 		;
+}
+
+/* ---- syscall patching: the table's contents (platform.h) ---- */
+bool pf_ut_enabled(void)
+{
+	return st.on && st.fast;
+}
+
+void pf_ut_header(uint8_t out[PF_UT_ENTRY], uint32_t used)
+{
+	memset(out, 0xcc, PF_UT_ENTRY);
+	uint64_t fast = STUB_SYM(husk_st_fast);
+	memcpy(out + UT_HDR_FAST, &fast, 8);
+	memcpy(out + UT_HDR_USED, &used, 4);
+}
+
+uint32_t pf_ut_used(const uint8_t hdr[PF_UT_ENTRY])
+{
+	uint64_t fast;
+	uint32_t used;
+	memcpy(&fast, hdr + UT_HDR_FAST, 8);
+	memcpy(&used, hdr + UT_HDR_USED, 4);
+	return fast == STUB_SYM(husk_st_fast) && used <= UT_SIZE / UT_ENTRY ? used : 0;
+}
+
+void pf_ut_entry(uint8_t out[PF_UT_ENTRY], uint64_t entry, uint32_t nr, uint64_t ret)
+{
+	memset(out, 0xcc, PF_UT_ENTRY); /* int3 between the pieces */
+	uint64_t code = entry + UT_CODE;
+	memcpy(out + UT_JMP, &code, 8);
+	memcpy(out + UT_RET, &ret, 8);
+	/* lea entry(%rip), %rcx */
+	const uint8_t lea[3] = {0x48, 0x8d, 0x0d};
+	int32_t disp = -(UT_CODE + 7);
+	memcpy(out + UT_CODE, lea, 3);
+	memcpy(out + UT_CODE + 3, &disp, 4);
+	/* jmp *UT_BASE: the header's first word, the fast path */
+	const uint8_t jmp[3] = {0xff, 0x24, 0x25};
+	uint32_t hdr = UT_BASE + UT_HDR_FAST, back = (uint32_t)(entry + UT_RET);
+	memcpy(out + UT_CODE + 7, jmp, 3);
+	memcpy(out + UT_CODE + 10, &hdr, 4);
+	/* The slow way, for a thread whose gs is its own: mov $nr, %eax;
+	 * syscall; jmp *UT_RET(entry) */
+	out[UT_SLOW] = 0xb8;
+	memcpy(out + UT_SLOW + 1, &nr, 4);
+	out[UT_SLOW + 5] = 0x0f;
+	out[UT_SLOW + 6] = 0x05;
+	memcpy(out + UT_SLOW + 7, jmp, 3);
+	memcpy(out + UT_SLOW + 10, &back, 4);
+	memcpy(out + UT_NR, &nr, 4);
+}
+
+int64_t pf_ut_entry_nr(const uint8_t in[PF_UT_ENTRY], uint64_t entry)
+{
+	uint8_t want[PF_UT_ENTRY];
+	uint32_t nr;
+	uint64_t ret;
+	memcpy(&nr, in + UT_NR, 4);
+	memcpy(&ret, in + UT_RET, 8);
+	pf_ut_entry(want, entry, nr, ret);
+	return memcmp(want, in, PF_UT_ENTRY) == 0 ? (int64_t)nr : -1;
 }

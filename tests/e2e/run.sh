@@ -17,7 +17,7 @@ same() { # LABEL CMD...: stdout and status of CMD natively and under husk
 	local want got ws gs
 	want=$(cd / && "$@" 2>&1 </dev/null)
 	ws=$?
-	got=$(cd / && timeout 60 "$husk" run --bind "$repo" -- "$@" 2>&1 </dev/null)
+	got=$(cd / && timeout 60 "$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --bind "$repo" -- "$@" 2>&1 </dev/null)
 	gs=$?
 	if [ "$want" == "$got" ] && [ "$ws" -eq "$gs" ]; then
 		ok "$label"
@@ -52,7 +52,7 @@ itimer="$repo/build/guest/glibc-static/itimer"
 if [ -x "$itimer" ]; then
 	want=$(cd / && "$itimer" 2>/dev/null </dev/null)
 	ws=$?
-	got=$(cd / && timeout 60 "$husk" run --memory 0 --bind "$repo" -- "$itimer" 2>/dev/null </dev/null)
+	got=$(cd / && timeout 60 "$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --memory 0 --bind "$repo" -- "$itimer" 2>/dev/null </dev/null)
 	gs=$?
 	if [ "$want" == "$got" ] && [ "$ws" -eq "$gs" ]; then
 		ok "CPU interval timers with --memory 0"
@@ -62,7 +62,7 @@ if [ -x "$itimer" ]; then
 fi
 
 # The vDSO: 40000 clock reads through libc, not one of them a syscall.
-out=$(timeout 60 "$husk" run --strace --bind "$repo" -- "$repo/build/special/clock_loop" 2>&1 </dev/null)
+out=$(timeout 60 "$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --strace --bind "$repo" -- "$repo/build/special/clock_loop" 2>&1 </dev/null)
 st=$?
 traps=$(grep -cE '\] (clock_gettime|gettimeofday|time)\(' <<<"$out")
 if [ "$st" -eq 0 ] && grep -q '^read$' <<<"$out" && [ "$traps" -eq 0 ]; then
@@ -73,7 +73,7 @@ fi
 
 # The overlaid root: writes under husk only, then the host is unchanged.
 before=$(sha256sum /etc/passwd; ls /usr/bin | wc -l)
-out=$(timeout 60 "$husk" run --bind "$repo" -- /usr/bin/python3 "$here/fs_overlay.py" 2>&1)
+out=$(timeout 60 "$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --bind "$repo" -- /usr/bin/python3 "$here/fs_overlay.py" 2>&1)
 st=$?
 after=$(sha256sum /etc/passwd; ls /usr/bin | wc -l)
 expected="passwd lines before: True
@@ -106,7 +106,7 @@ ln -s sub/deeper "$root/dirlink"
 cat >"$root.json" <<JSON
 {"mounts": [{"path": "/", "type": "bind", "source": "$root", "readonly": true}]}
 JSON
-out=$(timeout 60 "$husk" run --root "$root.json" -- /escape "$marker" /abs /rel \
+out=$(timeout 60 "$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --root "$root.json" -- /escape "$marker" /abs /rel \
 	"/rootlink$marker" "/dirlink/../../..$marker" "/proc/self/root$marker" \
 	"/proc/self/cwd/../..$marker" "/sub/../../..$marker" 2>&1)
 st=$?

@@ -8,8 +8,13 @@
  *     then getpid from the guest's own code
  *   - unmap, reprotect and overwrite the stub page
  *   - install a SIGSYS handler and block SIGSYS through the sentry
+ *   - systrap's fast path (found through a patched syscall site): enter it
+ *     with a forged table entry, at every byte of its code, with gs
+ *     pointing at guest memory dressed as a slot, and from a thread whose
+ *     gs is another thread's slot
  * Prints one line per probe: "contained" or "ESCAPED". */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,7 +88,7 @@ static void probe(const char *what, void (*fn)(uint64_t), uint64_t arg)
 	pid_t pid = fork();
 	if (pid == 0) {
 		guest_pid = syscall(SYS_getpid);
-		alarm(2); /* some sites loop (the handler's wait): that is contained too */
+		ualarm(300000, 0); /* some sites loop (the handler's wait): contained too */
 		fn(arg);
 		_exit(4);
 	}
@@ -124,6 +129,99 @@ static void own_sigsys(uint64_t block)
 	judge(syscall(SYS_getpid));
 }
 
+/* ---- systrap's fast path ---- */
+static uint64_t fast;  /* its entry point, read from the patch table */
+static uint8_t *forged; /* a table entry of our own, below 2 GiB */
+
+/* Follows getppid's patched jump: the entry, its code's jump through the
+ * table header, the header's first word.  0 when there is no patch. */
+static uint64_t find_fast(void)
+{
+	for (int i = 0; i < 3; i++)
+		getppid();
+	const uint8_t *p = (const uint8_t *)getppid;
+	if (p[0] != 0xff || p[1] != 0x24 || p[2] != 0x25)
+		return 0;
+	uint32_t entry, hdr;
+	memcpy(&entry, p + 3, 4);
+	const uint8_t *code = (const uint8_t *)*(const uint64_t *)(uintptr_t)entry;
+	if (code[7] != 0xff || code[8] != 0x24 || code[9] != 0x25)
+		return 0;
+	memcpy(&hdr, code + 10, 4);
+	return *(const uint64_t *)(uintptr_t)hdr;
+}
+
+/* An entry as the sentry writes them (mov $nr; syscall; jmp *ret for its
+ * slow way at 30, the number at 48); ret is set by each jump. */
+static void forge(void)
+{
+	forged = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (forged == MAP_FAILED) {
+		forged = NULL;
+		return;
+	}
+	memset(forged, 0xcc, 64);
+	const uint8_t slow[] = {0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xff, 0x24, 0x25};
+	memcpy(forged + 30, slow, sizeof(slow));
+	uint32_t back = (uint32_t)(uintptr_t)(forged + 8), nr = 39;
+	memcpy(forged + 40, &back, 4);
+	memcpy(forged + 48, &nr, 4);
+}
+
+/* rcx = the forged entry, rax = getpid, into the fast path at off. */
+static void fast_jump(uint64_t off)
+{
+	long r;
+	__asm__ volatile("lea 1f(%%rip), %%rdx\n\t"
+			 "mov %%rdx, 8(%[e])\n\t"
+			 "mov %[e], %%rcx\n\t"
+			 "mov $39, %%eax\n\t"
+			 "jmp *%[to]\n\t"
+			 "1:"
+			 : "=a"(r)
+			 : [e] "r"(forged), [to] "r"(fast + off)
+			 : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
+			   "r14", "r15", "memory");
+	judge(r);
+}
+
+/* gs at guest memory that holds its own address where a slot would. */
+static void fake_slot(uint64_t unused)
+{
+	(void)unused;
+	static uint8_t page[65536] __attribute__((aligned(65536)));
+	uint64_t self = (uint64_t)page;
+	memcpy(page + 96, &self, 8);
+	__asm__ volatile("wrgsbase %0" : : "r"(self) : "memory");
+	fast_jump(0);
+}
+
+static volatile uint64_t main_gs;
+static volatile int spin_on = 1;
+
+static void *borrow(void *arg)
+{
+	(void)arg;
+	__asm__ volatile("wrgsbase %0" : : "r"(main_gs) : "memory");
+	fast_jump(0);
+	return NULL;
+}
+
+/* A thread whose gs is the main thread's slot, while that one runs. */
+static void other_slot(uint64_t unused)
+{
+	(void)unused;
+	uint64_t gs;
+	__asm__ volatile("rdgsbase %0" : "=r"(gs));
+	main_gs = gs;
+	pthread_t t;
+	if (pthread_create(&t, NULL, borrow, NULL) != 0)
+		_exit(4);
+	while (spin_on)
+		;
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -157,6 +255,30 @@ int main(void)
 	probe("write the stub", tamper, 3);
 	probe("own SIGSYS handler", own_sigsys, 0);
 	probe("SIGSYS blocked", own_sigsys, 1);
+	fast = find_fast();
+	forge();
+	if (fast && forged) {
+		printf("fast path: found\n");
+		probe("fast path: forged entry", fast_jump, 0);
+		int bad = 0;
+		for (uint64_t off = 1; off < 1024; off++) {
+			fflush(stdout);
+			pid_t c = fork();
+			if (c == 0) {
+				guest_pid = syscall(SYS_getpid);
+				ualarm(100000, 0);
+				fast_jump(off);
+			}
+			int cst;
+			waitpid(c, &cst, 0);
+			bad += WIFEXITED(cst) && WEXITSTATUS(cst) == 2;
+		}
+		printf("fast path: every byte: %s\n", bad ? "ESCAPED" : "contained");
+		probe("fast path: gs at a fake slot", fake_slot, 0);
+		probe("fast path: another thread's slot", other_slot, 0);
+	} else {
+		printf("fast path: none\n");
+	}
 	printf("done\n");
 	return 0;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Husk-only tests: each program in DIR runs under husk and its stdout plus
-# "status N" must equal tests/special/NAME.expected.
+# "status N" must equal tests/special/NAME.expected, or NAME.PLATFORM.expected
+# where the platform (HUSK_PLATFORM) makes a difference.
 # usage: run.sh HUSK DIR
 set -u
 husk=$1
@@ -10,6 +11,8 @@ pass=0
 fail=0
 for exp in "$here"/*.expected; do
 	name=$(basename "$exp" .expected)
+	case $name in *.*) continue ;; esac
+	[ -f "$here/$name.${HUSK_PLATFORM:-}.expected" ] && exp=$here/$name.$HUSK_PLATFORM.expected
 	bin=$dir/$name
 	[ -x "$bin" ] || { echo "FAIL $name (not built)"; fail=$((fail + 1)); continue; }
 	# shellcheck disable=SC2086
