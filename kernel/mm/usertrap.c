@@ -78,17 +78,19 @@ void ut_patch(struct k_task *t)
 		mm->ut_off = true; /* the guest's own mapping is there, or it is full */
 		return;
 	}
-	/* The code page first (the copy may fail), then the entry, then the
-	 * header; the mappings go to the host before the jump can be taken. */
-	uint8_t *code = mm_own_page(mm, site);
+	/* The entry first, then the header, then the code.  Mapping changes
+	 * (the table's, a copy of a shared page) reach the host before this
+	 * thread runs again; if another thread may be running meanwhile, they
+	 * go before the code changes. */
 	uint64_t entry = PF_UT_BASE + (uint64_t)used * PF_UT_ENTRY;
-	uint8_t *slot = code ? mm_own_page(mm, entry) : NULL;
+	uint8_t *slot = mm_own_page(mm, entry);
 	hdr = slot ? mm_own_page(mm, PF_UT_BASE) : NULL;
 	if (!hdr)
 		return;
 	pf_ut_entry(slot, entry, nr, rip);
 	pf_ut_header(hdr, used + 1);
-	if (pf_as_flush(mm->as) != 0)
+	uint8_t *code = mm_own_page(mm, site);
+	if (!code || (mm->users > 1 && pf_as_flush(mm->as) != 0))
 		return;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	uint8_t jmp[SITE_LEN] = {0xff, 0x24, 0x25};

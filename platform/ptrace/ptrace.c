@@ -283,6 +283,16 @@ static long run_stub(struct pf_as *as, pf_regs *r, unsigned long *event)
 	pid_t tid = idle_thread(as, &ctx);
 	if (tid < 0)
 		return -EBUSY;
+	/* The main thread runs on the sentry's CPU: an injection then costs
+	 * two switches there, not wakeups across CPUs. */
+	int cpu = sched_getcpu();
+	if (tid == as->pid && systrap && cpu >= 0 && cpu + 1 != as->main_cpu) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(tid, sizeof(set), &set) == 0)
+			as->main_cpu = cpu + 1;
+	}
 	if (ptrace(PTRACE_SETREGS, tid, 0, r) != 0 || ptrace(PTRACE_CONT, tid, 0, 0) != 0)
 		return -errno;
 	for (;;) {

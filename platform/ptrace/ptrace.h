@@ -35,6 +35,7 @@ struct pf_as {
 	struct pf_ctx *ctxs; /* the contexts of this address space */
 	uint64_t (*batch)[8]; /* the batch page as the sentry sees it; NULL: none */
 	int nbatch;          /* queued entries */
+	int main_cpu;        /* the CPU its main thread is pinned to (+1; 0: none) */
 	struct st_owned *owned; /* systrap: its slots */
 	int nowned, capowned;
 	struct pf_as *st_next;  /* systrap: every live address space */
