@@ -112,6 +112,7 @@ struct k_mm {
 	struct k_path exe; /* the program execve loaded (/proc/PID/exe) */
 	struct k_mobj *batch; /* the page the platform batches mapping changes in */
 	bool ut_off;          /* syscall patching gave up on this mm */
+	struct k_ut_seen *ut_seen; /* how often sites trapped before a patch */
 };
 
 int mm_new(struct k_kernel *k, struct k_mm **out);
@@ -154,6 +155,11 @@ bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
  * a thread meeting a patch: it then runs the syscall (UT_SYSCALL, regs
  * set as for a syscall stop) or the jump (UT_RERUN). */
 enum { UT_NOT_MINE, UT_SYSCALL, UT_RERUN };
+#define UT_SEEN 64
+struct k_ut_seen {
+	uint64_t site[UT_SEEN];
+	uint8_t n[UT_SEEN];
+};
 void ut_patch(struct k_task *t);
 int ut_fault(struct k_task *t);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */

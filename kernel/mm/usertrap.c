@@ -8,6 +8,7 @@
  * that fault (ut_fault) sends it the right way.  Code and table pages are
  * made this address space's own first (a fork's child or another process
  * mapping the same file keeps the original). */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -15,6 +16,10 @@
 #include "../sentry.h"
 
 #define UT_ENTRIES (PF_UT_SIZE / PF_UT_ENTRY)
+/* A site is patched at its third slow trap: a patch copies its code page
+ * and changes the mapping, which costs more than a few traps, and a
+ * program's start makes many syscalls from sites it never uses again. */
+#define UT_PATCH_AT 3
 #define SITE_LEN 7 /* b8 nr nr nr nr 0f 05, and ff 24 25 entry */
 
 /* The table of mm, mapped first if create; NULL if it cannot be (the
@@ -59,6 +64,21 @@ static void put_le32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
+/* Counts a slow trap at site; true once it has come UT_PATCH_AT times
+ * (approximately: sites that share a bucket take it over). */
+static bool hot(struct k_mm *mm, uint64_t site)
+{
+	if (!mm->ut_seen && !(mm->ut_seen = calloc(1, sizeof(*mm->ut_seen))))
+		return false;
+	struct k_ut_seen *s = mm->ut_seen;
+	unsigned b = (unsigned)((site * 0x9e3779b97f4a7c15ULL) >> 58) % UT_SEEN;
+	if (s->site[b] != site) {
+		s->site[b] = site;
+		s->n[b] = 0;
+	}
+	return ++s->n[b] >= UT_PATCH_AT;
+}
+
 void ut_patch(struct k_task *t)
 {
 	struct k_mm *mm = t->mm;
@@ -69,7 +89,7 @@ void ut_patch(struct k_task *t)
 	const uint8_t *old = code_at(mm, site, SITE_LEN);
 	uint8_t want[SITE_LEN] = {0xb8, 0, 0, 0, 0, 0x0f, 0x05};
 	put_le32(want + 1, nr);
-	if (!old || memcmp(old, want, SITE_LEN) != 0)
+	if (!old || memcmp(old, want, SITE_LEN) != 0 || !hot(mm, site))
 		return;
 	struct k_vma *tv = table(mm, true);
 	uint8_t *hdr = tv ? mm_own_page(mm, PF_UT_BASE) : NULL;

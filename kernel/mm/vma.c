@@ -52,6 +52,7 @@ void mm_free(struct k_mm *mm)
 	if (mm->batch)
 		mobj_put(&mm->k->mem, mm->batch);
 	path_put(&mm->exe);
+	free(mm->ut_seen);
 	free(mm->v);
 	free(mm);
 }
@@ -587,6 +588,7 @@ int mm_fork(struct k_mm *mm, struct k_mm **out)
 	c->as = as;
 	c->batch = batch;
 	c->users = 1;
+	c->ut_seen = NULL; /* the child counts its own traps */
 	c->v = NULL;
 	c->n = c->cap = 0;
 	c->exe = path_get(mm->exe);

@@ -29,6 +29,7 @@
 #include <cpuid.h>
 #include <linux/audit.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -79,6 +80,7 @@ static struct {
 	struct pf_as *ases;    /* every live address space */
 	struct st_grave *graves;
 	bool fast;             /* the fast path (and so patching) works here */
+	int ncpus;
 	bool spin;             /* the last stop came within SPIN_NS */
 	bool reap_due;         /* the sentry slept: a SIGCHLD may have come */
 	int64_t next_reap;
@@ -155,6 +157,20 @@ int st_init(void)
 		goto fail;
 	uint64_t xmask = fast_xmask();
 	st.fast = xmask != 0;
+	st.ncpus = (int)sysconf(_SC_NPROCESSORS_CONF);
+	/* The sentry stays on the CPU it started on, the stub's main thread
+	 * and the gofer follow it there, and a lone guest thread keeps off
+	 * it: handoffs between the sentry and its helpers are then switches
+	 * on one CPU, and the sentry never lands where the guest spins (a
+	 * sentry the scheduler moves next to its waker costs more than any
+	 * balance it gains; in a VM, far more). */
+	int cpu = sched_getcpu();
+	if (st.ncpus > 1 && cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
 	memcpy(st.shm + GLOBAL_XMASK, &xmask, sizeof(xmask));
 	st.on = true;
 	return 0;
@@ -540,7 +556,18 @@ int st_ctx_resume(struct pf_ctx *c, pf_regs *regs, bool pin)
 		return 1;
 	}
 	regs_to(uc, regs, c);
-	(void)pin; /* both sides spin for each other: never on one CPU */
+	/* Both sides spin for each other: never on one CPU.  A lone guest
+	 * thread keeps off the sentry's (see st_init). */
+	int cpu = pin ? sched_getcpu() : -1;
+	if (cpu != c->bound_cpu && (cpu >= 0 || c->bound_cpu >= 0) && st.ncpus > 1) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		for (int i = 0; i < st.ncpus && i < CPU_SETSIZE; i++)
+			if (i != cpu)
+				CPU_SET(i, &set);
+		if (sched_setaffinity(c->tid, sizeof(set), &set) == 0)
+			c->bound_cpu = cpu;
+	}
 	c->running = true;
 	c->collected = false;
 	c->intr_at = 0;

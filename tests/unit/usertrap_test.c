@@ -48,6 +48,18 @@ static void trapped_at(uint64_t site, uint32_t nr)
 	t->regs.rax = t->regs.orig_rax = nr;
 }
 
+/* A site is patched at its third trap. */
+static void traps(uint64_t site, uint32_t nr)
+{
+	for (int i = 0; i < 2; i++) {
+		trapped_at(site, nr);
+		ut_patch(t);
+		cr_expect_eq(((uint8_t *)mm_host_addr(t->mm, site))[0], 0xb8, "patched at trap %d", i + 1);
+	}
+	trapped_at(site, nr);
+	ut_patch(t);
+}
+
 static uint32_t patched_entry(uint64_t site)
 {
 	const uint8_t *p = mm_host_addr(t->mm, site);
@@ -65,8 +77,7 @@ Test(usertrap, rewrites_a_site_and_its_entry_reads_back)
 	const uint64_t offs[] = {0x100, 0x1fd};
 	for (int i = 0; i < 2; i++) {
 		uint64_t site = code_page(0, offs[i], SYS_getppid);
-		trapped_at(site, SYS_getppid);
-		ut_patch(t);
+		traps(site, SYS_getppid);
 		uint32_t entry = patched_entry(site);
 		cr_expect_eq(entry, PF_UT_BASE + (uint64_t)(i + 1) * PF_UT_ENTRY);
 		/* The byte where the syscall was: an invalid opcode. */
@@ -84,20 +95,26 @@ Test(usertrap, leaves_other_code_alone)
 {
 	/* The number the thread trapped with is not the one in the code. */
 	uint64_t site = code_page(0, 0x100, SYS_getppid);
-	trapped_at(site, SYS_getpid);
-	ut_patch(t);
+	for (int i = 0; i < 4; i++) {
+		trapped_at(site, SYS_getpid);
+		ut_patch(t);
+	}
 	cr_expect_eq(((uint8_t *)mm_host_addr(t->mm, site))[0], 0xb8);
 	/* Shared memory: the write would reach other mappings of it. */
 	mm_unmap(t->mm, CODE, PAGE_SIZE);
 	site = code_page(VMA_SHARED, 0x100, SYS_getppid);
-	trapped_at(site, SYS_getppid);
-	ut_patch(t);
+	for (int i = 0; i < 4; i++) {
+		trapped_at(site, SYS_getppid);
+		ut_patch(t);
+	}
 	cr_expect_eq(((uint8_t *)mm_host_addr(t->mm, site))[0], 0xb8);
 	/* A site split across two pages. */
 	mm_unmap(t->mm, CODE, PAGE_SIZE);
 	site = code_page(0, PAGE_SIZE - 3, SYS_getppid);
-	trapped_at(site, SYS_getppid);
-	ut_patch(t);
+	for (int i = 0; i < 4; i++) {
+		trapped_at(site, SYS_getppid);
+		ut_patch(t);
+	}
 	cr_expect_eq(((uint8_t *)mm_host_addr(t->mm, site))[0], 0xb8);
 }
 
@@ -106,8 +123,7 @@ Test(usertrap, guest_mapping_at_the_table_turns_it_off)
 	cr_assert_eq(mm_map_anon(t->mm, PF_UT_BASE, PAGE_SIZE, PROT_READ, 0, MAP_FIXED),
 		     (int64_t)PF_UT_BASE);
 	uint64_t site = code_page(0, 0x100, SYS_getppid);
-	trapped_at(site, SYS_getppid);
-	ut_patch(t);
+	traps(site, SYS_getppid);
 	cr_expect_eq(((uint8_t *)mm_host_addr(t->mm, site))[0], 0xb8);
 	cr_expect(t->mm->ut_off);
 }
@@ -115,8 +131,7 @@ Test(usertrap, guest_mapping_at_the_table_turns_it_off)
 Test(usertrap, a_thread_meeting_the_patch_is_sent_on)
 {
 	uint64_t site = code_page(0, 0x100, SYS_getppid);
-	trapped_at(site, SYS_getppid);
-	ut_patch(t);
+	traps(site, SYS_getppid);
 	/* It ran the old mov: the syscall, returning after the site. */
 	t->regs.rip = site + 5;
 	t->regs.rax = SYS_getppid;
