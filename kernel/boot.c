@@ -47,13 +47,17 @@ uint64_t k_random_u64(void)
 
 /* ---- boot ---- */
 
-static void read_cpus(struct k_kernel *k)
+#define CPUMASK_MAX 128
+_Static_assert(sizeof(((struct k_kernel *)0)->cpumask) == CPUMASK_MAX, "cpumask size");
+
+static void read_cpus(uint8_t *mask, uint32_t *bytes, uint32_t *ids)
 {
-	long n = syscall(SYS_sched_getaffinity, 0, sizeof(k->cpumask), k->cpumask);
-	k->cpumask_bytes = n > 0 ? (uint32_t)n : 8;
+	memset(mask, 0, CPUMASK_MAX);
+	long n = syscall(SYS_sched_getaffinity, 0, CPUMASK_MAX, mask);
+	*bytes = n > 0 ? (uint32_t)n : 8;
 	if (n <= 0)
-		k->cpumask[0] = 1;
-	k->nr_cpu_ids = k->cpumask_bytes * 8;
+		mask[0] = 1;
+	*ids = *bytes * 8;
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
 	if (f) {
 		char line[128];
@@ -61,8 +65,8 @@ static void read_cpus(struct k_kernel *k)
 			char *last = strrchr(line, '-');
 			last = last ? last + 1 : line;
 			unsigned long hi = strtoul(last, NULL, 10);
-			if (hi + 1 <= k->nr_cpu_ids)
-				k->nr_cpu_ids = (uint32_t)hi + 1;
+			if (hi + 1 <= *ids)
+				*ids = (uint32_t)hi + 1;
 		}
 		fclose(f);
 	}
@@ -132,6 +136,11 @@ static int confine(struct k_kernel *k, const char **why)
 
 int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 {
+	/* The sandbox's CPUs are the host's before the platform pins the
+	 * sentry to one of them. */
+	uint8_t cpumask[CPUMASK_MAX];
+	uint32_t cpumask_bytes, nr_cpu_ids;
+	read_cpus(cpumask, &cpumask_bytes, &nr_cpu_ids);
 	/* systrap unless asked otherwise; ptrace where the CPU or kernel
 	 * cannot run systrap's stub (no FSGSBASE). */
 	int err = pf_select(cfg->platform ? cfg->platform : "systrap");
@@ -153,7 +162,9 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 	struct timespec now;
 	k_clock_ts(CLOCK_MONOTONIC, &now);
 	k->boot_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-	read_cpus(k);
+	memcpy(k->cpumask, cpumask, CPUMASK_MAX);
+	k->cpumask_bytes = cpumask_bytes;
+	k->nr_cpu_ids = nr_cpu_ids;
 	t->k = k;
 	t->tid = 1;
 	const char *base = cfg->argv && cfg->argv[0] ? cfg->argv[0] : cfg->exe ? cfg->exe : "init";

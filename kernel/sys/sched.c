@@ -53,8 +53,8 @@ SYSCALL(sched_setaffinity)
 
 SYSCALL(getcpu)
 {
-	/* The guest runs on the CPU its sentry thread runs on (the platform
-	 * keeps them together). */
+	/* A CPU the sandbox runs on: the sentry's (under ptrace the guest's
+	 * too; the vDSO's getcpu tells a systrap thread its own). */
 	int cpu = sched_getcpu();
 	unsigned c = cpu < 0 ? 0 : (unsigned)cpu, node = 0;
 	if (a[0] && k_copy_out(t, a[0], &c, sizeof(c)))
