@@ -56,6 +56,7 @@ struct pf_ctx {
 	int64_t resumed_at;     /* systrap: when it last went into the guest */
 	bool collected;         /* systrap: its stop was reported by pf_wait_any */
 	int64_t intr_at;        /* systrap: when an unanswered interrupt was sent */
+	uint64_t intr_cpu;      /* systrap: its process's CPU time then */
 	struct pf_ctx *st_next; /* systrap: every context */
 };
 

@@ -65,11 +65,13 @@ _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == UC_RIP &&
 #define SA_RESTORER 0x04000000 /* the kernel's: libc headers hide it */
 /* The sentry spins this long for a guest that stopped quickly last time. */
 #define SPIN_NS 40000
-/* How long a context may take to park or to stop when asked: a thread
- * that lets an interrupt go unanswered longer is stuck in the stub's
- * code by its own doing (it jumped in, or blocked the signal with a
- * forged frame), and its process is killed. */
+/* How long a context may take to park or to stop when asked.  A thread
+ * that lets an interrupt go unanswered that long while its process keeps
+ * using CPU (STOP_CPU_NS of it) is looping in the stub's code by its own
+ * doing (it jumped in, or blocked the signal with a forged frame), and
+ * its process is killed; one the host just has not run yet is left be. */
 #define STOP_WAIT_NS 2000000000LL
+#define STOP_CPU_NS 200000000ULL
 
 static struct {
 	bool on;
@@ -594,7 +596,8 @@ int st_wait_any(struct pf_ctx **out, int *status)
 	}
 	for (struct pf_ctx *c = st.ctxs; c; c = c->st_next) {
 		if (c->running && !c->collected && !c->dead && c->intr_at &&
-		    now - c->intr_at > STOP_WAIT_NS && !stopped(c) && c->as) {
+		    now - c->intr_at > STOP_WAIT_NS && !stopped(c) && c->as &&
+		    pf_ctx_cputime_ns(c) - c->intr_cpu > STOP_CPU_NS) {
 			kill(c->as->pid, SIGKILL);
 			pt_mark_dead(c->as, SIGKILL);
 			c->dead = true;
@@ -720,8 +723,10 @@ void st_ctx_interrupt(struct pf_ctx *c)
 	struct pf_as *as = c->as;
 	if (!as || c->dead || !c->running)
 		return;
-	if (!c->intr_at)
+	if (!c->intr_at) {
 		c->intr_at = now_ns();
+		c->intr_cpu = pf_ctx_cputime_ns(c);
+	}
 	if (syscall(SYS_tgkill, as->pid, c->tid, INTERRUPT_SIG) != 0 && errno == ESRCH) {
 		/* Its thread is gone (its own doing): report it dead. */
 		c->dead = true;

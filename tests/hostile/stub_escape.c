@@ -11,7 +11,8 @@
  *   - systrap's fast path (found through a patched syscall site): enter it
  *     with a forged table entry, at every byte of its code, with gs
  *     pointing at guest memory dressed as a slot, and from a thread whose
- *     gs is another thread's slot
+ *     gs is another thread's slot, and looping in its wait with the alarm
+ *     that should end it absorbed (the sentry kills it)
  * Prints one line per probe: "contained" or "ESCAPED". */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -222,6 +223,30 @@ static void other_slot(uint64_t unused)
 		;
 }
 
+/* The wait loop's futex part (found back from the fast path: the compare
+ * with ST_RESUME before `mov $202,%eax`), entered with the thread's own
+ * slot while it is not stopped: futex returns at once, the loop spins,
+ * and the interrupt for the alarm is absorbed.  The sentry's deadline
+ * must end it (a kill), not let it spin forever. */
+static void wait_loop(uint64_t unused)
+{
+	(void)unused;
+	const uint8_t *p = (const uint8_t *)fast;
+	uint64_t at = 0;
+	for (int i = 1; i < 512 && !at; i++)
+		if (p[-i] == 0xb8 && p[-i + 1] == 202 && !p[-i + 2] && !p[-i + 3] && !p[-i + 4])
+			for (int j = i; j < i + 40; j++)
+				if (p[-j] == 0x83 && p[-j + 1] == 0x3b && p[-j + 2] == 0x02) {
+					at = fast - (uint64_t)j;
+					break;
+				}
+	if (!at)
+		_exit(2); /* the stub changed: fix this probe */
+	uint64_t gs;
+	__asm__ volatile("rdgsbase %0" : "=r"(gs));
+	__asm__ volatile("mov %0, %%rbx\n\tjmp *%1" : : "r"(gs), "r"(at) : "rbx", "memory");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -276,6 +301,7 @@ int main(void)
 		printf("fast path: every byte: %s\n", bad ? "ESCAPED" : "contained");
 		probe("fast path: gs at a fake slot", fake_slot, 0);
 		probe("fast path: another thread's slot", other_slot, 0);
+		probe("fast path: spinning in the stub's wait", wait_loop, 0);
 	} else {
 		printf("fast path: none\n");
 	}
