@@ -7,6 +7,12 @@
  * all through that one instruction); the filter kills the process for a
  * syscall from any other address. */
 #include "stub_layout.h"
+
+/* edx:eax = the XSAVE features the fast path saves (the global page). */
+.macro XMASK
+	mov	husk_stub_begin + GLOBAL_OFF + GLOBAL_XMASK(%rip), %eax
+	mov	husk_stub_begin + GLOBAL_OFF + GLOBAL_XMASK + 4(%rip), %edx
+.endm
 	.section .rodata.husk_stub, "a"
 	.balign 4096
 	.globl husk_stub_begin, husk_stub_syscall, husk_stub_batch, husk_stub_end
@@ -267,8 +273,7 @@ husk_st_fast_probe:
 	/* The FPU is saved whole (the sentry may read it, for a signal
 	 * frame) and put back only if the sentry changed it. */
 	movl	$0, MSG_FPDIRTY(%rbx)
-	mov	husk_stub_begin + GLOBAL_OFF + GLOBAL_XMASK(%rip), %eax
-	mov	husk_stub_begin + GLOBAL_OFF + GLOBAL_XMASK + 4(%rip), %edx
+	XMASK
 	xsave	FAST_FP(%rbx)
 	lea	FAST_FP(%rbx), %rax
 	mov	%rax, FAST_UC+UC_FPREGS(%rbx)
@@ -285,8 +290,7 @@ husk_st_fast_probe:
 	call	husk_st_wait
 	cmpl	$0, MSG_FPDIRTY(%rbx)
 	je	3f
-	mov	husk_stub_begin + GLOBAL_OFF + GLOBAL_XMASK(%rip), %eax
-	mov	husk_stub_begin + GLOBAL_OFF + GLOBAL_XMASK + 4(%rip), %edx
+	XMASK
 	xrstor	FAST_FP(%rbx)
 3:	mov	MSG_FS(%rbx), %rax
 	wrfsbase %rax

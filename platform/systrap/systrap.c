@@ -685,15 +685,16 @@ int st_get_fpregs(struct pf_ctx *c, pf_fpregs *fp)
 	memset((uint8_t *)fp + FX_SW_OFF, 0, sizeof(*fp) - FX_SW_OFF);
 	/* In an XSAVE area a component marked absent is in its initial
 	 * state, whatever its bytes say. */
-	uint64_t bv;
-	memcpy(&bv, area + 512, 8);
-	if (xsave_area(c, area) && !(bv & 1)) {
+	uint64_t bv = ~0ULL;
+	if (xsave_area(c, area))
+		memcpy(&bv, area + 512, 8);
+	if (!(bv & 1)) {
 		fp->cwd = 0x37f;
 		fp->swd = fp->ftw = fp->fop = 0;
 		fp->rip = fp->rdp = 0;
 		memset(fp->st_space, 0, sizeof(fp->st_space));
 	}
-	if (xsave_area(c, area) && !(bv & 2))
+	if (!(bv & 2))
 		memset(fp->xmm_space, 0, sizeof(fp->xmm_space));
 	return 0;
 }
