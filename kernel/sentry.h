@@ -76,16 +76,32 @@ enum {
 };
 
 /* A range of the memory file that one or more VMAs map (several after a
- * split, a shared duplicate or, later, a fork). */
+ * split, a shared duplicate or, later, a fork).  Or, with fd >= 0, a host
+ * file that cannot change under the sandbox (a read-only gofer mount's):
+ * the stubs map its pages directly, so nothing is copied and every
+ * sandbox shares the host's page cache, as runsc maps donated files.
+ * Such an object is only ever mapped read-only, shared or copy-on-write;
+ * host is the sentry's own read-only view of the file, off is 0. */
 struct k_mobj {
 	int refs;
 	uint64_t off, len;
+	int fd;
+	uint8_t *host;
 };
 
 /* A fresh object of len bytes of the memory file (refs 1), and dropping a
- * reference (the last frees its range). */
+ * reference (the last frees its range, or unmaps and closes its file). */
 struct k_mobj *mobj_new(struct k_memfile *mf, uint64_t len);
 void mobj_put(struct k_memfile *mf, struct k_mobj *o);
+/* An object of the first len bytes (page-rounded) of the host file fd,
+ * which must be open read-only (the object keeps a copy of it); NULL on
+ * failure (the caller copies the file instead). */
+struct k_mobj *mobj_file(int fd, uint64_t len);
+/* Where the sentry sees o's bytes. */
+static inline uint8_t *mobj_host(const struct k_memfile *mf, const struct k_mobj *o)
+{
+	return o->fd >= 0 ? o->host : mf->base + o->off;
+}
 
 struct k_vma {
 	uint64_t start, end;

@@ -52,15 +52,22 @@ void pf_as_free(struct pf_as *as);
 /* Ends the sandbox's platform state (its template process). */
 void pf_shutdown(void);
 
-/* Gives as a page of the memory file (off; host: the sentry's mapping of
- * it) for batching: from then on the mapping calls below are queued and
- * run in one go before a context of as next runs (an error then kills
- * the address space, as a failed page-table update would). */
+/* Gives as two pages of the memory file (off; host: the sentry's mapping
+ * of them) for batching: from then on the mapping calls below are queued
+ * and run in one go before a context of as next runs (an error then
+ * kills the address space, as a failed page-table update would).  The
+ * second page is where the stub receives host files' descriptors. */
 int pf_as_set_batch(struct pf_as *as, void *host, uint64_t off);
 
 /* Maps [addr, addr+len) to memfd offset off, shared, with prot. */
 int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot,
 	      uint64_t off);
+/* Maps [addr, addr+len) to offset off of the host file fd (open
+ * read-only: the mapping can never write it), shared, with prot (no
+ * PROT_WRITE).  Needs a batch page (pf_as_set_batch); fd is the caller's
+ * still (the platform takes a copy while the change is queued). */
+int pf_as_map_file(struct pf_as *as, uint64_t addr, uint64_t len, int prot, int fd,
+		   uint64_t off);
 /* Reserves [addr, addr+len) inaccessible and without backing. */
 int pf_as_reserve(struct pf_as *as, uint64_t addr, uint64_t len);
 int pf_as_unmap(struct pf_as *as, uint64_t addr, uint64_t len);

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -238,46 +237,20 @@ static void gofer_release(struct k_file *f)
 	f->host_fd = -1;
 }
 
-/* Files this big are read per mapping rather than held whole. */
-#define CACHE_MAX (256UL << 20)
-
+/* A read-only mount's files cannot change under the sandbox: mappings
+ * share the host file's own pages (one object per file, kept with its
+ * inode), which the stubs map straight from the gofer's descriptor. */
 static struct k_mobj *gofer_page_cache(struct k_file *f)
 {
 	struct k_inode *ino = f->inode;
 	struct gofer_node *n = gnode(ino);
 	struct gofer_sb *g = gsb(ino);
-	if (!g->readonly || !S_ISREG(ino->mode) || ino->size == 0 || ino->size > CACHE_MAX)
+	if (!g->readonly || !S_ISREG(ino->mode) || ino->size == 0)
 		return NULL;
 	if (!n->cache) {
 		int fd = host_fd(f);
-		if (fd < 0)
-			return NULL;
-		struct k_mobj *o = mobj_new(&g->k->mem, PAGE_UP(ino->size));
-		if (!o)
-			return NULL;
-		/* The kernel copies file to file (sendfile) at twice the speed
-		 * of a read into the mapping, which faults in each page. */
-		uint64_t done = 0;
-		off_t in = 0;
-		if (lseek(g->k->mem.fd, (off_t)o->off, SEEK_SET) == (off_t)o->off)
-			while (done < ino->size) {
-				ssize_t r = sendfile(g->k->mem.fd, fd, &in, ino->size - done);
-				if (r <= 0)
-					break;
-				done += (uint64_t)r;
-			}
-		while (done < ino->size) {
-			ssize_t r = pread(fd, g->k->mem.base + o->off + done, ino->size - done,
-					  (off_t)done);
-			if (r <= 0)
-				break;
-			done += (uint64_t)r;
-		}
-		if (done < ino->size) {
-			mobj_put(&g->k->mem, o);
-			return NULL; /* the host file shrank: no cache, read per mapping */
-		}
-		n->cache = o;
+		if (fd < 0 || !(n->cache = mobj_file(fd, ino->size)))
+			return NULL; /* read per mapping instead */
 	}
 	n->cache->refs++;
 	return n->cache;

@@ -209,18 +209,19 @@ struct mm_stats {
 	uint64_t vm, rss, data, stack, exec, pte;
 };
 
-/* Bytes of [off, off+len) of the memory file that have pages: at most a
- * bounded number of probes per read, the rest counted as resident. */
-static uint64_t resident(struct k_memfile *mf, uint64_t off, uint64_t len, int *budget)
+/* Bytes of [off, off+len) of the memory file (or of a host file an
+ * object maps, whose data all counts) that have pages: at most a bounded
+ * number of probes per read, the rest counted as resident. */
+static uint64_t resident(int fd, uint64_t off, uint64_t len, int *budget)
 {
 	uint64_t end = off + len, got = 0, at = off;
 	while (at < end) {
 		if (--*budget < 0)
 			return got + (end - at);
-		off_t d = lseek(mf->fd, (off_t)at, SEEK_DATA);
+		off_t d = lseek(fd, (off_t)at, SEEK_DATA);
 		if (d < 0 || (uint64_t)d >= end)
 			break;
-		off_t h = lseek(mf->fd, d, SEEK_HOLE);
+		off_t h = lseek(fd, d, SEEK_HOLE);
 		uint64_t hole = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
 		got += hole - (uint64_t)d;
 		at = hole;
@@ -244,8 +245,9 @@ static void mm_stats(struct k_mm *mm, struct mm_stats *s)
 			s->data += len;
 		if (v->mobj && v->prot != PROT_NONE && v->pgoff < v->mobj->len) {
 			uint64_t avail = v->mobj->len - v->pgoff;
-			s->rss += resident(&mm->k->mem, v->mobj->off + v->pgoff, len < avail ? len : avail,
-					   &budget);
+			const struct k_mobj *o = v->mobj;
+			s->rss += resident(o->fd >= 0 ? o->fd : mm->k->mem.fd, o->off + v->pgoff,
+					   len < avail ? len : avail, &budget);
 		}
 	}
 	if (mm->end_code > mm->start_code)

@@ -397,7 +397,7 @@ static struct k_mobj *chunk(struct tmpfs_node *n, uint64_t off, bool create)
 			free(o);
 			return NULL;
 		}
-		*o = (struct k_mobj){.refs = 1, .off = (uint64_t)at, .len = CHUNK};
+		*o = (struct k_mobj){.refs = 1, .off = (uint64_t)at, .len = CHUNK, .fd = -1};
 		n->file.chunks[i] = o;
 	}
 	return n->file.chunks[i];

@@ -418,7 +418,7 @@ SYSCALL(mincore)
 		for (size_t done = 0; done < n;) {
 			size_t k = n - done < sizeof(buf) ? n - done : sizeof(buf);
 			if (v->mobj) {
-				uint8_t *host = t->k->mem.base + v->mobj->off + v->pgoff +
+				uint8_t *host = mobj_host(&t->k->mem, v->mobj) + v->pgoff +
 						(at - v->start) + done * PAGE_SIZE;
 				if (mincore(host, k * PAGE_SIZE, buf) != 0)
 					memset(buf, 0, k);

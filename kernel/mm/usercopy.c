@@ -28,7 +28,7 @@ size_t k_guest_iov(struct k_mm *mm, uint64_t addr, size_t len, bool write, struc
 		size_t chunk = v->end - at;
 		if (chunk > len - done)
 			chunk = len - done;
-		uint8_t *host = mm->k->mem.base + v->mobj->off + v->pgoff + (at - v->start);
+		uint8_t *host = mobj_host(&mm->k->mem, v->mobj) + v->pgoff + (at - v->start);
 		if (n > 0 && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == host)
 			iov[n - 1].iov_len += chunk;
 		else

@@ -2,9 +2,11 @@
  * operations that change it.  Each change is applied to the platform's view
  * (the stub's host mappings) in the same call, so the two never drift. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "../sentry.h"
 
@@ -23,9 +25,9 @@ int mm_new(struct k_kernel *k, struct k_mm **out)
 		free(mm);
 		return err;
 	}
-	/* Mapping changes go to the stub in batches, through a page of the
-	 * memory file (without one, one at a time). */
-	mm->batch = mobj_new(&k->mem, PAGE_SIZE);
+	/* Mapping changes go to the stub in batches, through two pages of the
+	 * memory file (without them, one at a time, and no host files). */
+	mm->batch = mobj_new(&k->mem, 2 * PAGE_SIZE);
 	if (mm->batch && pf_as_set_batch(mm->as, k->mem.base + mm->batch->off, mm->batch->off)) {
 		mobj_put(&k->mem, mm->batch);
 		mm->batch = NULL;
@@ -37,9 +39,45 @@ int mm_new(struct k_kernel *k, struct k_mm **out)
 void mobj_put(struct k_memfile *mf, struct k_mobj *o)
 {
 	if (o && --o->refs == 0) {
-		memfile_free(mf, o->off, o->len);
+		if (o->fd >= 0) {
+			munmap(o->host, o->len);
+			close(o->fd);
+		} else {
+			memfile_free(mf, o->off, o->len);
+		}
 		free(o);
 	}
+}
+
+struct k_mobj *mobj_file(int fd, uint64_t len)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || len == 0)
+		return NULL; /* a mapping of it could write the host's file */
+	len = PAGE_UP(len);
+	struct k_mobj *o = malloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	void *host = own < 0 ? MAP_FAILED : mmap(NULL, len, PROT_READ, MAP_SHARED, own, 0);
+	if (host == MAP_FAILED) {
+		if (own >= 0)
+			close(own);
+		free(o);
+		return NULL;
+	}
+	*o = (struct k_mobj){.refs = 1, .len = len, .fd = own, .host = host};
+	return o;
+}
+
+/* Copies len bytes at offset at of src into the memory file at dst. */
+static void mobj_copy(struct k_memfile *mf, uint64_t dst, const struct k_mobj *src, uint64_t at,
+		      uint64_t len)
+{
+	if (src->fd >= 0)
+		memcpy(mf->base + dst, src->host + at, len);
+	else
+		memfile_copy(mf, dst, src->off + at, len);
 }
 
 void mm_free(struct k_mm *mm)
@@ -184,7 +222,8 @@ static int vma_remove(struct k_mm *mm, uint64_t start, uint64_t end, bool keep_p
 		 * side is gone. */
 		bool own = !(v->flags & (VMA_SHARED | VMA_COW)) ||
 			   ((v->flags & VMA_FORKED) && o && mobj_exclusive(mm, o));
-		if (o && !keep_pages && (own || (o->refs == 1 && !(v->flags & VMA_COW)))) {
+		if (o && o->fd < 0 && !keep_pages &&
+		    (own || (o->refs == 1 && !(v->flags & VMA_COW)))) {
 			memfile_zero(&mm->k->mem, o->off + v->pgoff, len);
 			/* A private piece at either end of its object: give that
 			 * range of the memory file back now, not when the last
@@ -253,6 +292,9 @@ static int host_prot(const struct k_vma *v, int prot)
 
 static int vma_apply(struct k_mm *mm, const struct k_vma *v)
 {
+	if (v->mobj && v->mobj->fd >= 0)
+		return pf_as_map_file(mm->as, v->start, v->end - v->start, host_prot(v, v->prot),
+				      v->mobj->fd, v->pgoff);
 	if (v->mobj)
 		return pf_as_map(mm->as, v->start, v->end - v->start, host_prot(v, v->prot),
 				 v->mobj->off + v->pgoff);
@@ -269,7 +311,7 @@ struct k_mobj *mobj_new(struct k_memfile *mf, uint64_t len)
 		free(o);
 		return NULL;
 	}
-	*o = (struct k_mobj){.refs = 1, .off = (uint64_t)off, .len = len};
+	*o = (struct k_mobj){.refs = 1, .off = (uint64_t)off, .len = len, .fd = -1};
 	return o;
 }
 
@@ -392,7 +434,7 @@ static int vma_grow_backing(struct k_mm *mm, struct k_vma *v, uint64_t newlen)
 	struct k_mobj *o = v->mobj;
 	if (!o)
 		return 0;
-	if (o->refs == 1 && v->pgoff + oldlen == o->len &&
+	if (o->fd < 0 && o->refs == 1 && v->pgoff + oldlen == o->len &&
 	    memfile_extend(&mm->k->mem, o->off, o->len, o->len + (newlen - oldlen)) == 0) {
 		o->len += newlen - oldlen;
 		return 0;
@@ -400,7 +442,7 @@ static int vma_grow_backing(struct k_mm *mm, struct k_vma *v, uint64_t newlen)
 	struct k_mobj *n = mobj_new(&mm->k->mem, newlen);
 	if (!n)
 		return -ENOMEM;
-	memfile_copy(&mm->k->mem, n->off, o->off + v->pgoff, oldlen);
+	mobj_copy(&mm->k->mem, n->off, o, v->pgoff, oldlen);
 	mobj_put(&mm->k->mem, o);
 	v->mobj = n;
 	v->pgoff = 0;
@@ -535,7 +577,7 @@ uint8_t *mm_host_addr(struct k_mm *mm, uint64_t addr)
 	struct k_vma *v = mm_find(mm, addr);
 	if (!v || !v->mobj)
 		return NULL;
-	return mm->k->mem.base + v->mobj->off + v->pgoff + (addr - v->start);
+	return mobj_host(&mm->k->mem, v->mobj) + v->pgoff + (addr - v->start);
 }
 
 int64_t mm_map_objs(struct k_mm *mm, uint64_t addr, int prot, int vflags, int mflags,
@@ -655,7 +697,7 @@ uint8_t *mm_own_page(struct k_mm *mm, uint64_t addr)
 static bool cow_break(struct k_mm *mm, struct k_vma *v, uint64_t addr)
 {
 	struct k_mobj *o = v->mobj;
-	if (mobj_exclusive(mm, o)) {
+	if (o->fd < 0 && mobj_exclusive(mm, o)) {
 		/* The other side of the fork is gone: take the pages over. */
 		for (size_t i = 0; i < mm->n; i++) {
 			struct k_vma *w = &mm->v[i];
@@ -682,7 +724,7 @@ static bool cow_break(struct k_mm *mm, struct k_vma *v, uint64_t addr)
 	struct k_mobj *copy = mobj_new(&mm->k->mem, hi - lo);
 	if (!copy)
 		return false;
-	memfile_copy(&mm->k->mem, copy->off, v->mobj->off + v->pgoff, hi - lo);
+	mobj_copy(&mm->k->mem, copy->off, v->mobj, v->pgoff, hi - lo);
 	mobj_put(&mm->k->mem, v->mobj);
 	v->mobj = copy;
 	v->pgoff = 0;

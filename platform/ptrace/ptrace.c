@@ -4,14 +4,17 @@
  * syscall instruction. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +70,12 @@ static long inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t
  * sandbox's namespaces.  It is the pid namespace's init. */
 static struct pf_as *zygote;
 static int zygote_memfd = -1;
+/* The sandbox's socket of host files to map: the sentry sends on tx, every
+ * stub inherits rx (STUB_FDSOCK).  Files are sent only as the stub about
+ * to take them runs its batch, so the queue is empty between batches; the
+ * sentry's own copy of rx drains what a failed batch left. */
+static int fdsock_tx = -1, fdsock_rx = -1;
+static void drop_fds(struct pf_as *as);
 
 #define SCRATCH 0x10000UL
 
@@ -82,15 +91,21 @@ static int zygote_start(int memfd)
 {
 	if (zygote)
 		return zygote_memfd == memfd ? 0 : -EBUSY;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
 	struct pf_as *z = calloc(1, sizeof(*z));
-	if (!z)
-		return -ENOMEM;
-	int err = stub_spawn(memfd, systrap ? st_shm_fd() : -1, systrap ? st_doorbell_fd() : -1,
-			     &z->pid);
+	int err = z ? stub_spawn(memfd, systrap ? st_shm_fd() : -1,
+				 systrap ? st_doorbell_fd() : -1, sv[1], &z->pid)
+		    : -ENOMEM;
 	if (err) {
 		free(z);
+		close(sv[0]);
+		close(sv[1]);
 		return err;
 	}
+	fdsock_tx = sv[0];
+	fdsock_rx = sv[1];
 	if (ptrace(PTRACE_GETREGS, z->pid, 0, &z->tmpl) != 0 || (z->tmpl.r13 = 0) != 0 ||
 	    ptrace(PTRACE_SETOPTIONS, z->pid, 0,
 		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
@@ -140,6 +155,9 @@ void pf_shutdown(void)
 		free(zygote);
 		zygote = NULL;
 		zygote_memfd = -1;
+		close(fdsock_tx);
+		close(fdsock_rx);
+		fdsock_tx = fdsock_rx = -1;
 	}
 }
 
@@ -254,6 +272,7 @@ void pf_as_free(struct pf_as *as)
 	}
 	if (systrap)
 		st_as_free(as);
+	drop_fds(as);
 	free(as);
 }
 
@@ -366,15 +385,113 @@ long pt_inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 	return inject(as, nr, a0, a1, a2, a3, a4, a5);
 }
 
+/* The files queued mappings of as need, not sent (it died first). */
+static void drop_fds(struct pf_as *as)
+{
+	for (int i = 0; i < as->nfds; i++)
+		close(as->fds[i]);
+	as->nfds = 0;
+}
+
+/* Sends the files of as's queued mappings, in the order its batch takes
+ * them, and lets go of its copies. */
+static int send_fds(struct pf_as *as)
+{
+	int err = 0;
+	for (int i = 0; i < as->nfds && !err; i++) {
+		char byte = 0;
+		struct iovec iov = {&byte, 1};
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				   .msg_controllen = sizeof(ctl.buf)};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &as->fds[i], sizeof(int));
+		ssize_t r;
+		do
+			r = sendmsg(fdsock_tx, &m, MSG_NOSIGNAL);
+		while (r < 0 && errno == EINTR);
+		if (r != 1)
+			err = r < 0 ? -errno : -EIO;
+	}
+	drop_fds(as);
+	return err;
+}
+
+/* Closes what a failed batch left in the stubs' queue: a later batch, of
+ * whatever address space, must receive its own files. */
+static void drain_fdsock(void)
+{
+	for (;;) {
+		char byte;
+		struct iovec iov = {&byte, 1};
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} ctl;
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				   .msg_controllen = sizeof(ctl.buf)};
+		if (recvmsg(fdsock_rx, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0 && errno != EINTR)
+			return;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+					int fd;
+					memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+					close(fd);
+				}
+	}
+}
+
+/* The message the stub receives files with, in its descriptor page:
+ * rewritten before each batch that takes one. */
+struct fdmsg {
+	struct msghdr m;
+	struct iovec iov;
+	char byte;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+};
+
+static void fdmsg_init(struct pf_as *as)
+{
+	struct fdmsg *f = (struct fdmsg *)as->fdmsg;
+	const uint64_t at = FDMSG_ADDR;
+	memset(f, 0, sizeof(*f));
+	f->iov.iov_base = (void *)(at + offsetof(struct fdmsg, byte));
+	f->iov.iov_len = 1;
+	f->m.msg_iov = (struct iovec *)(at + offsetof(struct fdmsg, iov));
+	f->m.msg_iovlen = 1;
+	f->m.msg_control = (void *)(at + offsetof(struct fdmsg, ctl));
+	f->m.msg_controllen = sizeof(f->ctl.buf);
+}
+
 /* Runs the queued mapping changes of as in one stop of its stub.  A
  * failure (the host is out of memory for page tables) leaves the address
  * space inconsistent: it is killed, as Linux kills what it cannot map. */
 static int flush(struct pf_as *as)
 {
 	int n = as->nbatch;
-	if (!n || as->dead)
+	if (!n || as->dead) {
+		drop_fds(as);
 		return as->dead ? -ESRCH : 0;
+	}
 	as->nbatch = 0;
+	int err = send_fds(as);
+	if (err) {
+		drain_fdsock();
+		kill(as->pid, SIGKILL);
+		mark_dead(as, SIGKILL);
+		return err;
+	}
 	pf_regs r = as->tmpl;
 	r.rip = STUB_ADDR + (uint64_t)(husk_stub_batch - husk_stub_begin);
 	r.orig_rax = (uint64_t)-1;
@@ -384,6 +501,7 @@ static int flush(struct pf_as *as)
 	/* Done when the count ran out; else r13 names the entry that failed
 	 * (or the stub never ran it). */
 	if (r.r13 != 0) {
+		drain_fdsock();
 		kill(as->pid, SIGKILL);
 		mark_dead(as, SIGKILL);
 		return res < 0 && res > -4096 ? (int)res : -EFAULT;
@@ -415,10 +533,41 @@ int pf_as_set_batch(struct pf_as *as, void *host, uint64_t off)
 {
 	long r = inject(as, SYS_mmap, BATCH_ADDR, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED,
 			STUB_MEMFD, off);
+	if (r >= 0)
+		r = inject(as, SYS_mmap, FDMSG_ADDR, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_FIXED, STUB_MEMFD, off + PAGE_SIZE);
 	if (r < 0)
 		return (int)r;
 	as->batch = host;
 	as->nbatch = 0;
+	as->fdmsg = (uint8_t *)host + PAGE_SIZE;
+	return 0;
+}
+
+int pf_as_map_file(struct pf_as *as, uint64_t addr, uint64_t len, int prot, int fd,
+		   uint64_t off)
+{
+	if (as->dead)
+		return -ESRCH;
+	if (!as->batch)
+		return -ENOSYS;
+	if (prot & PROT_WRITE)
+		return -EACCES;
+	/* Three entries: receive the file at STUB_RECV_FD, map, close. */
+	if (as->nbatch > BATCH_MAX - 3) {
+		int err = flush(as);
+		if (err)
+			return err;
+	}
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0)
+		return -errno;
+	if (as->nfds == 0)
+		fdmsg_init(as);
+	as->fds[as->nfds++] = copy;
+	queue(as, SYS_recvmsg, STUB_FDSOCK, FDMSG_ADDR, 0, 0, 0, 0);
+	queue(as, SYS_mmap, addr, len, (uint64_t)prot, MAP_SHARED | MAP_FIXED, STUB_RECV_FD, off);
+	queue(as, SYS_close, STUB_RECV_FD, 0, 0, 0, 0, 0);
 	return 0;
 }
 

@@ -15,6 +15,12 @@
  * read-only, runs them in one go. */
 #define BATCH_ADDR (STUB_ADDR + STUB_SIZE)
 #define BATCH_MAX ((int)(4096 / 64))
+/* The descriptor page: a struct msghdr (and its buffers) through which
+ * the stub receives the host file a queued mapping needs, writable in the
+ * stub (recvmsg writes it back).  The guest could scribble on it, but the
+ * kernel writes there only what guest code could itself, and the file
+ * always lands at STUB_RECV_FD, whatever the message says. */
+#define FDMSG_ADDR (STUB_ADDR + 0x3000)
 
 struct pf_ctx;
 
@@ -35,6 +41,9 @@ struct pf_as {
 	struct pf_ctx *ctxs; /* the contexts of this address space */
 	uint64_t (*batch)[8]; /* the batch page as the sentry sees it; NULL: none */
 	int nbatch;          /* queued entries */
+	uint8_t *fdmsg;      /* the descriptor page as the sentry sees it */
+	int fds[BATCH_MAX];  /* copies of the files queued mappings receive */
+	int nfds;
 	int main_cpu;        /* the CPU its main thread is pinned to (+1; 0: none) */
 	struct st_owned *owned; /* systrap: its slots */
 	int nowned, capowned;
@@ -71,8 +80,9 @@ void pt_mark_dead(struct pf_as *as, int status);
 /* Starts a confined stub process traced by the calling thread; on success
  * it is stopped at its ready trap.  Returns 0 or -errno.  With sysmsg and
  * doorbell (>= 0) it is a systrap stub: they become SYSMSG_FD and
- * DOORBELL_FD, and its filter traps guest syscalls. */
-int stub_spawn(int memfd, int sysmsg, int doorbell, pid_t *pid);
+ * DOORBELL_FD, and its filter traps guest syscalls.  fdsock becomes
+ * STUB_FDSOCK. */
+int stub_spawn(int memfd, int sysmsg, int doorbell, int fdsock, pid_t *pid);
 /* The guest threads' filter (a struct sock_fprog) in the stub page. */
 uint64_t stub_guest_filter_addr(void);
 

@@ -137,7 +137,7 @@ uint64_t stub_guest_filter_addr(void)
 }
 
 /* Runs in the cloned child only; uses raw syscalls and never returns. */
-static __attribute__((noreturn)) void stub_child(int memfd, int sysmsg, int doorbell)
+static __attribute__((noreturn)) void stub_child(int memfd, int sysmsg, int doorbell, int fdsock)
 {
 	bool systrap = sysmsg >= 0;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
@@ -155,16 +155,22 @@ static __attribute__((noreturn)) void stub_child(int memfd, int sysmsg, int door
 	}
 	/* The descriptors the stub keeps, at their fixed numbers: moved out
 	 * of the way first, so that none overwrites another. */
-	int want[3] = {memfd, sysmsg, doorbell}, n = systrap ? 3 : 1;
-	for (int i = 0; i < n; i++)
-		if ((want[i] = fcntl(want[i], F_DUPFD, 100)) < 0)
+	_Static_assert(SYSMSG_FD == STUB_MEMFD + 1 && DOORBELL_FD == STUB_MEMFD + 2 &&
+			       STUB_FDSOCK == STUB_MEMFD + 3 && STUB_RECV_FD < STUB_MEMFD,
+		       "the stub's descriptor numbers");
+	int want[4] = {memfd, sysmsg, doorbell, fdsock};
+	for (int i = 0; i < 4; i++)
+		if (want[i] >= 0 && (want[i] = fcntl(want[i], F_DUPFD, 100)) < 0)
 			_exit(STEP_FDS);
-	for (int i = 0; i < n; i++)
-		if (dup2(want[i], STUB_MEMFD + i) != STUB_MEMFD + i)
+	for (int i = 0; i < 4; i++)
+		if (want[i] >= 0 && dup2(want[i], STUB_MEMFD + i) != STUB_MEMFD + i)
 			_exit(STEP_FDS);
 	if (syscall(SYS_close_range, 0, STUB_MEMFD - 1, 0) != 0 ||
-	    syscall(SYS_close_range, STUB_MEMFD + n, ~0U, 0) != 0)
+	    syscall(SYS_close_range, STUB_MEMFD + 4, ~0U, 0) != 0)
 		_exit(STEP_FDS);
+	for (int i = 0; i < 4; i++)
+		if (want[i] < 0)
+			close(STUB_MEMFD + i); /* ptrace: no slots, no doorbell */
 	/* An empty, read-only root: a tiny tmpfs pivoted over the old one. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		_exit(STEP_MOUNT);
@@ -203,7 +209,7 @@ static __attribute__((noreturn)) void stub_child(int memfd, int sysmsg, int door
 	__builtin_unreachable();
 }
 
-int stub_spawn(int memfd, int sysmsg, int doorbell, pid_t *pidp)
+int stub_spawn(int memfd, int sysmsg, int doorbell, int fdsock, pid_t *pidp)
 {
 	long pid = syscall(SYS_clone,
 			   CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
@@ -212,7 +218,7 @@ int stub_spawn(int memfd, int sysmsg, int doorbell, pid_t *pidp)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		stub_child(memfd, sysmsg, doorbell);
+		stub_child(memfd, sysmsg, doorbell, fdsock);
 
 	int st;
 	while (waitpid((pid_t)pid, &st, __WALL) < 0)

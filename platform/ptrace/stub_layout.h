@@ -14,6 +14,10 @@
 #define STUB_MEMFD 3
 #define SYSMSG_FD 4   /* systrap: slots and the global page */
 #define DOORBELL_FD 5 /* systrap: an eventfd the sentry polls */
+#define STUB_FDSOCK 6 /* the sandbox's socket of host files to map */
+/* Where a received file lands: the lowest free number (0-2 are closed),
+ * closed again right after its mapping. */
+#define STUB_RECV_FD 0
 
 /* systrap: each guest thread's slot, SLOT_SIZE-aligned at the same
  * address in every stub: a message page (the fast path's stack at its

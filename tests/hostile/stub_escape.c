@@ -13,8 +13,12 @@
  *     pointing at guest memory dressed as a slot, and from a thread whose
  *     gs is another thread's slot, and looping in its wait with the alarm
  *     that should end it absorbed (the sentry kills it)
+ *   - scribble over the page through which the stub receives the host
+ *     files it maps, before and while mapping one: a view that shows
+ *     another file's bytes counts as an escape
  * Prints one line per probe: "contained" or "ESCAPED". */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -80,6 +84,48 @@ static void jump_sigreturn(uint64_t at)
 			 : "r"(sp), "r"(at)
 			 : "memory");
 	_exit(3);
+}
+
+/* The stub's descriptor page (FDMSG_ADDR): writable in its process. */
+#define FDMSG (STUB + 0x3000)
+
+static volatile int scribbling = 1;
+
+static void *scribble(void *arg)
+{
+	(void)arg;
+	uint64_t n = 0;
+	while (scribbling)
+		for (int i = 0; i < 512; i++)
+			((volatile uint64_t *)FDMSG)[i] = ++n * 0x9e3779b97f4a7c15ULL;
+	return NULL;
+}
+
+/* Maps this binary many times and checks every view against pread; the
+ * descriptor page is garbage first, and with race != 0 a thread keeps it
+ * so throughout.  Exit 1: every view right (or killed); 2: a view lied. */
+static void fdmsg_probe(uint64_t race)
+{
+	memset((void *)FDMSG, 0xa5, 4096);
+	pthread_t th;
+	if (race && pthread_create(&th, NULL, scribble, NULL) != 0)
+		_exit(3);
+	int fd = open("/proc/self/exe", O_RDONLY);
+	static uint8_t want[4096];
+	if (fd < 0 || pread(fd, want, sizeof want, 0) != (ssize_t)sizeof want)
+		_exit(3);
+	for (int i = 0; i < 200; i++) {
+		uint8_t *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED)
+			continue;
+		if (memcmp(p, want, sizeof want) != 0)
+			_exit(2);
+		munmap(p, 4096);
+	}
+	scribbling = 0;
+	if (race)
+		pthread_join(th, NULL);
+	_exit(1);
 }
 
 /* Runs probe(arg) in a child; contained unless it exited 2. */
@@ -280,6 +326,8 @@ int main(void)
 	probe("write the stub", tamper, 3);
 	probe("own SIGSYS handler", own_sigsys, 0);
 	probe("SIGSYS blocked", own_sigsys, 1);
+	probe("descriptor page scribbled", fdmsg_probe, 0);
+	probe("descriptor page scribbled while mapping", fdmsg_probe, 1);
 	fast = find_fast();
 	forge();
 	if (fast && forged) {
