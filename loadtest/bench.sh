@@ -9,7 +9,10 @@
 #   python3 -c pass: a dynamic program's start, files through the gofer
 #   fork+exec+wait, vfork+exec+wait: starting a static program from inside
 #   the sandbox, per iteration, timed in the guest
-# Wall times are medians over RUNS runs.
+# Wall times are medians over RUNS rounds, each of which runs every column
+# once in turn: all of them then see the machine in the same state (in a
+# VM, idle CPUs wake slowly, and a command run after a pause, or after
+# another's teardown, pays for it).
 set -u
 cd "$(dirname "$0")/.."
 husk=${HUSK:-bin/husk}
@@ -21,19 +24,30 @@ if command -v runsc >/dev/null && runsc --platform=ptrace --network=none do "$tr
 	runsc_ok=1
 fi
 
-# Median wall time in milliseconds of "$@", over $runs runs.
-wall_ms() {
-	local start end
+# Median wall times in milliseconds of the commands given (strings, one per
+# column; "" for a column not measured), run in turn in each of $runs
+# rounds; the last column only in the first $small rounds (runsc is slow).
+side_by_side() {
 	local -a t=()
+	local i j start end
 	for ((i = 0; i < runs; i++)); do
-		start=$(date +%s%N)
-		"$@" >/dev/null 2>&1 </dev/null
-		end=$(date +%s%N)
-		t+=($((end - start)))
+		for ((j = 1; j <= $#; j++)); do
+			local cmd=${!j}
+			[ -n "$cmd" ] || continue
+			[ "$j" -eq $# ] && [ "$i" -ge "$small" ] && continue
+			start=$(date +%s%N)
+			eval "$cmd" >/dev/null 2>&1 </dev/null
+			end=$(date +%s%N)
+			t+=("$j $((end - start))")
+		done
 	done
-	printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR] = $1} END {
-		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-		printf "%.3f\n", m / 1000000 }'
+	for ((j = 1; j <= $#; j++)); do
+		printf '%s\n' "${t[@]}" | awk -v j="$j" '$1 == j {print $2}' | sort -n |
+			awk '{a[NR] = $1} END {
+				if (!NR) { print "-"; exit }
+				m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+				printf "%.3f\n", m / 1000000 }'
+	done
 }
 
 runsc_do() {
@@ -46,12 +60,11 @@ row() {
 
 row benchmark native husk-systrap husk-ptrace runsc-ptrace
 small=$((runs < 10 ? runs : 10))
-n=$(wall_ms "$true_bin")
-s=$(wall_ms "$husk" run --platform=systrap -- "$true_bin")
-p=$(wall_ms "$husk" run --platform=ptrace -- "$true_bin")
-r=-
-[ "$runsc_ok" = 1 ] && r=$(runs=$small wall_ms runsc_do "$true_bin")
-row "start static true (ms/run)" "$n" "$s" "$p" "$r"
+rcmd=""
+[ "$runsc_ok" = 1 ] && rcmd="runsc_do $true_bin"
+mapfile -t m < <(side_by_side "$true_bin" "$husk run --platform=systrap -- $true_bin" \
+	"$husk run --platform=ptrace -- $true_bin" "$rcmd")
+row "start static true (ms/run)" "${m[@]}"
 
 # The four syscalls, one run per column; runsc and ptrace get fewer calls.
 sys_bin=build/bench/syscalls
@@ -86,12 +99,11 @@ done
 
 py=/usr/bin/python3
 if [ -x "$py" ]; then
-	m=$((runs < 20 ? runs : 20))
-	n=$(runs=$m wall_ms "$py" -c pass)
-	s=$(runs=$m wall_ms "$husk" run --platform=systrap -- "$py" -c pass)
-	p=$(runs=$m wall_ms "$husk" run --platform=ptrace -- "$py" -c pass)
-	r=-
-	[ "$runsc_ok" = 1 ] && r=$(runs=5 wall_ms runsc_do "$py" -c pass)
-	row "python3 -c pass (ms/run)" "$n" "$s" "$p" "$r"
+	rcmd=""
+	[ "$runsc_ok" = 1 ] && rcmd="runsc_do $py -c pass"
+	mapfile -t m < <(small=$((runs < 5 ? runs : 5)) side_by_side "$py -c pass" \
+		"$husk run --platform=systrap -- $py -c pass" \
+		"$husk run --platform=ptrace -- $py -c pass" "$rcmd")
+	row "python3 -c pass (ms/run)" "${m[@]}"
 fi
 [ "$runsc_ok" = 1 ] || echo "runsc-ptrace: runsc is not installed (apt-get install runsc) or does not run here"
