@@ -26,6 +26,7 @@ struct gf_client {
 	pid_t peer;  /* the gofer's pid (0: unknown) */
 	int peer_cpu; /* the CPU it is pinned to, +1 (0: none) */
 	bool broken;
+	bool closing; /* gf_client_closing: fids are not closed one by one */
 	uint64_t round_trips;
 	uint8_t buf[GF_MSG_MAX];
 };
@@ -68,6 +69,12 @@ static void follow(struct gf_client *c)
 void gf_client_free(struct gf_client *c)
 {
 	free(c);
+}
+
+void gf_client_closing(struct gf_client *c)
+{
+	if (c)
+		c->closing = true;
 }
 
 uint64_t gf_client_round_trips(const struct gf_client *c) { return c ? c->round_trips : 0; }
@@ -449,6 +456,8 @@ int gf_close(struct gf_client *c, const gf_fid *fids, int n)
 {
 	if (!c || n < 0 || (n && !fids))
 		return -EINVAL;
+	if (c->closing)
+		return 0;
 	int ret = 0;
 	while (n > 0) {
 		int k = n > GF_CLOSE_MAX ? GF_CLOSE_MAX : n;

@@ -92,6 +92,10 @@ struct gf_client;
 
 int gf_client_new(int sock, struct gf_client **out);
 void gf_client_free(struct gf_client *c);
+/* The connection is about to close (the sandbox is going away): from now
+ * on gf_close sends nothing, since the gofer drops every fid when the
+ * connection closes anyway. */
+void gf_client_closing(struct gf_client *c);
 /* Round trips made so far (for the closing note's count and for tests). */
 uint64_t gf_client_round_trips(const struct gf_client *c);
 

@@ -265,9 +265,11 @@ void fs_ctx_put(struct k_fs_ctx *fs)
 
 void k_vfs_teardown(struct k_kernel *k)
 {
+	/* Every gofer inode goes now: one by one, their fids would cost a
+	 * round trip each; closing the connection releases them all. */
+	gf_client_closing(k->gofer);
 	mounts_free(k);
 	dcache_clear();
-	/* Last: evicting gofer inodes above still talked to the gofer. */
 	gf_client_free(k->gofer);
 	k->gofer = NULL;
 }
