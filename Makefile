@@ -12,7 +12,7 @@ LDLIBS  := -ljansson -lseccomp -lrt
 # kernel/vdso/ is guest code: built apart into build/vdso/vdso.so, which
 # kernel/exec/vdso_image.S embeds.
 SRCS := $(filter-out kernel/vdso/%,$(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c \
-	kernel/*/*.c gofer/*.c))
+	kernel/*/*.c gofer/*.c netstack/*.c))
 ASMS := $(wildcard platform/*/*.S kernel/*/*.S)
 LIB_SRCS := $(filter-out cmd/%,$(SRCS))
 

@@ -172,6 +172,14 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 	strncpy(t->comm, slash ? slash + 1 : base, sizeof(t->comm) - 1);
 
 	t->tg = tg_new();
+	/* The guest's limits are the host's as husk started (tg_new); the
+	 * sentry itself holds a host descriptor for each gofer file in use
+	 * and each mapped one: as many as the host lets it, as the gofer. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	t->fdt = fdt_new();
 	if (t->tg) {
 		k->init = t->tg;

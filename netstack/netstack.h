@@ -1,0 +1,142 @@
+/* netstack: husk's user-space TCP/IP stack, the whole interface.
+ *
+ * A stack (struct ns_stack) is a set of interfaces and the endpoints bound
+ * to them.  It is a plain library: no threads, no host sockets, no clock
+ * of its own.  The owner feeds it packets (ns_input), tells it the time
+ * (ns_set_time, ns_run_timers) and gets packets out through each packet
+ * interface's transmit callback.  The sentry runs one stack per sandbox
+ * (the guest's sockets); the host side runs one per sandbox link as its
+ * gateway.  Packets between addresses of the stack itself (loopback, or
+ * its own address) are queued and handled when the outermost call into
+ * the stack returns, as Linux's backlog does, never by recursion.
+ *
+ * Addresses are IPv4 in host byte order (127.0.0.1 is 0x7f000001), ports
+ * in host byte order.  Functions return 0 (or a count) or a negative
+ * errno, as Linux's do.  Everything a packet says is checked: a bad one
+ * is counted and dropped, never trusted.  Memory is bounded per stack:
+ * queues and reassembly have limits, and a packet that does not fit is
+ * dropped (and counted). */
+#ifndef HUSK_NETSTACK_H
+#define HUSK_NETSTACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct ns_stack;
+struct ns_udp;
+
+/* ---- the stack ---- */
+struct ns_stack *ns_stack_new(void);
+void ns_stack_free(struct ns_stack *s);
+
+/* The stack's clock (monotonic nanoseconds): the caller sets it before
+ * feeding packets, and runs the timers when ns_next_deadline comes
+ * (UINT64_MAX: no timer pending). */
+void ns_set_time(struct ns_stack *s, uint64_t now_ns);
+uint64_t ns_next_deadline(const struct ns_stack *s);
+void ns_run_timers(struct ns_stack *s, uint64_t now_ns);
+
+/* ---- interfaces ---- */
+#define NS_MAX_IFS 8
+#define NS_IFNAME_MAX 16
+
+/* Sends one IPv4 packet on a link; returns 0, or a negative errno (the
+ * packet is then counted as dropped). */
+typedef int (*ns_tx_fn)(void *ctx, const uint8_t *pkt, size_t len);
+
+/* Adds the loopback interface (lo, 127.0.0.1/8, MTU 65536); its index. */
+int ns_if_add_loopback(struct ns_stack *s);
+/* Adds a packet interface: raw IPv4 packets, no link-layer header (a
+ * point-to-point link: no ARP).  addr/prefix is the stack's address on it;
+ * mtu at least 576.  Returns its index (1, 2, ...) or -errno. */
+int ns_if_add(struct ns_stack *s, const char *name, uint32_t addr, int prefix, int mtu,
+	      ns_tx_fn tx, void *ctx);
+/* Packets to addresses no interface's subnet holds go through ifindex. */
+int ns_route_default(struct ns_stack *s, int ifindex);
+
+struct ns_ifinfo {
+	int index;
+	char name[NS_IFNAME_MAX];
+	uint32_t addr;
+	int prefix;
+	int mtu;
+	bool loopback;
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_dropped, tx_dropped;
+};
+/* Describes interface number i (0 .. count-1); the count, or -ENODEV. */
+int ns_if_info(const struct ns_stack *s, int i, struct ns_ifinfo *out);
+
+/* A packet arrived on interface ifindex.  The stack copies what it keeps. */
+void ns_input(struct ns_stack *s, int ifindex, const uint8_t *pkt, size_t len);
+
+/* ---- counters (the names of Linux's /proc/net/snmp) ---- */
+struct ns_stats {
+	uint64_t ip_in_receives, ip_in_hdr_errors, ip_in_addr_errors, ip_in_unknown_protos,
+		ip_in_delivers, ip_out_requests, ip_out_no_routes, ip_out_discards,
+		ip_reasm_reqds, ip_reasm_oks, ip_reasm_fails, ip_reasm_timeouts, ip_frag_oks,
+		ip_frag_creates, ip_frag_fails;
+	uint64_t icmp_in_msgs, icmp_in_errors, icmp_in_echos, icmp_in_dest_unreachs,
+		icmp_out_msgs, icmp_out_echo_reps, icmp_out_dest_unreachs, icmp_out_rate_limited;
+	uint64_t udp_in_datagrams, udp_no_ports, udp_in_errors, udp_out_datagrams,
+		udp_rcvbuf_errors, udp_in_csum_errors;
+	uint64_t backlog_drops;
+};
+void ns_stats_get(const struct ns_stack *s, struct ns_stats *out);
+
+/* ---- readiness ---- */
+enum { NS_POLLIN = 1, NS_POLLOUT = 4, NS_POLLERR = 8, NS_POLLHUP = 16 };
+/* Called when an endpoint's readiness may have changed (data came, an
+ * error arrived): the owner's wait queue.  Never called re-entrantly
+ * from inside the endpoint's own call. */
+typedef void (*ns_notify_fn)(void *ctx);
+
+/* ---- UDP ---- */
+enum { NS_MSG_PEEK = 1, NS_MSG_DONTROUTE = 2 };
+#define NS_UDP_MAX_PAYLOAD 65507
+
+int ns_udp_open(struct ns_stack *s, struct ns_udp **out);
+/* Frees the endpoint (its queued datagrams too). */
+void ns_udp_close(struct ns_udp *u);
+void ns_udp_set_notify(struct ns_udp *u, ns_notify_fn fn, void *ctx);
+/* addr 0 is INADDR_ANY; port 0 picks a free ephemeral port.  EINVAL when
+ * already bound, EADDRNOTAVAIL for an address the stack does not have,
+ * EADDRINUSE for a port taken (unless both set reuse). */
+int ns_udp_bind(struct ns_udp *u, uint32_t addr, uint16_t port);
+/* Sets the default peer, which sends without an address go to and the
+ * only source datagrams are then taken from (binding first, to the
+ * route's source address and an ephemeral port, if needed). */
+int ns_udp_connect(struct ns_udp *u, uint32_t addr, uint16_t port);
+/* Dissolves the association (connect with AF_UNSPEC). */
+int ns_udp_disconnect(struct ns_udp *u);
+int ns_udp_set_reuse(struct ns_udp *u, bool on);
+int ns_udp_set_bufs(struct ns_udp *u, size_t rcvbuf, size_t sndbuf);
+/* Sends one datagram to addr:port (to == NULL: the connected peer).
+ * Returns the payload length or -errno (EMSGSIZE, EDESTADDRREQ,
+ * ENETUNREACH, a pending error such as ECONNREFUSED...). */
+struct ns_sockaddr {
+	uint32_t addr;
+	uint16_t port;
+};
+ssize_t ns_udp_sendmsg(struct ns_udp *u, const struct iovec *iov, int iovcnt,
+		       const struct ns_sockaddr *to, int flags);
+/* Receives one datagram into iov: the bytes copied, -EAGAIN when none is
+ * queued, or a pending error.  *full gets the datagram's whole length
+ * (more than copied: it was truncated); from its source. */
+ssize_t ns_udp_recvmsg(struct ns_udp *u, const struct iovec *iov, int iovcnt, int flags,
+		       struct ns_sockaddr *from, size_t *full);
+/* Takes the pending error (SO_ERROR): 0 or a positive errno. */
+int ns_udp_take_error(struct ns_udp *u);
+int ns_udp_shutdown(struct ns_udp *u, bool rd, bool wr);
+unsigned ns_udp_poll(const struct ns_udp *u);
+/* Bytes of the next queued datagram (FIONREAD), 0 when none. */
+size_t ns_udp_next_len(const struct ns_udp *u);
+int ns_udp_name(const struct ns_udp *u, struct ns_sockaddr *local, struct ns_sockaddr *peer);
+
+/* ---- helpers for callers and tests ---- */
+/* The Internet checksum (RFC 1071) of buf, folded, complemented. */
+uint16_t ns_checksum(const void *buf, size_t len);
+
+#endif
