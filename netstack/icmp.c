@@ -133,6 +133,9 @@ void ns_icmp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, siz
 		if (q[9] == IPPROTO_UDP_)
 			ns_udp_icmp_error(s, get32(q + 12), get16(q + qh), get32(q + 16),
 					  get16(q + qh + 2), unreach_errno(msg[1]));
+		else if (q[9] == IPPROTO_TCP_)
+			ns_tcp_icmp_error(s, get32(q + 12), get16(q + qh), get32(q + 16),
+					  get16(q + qh + 2), get32(q + qh + 4), unreach_errno(msg[1]));
 		break;
 	}
 	default:

@@ -65,6 +65,9 @@ struct ns_stack {
 	size_t reasm_bytes;
 	int reasm_queues;
 	struct ns_udp *udps;
+	struct ns_tcp *tcps;
+	int ntcbs;
+	uint64_t isn_secret;
 	uint16_t next_port;
 	uint64_t icmp_refill_at;
 	int icmp_tokens;
@@ -137,5 +140,20 @@ void ns_udp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size
 void ns_udp_icmp_error(struct ns_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		       uint16_t rport, int err);
 void ns_udp_free_all(struct ns_stack *s);
+/* An ephemeral port no endpoint of proto (17 or 6) holds on addr. */
+int ns_pick_port(struct ns_stack *s, int proto, uint32_t addr);
+/* Whether an endpoint of that protocol is bound to port on addr (or on
+ * any address, or addr is any). */
+bool ns_udp_holds(const struct ns_stack *s, uint32_t addr, uint16_t port);
+bool ns_tcp_holds(const struct ns_stack *s, uint32_t addr, uint16_t port);
+
+/* tcp*.c */
+void ns_tcp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size_t hlen,
+		  const uint8_t *seg, size_t len);
+void ns_tcp_icmp_error(struct ns_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		       uint16_t rport, uint32_t seq, int err);
+uint64_t ns_tcp_deadline(const struct ns_stack *s);
+void ns_tcp_run_timers(struct ns_stack *s);
+void ns_tcp_free_all(struct ns_stack *s);
 
 #endif

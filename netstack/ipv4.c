@@ -218,6 +218,10 @@ void ns_ip_deliver(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, siz
 		s->st.ip_in_delivers++;
 		ns_udp_input(s, in, hdr, hlen, payload, len);
 		break;
+	case IPPROTO_TCP_:
+		s->st.ip_in_delivers++;
+		ns_tcp_input(s, in, hdr, hlen, payload, len);
+		break;
 	default:
 		s->st.ip_in_unknown_protos++;
 		ns_icmp_error(s, 3, 2 /* protocol unreachable */, hdr, hlen, payload, len);

@@ -27,6 +27,7 @@
 
 struct ns_stack;
 struct ns_udp;
+struct ns_tcp;
 
 /* ---- the stack ---- */
 struct ns_stack *ns_stack_new(void);
@@ -82,6 +83,10 @@ struct ns_stats {
 		icmp_out_msgs, icmp_out_echo_reps, icmp_out_dest_unreachs, icmp_out_rate_limited;
 	uint64_t udp_in_datagrams, udp_no_ports, udp_in_errors, udp_out_datagrams,
 		udp_rcvbuf_errors, udp_in_csum_errors;
+	uint64_t tcp_active_opens, tcp_passive_opens, tcp_attempt_fails, tcp_estab_resets,
+		tcp_in_segs, tcp_out_segs, tcp_retrans_segs, tcp_in_errs, tcp_out_rsts,
+		tcp_in_csum_errors, tcp_listen_drops, tcp_fast_retrans, tcp_timeouts,
+		tcp_ooo_drops;
 	uint64_t backlog_drops;
 };
 void ns_stats_get(const struct ns_stack *s, struct ns_stats *out);
@@ -134,6 +139,54 @@ unsigned ns_udp_poll(const struct ns_udp *u);
 /* Bytes of the next queued datagram (FIONREAD), 0 when none. */
 size_t ns_udp_next_len(const struct ns_udp *u);
 int ns_udp_name(const struct ns_udp *u, struct ns_sockaddr *local, struct ns_sockaddr *peer);
+
+/* ---- TCP (RFC 9293) ----
+ * Connections with Linux's socket semantics.  A connection the user
+ * closes (ns_tcp_close) is the stack's from then on: it finishes its
+ * close (FIN, TIME_WAIT) on its own and is freed by the stack. */
+enum { NS_TCP_NODELAY = 1, NS_TCP_KEEPALIVE, NS_TCP_KEEPIDLE, NS_TCP_KEEPINTVL,
+       NS_TCP_KEEPCNT, NS_TCP_RCVBUF, NS_TCP_SNDBUF, NS_TCP_REUSE, NS_TCP_LINGER0 };
+
+int ns_tcp_open(struct ns_stack *s, struct ns_tcp **out);
+void ns_tcp_set_notify(struct ns_tcp *t, ns_notify_fn fn, void *ctx);
+/* As ns_udp_bind (port 0: ephemeral). */
+int ns_tcp_bind(struct ns_tcp *t, uint32_t addr, uint16_t port);
+/* backlog: completed connections waiting for accept (at least 1). */
+int ns_tcp_listen(struct ns_tcp *t, int backlog);
+/* A completed connection (-EAGAIN when none waits; -EINVAL if t is not
+ * listening). */
+int ns_tcp_accept(struct ns_tcp *t, struct ns_tcp **out);
+/* Starts the handshake: -EINPROGRESS, then NS_POLLOUT (established) or
+ * NS_POLLERR with the error in ns_tcp_take_error (ECONNREFUSED,
+ * ETIMEDOUT...).  -EISCONN, -EALREADY, -ENETUNREACH as Linux. */
+int ns_tcp_connect(struct ns_tcp *t, uint32_t addr, uint16_t port);
+/* Queues bytes to send: how many fit (-EAGAIN when none), -EPIPE after
+ * shutdown or a reset (the caller raises SIGPIPE), -ENOTCONN before the
+ * connection, a pending error. */
+ssize_t ns_tcp_send(struct ns_tcp *t, const struct iovec *iov, int iovcnt, int flags);
+/* Takes received bytes: the count, 0 at the end of the stream, -EAGAIN
+ * when none are there yet, -ENOTCONN, a pending error (ECONNRESET). */
+ssize_t ns_tcp_recv(struct ns_tcp *t, const struct iovec *iov, int iovcnt, int flags);
+int ns_tcp_shutdown(struct ns_tcp *t, bool rd, bool wr);
+void ns_tcp_close(struct ns_tcp *t);
+unsigned ns_tcp_poll(const struct ns_tcp *t);
+int ns_tcp_take_error(struct ns_tcp *t);
+int ns_tcp_setopt(struct ns_tcp *t, int opt, int val);
+int ns_tcp_getopt(const struct ns_tcp *t, int opt, int *val);
+int ns_tcp_name(const struct ns_tcp *t, struct ns_sockaddr *local, struct ns_sockaddr *peer);
+/* Bytes waiting to be read (FIONREAD) and to be acknowledged (TIOCOUTQ). */
+size_t ns_tcp_readable(const struct ns_tcp *t);
+size_t ns_tcp_unsent(const struct ns_tcp *t);
+
+/* What TCP_INFO reports (Linux's names); state is Linux's number
+ * (1 ESTABLISHED ... 10 LISTEN, 11 CLOSING). */
+struct ns_tcp_info {
+	int state;
+	uint32_t rto_us, rtt_us, rttvar_us, snd_mss, rcv_mss, snd_cwnd, snd_ssthresh,
+		retransmits, snd_wscale, rcv_wscale;
+	bool timestamps, wscale;
+};
+void ns_tcp_info(const struct ns_tcp *t, struct ns_tcp_info *out);
 
 /* ---- helpers for callers and tests ---- */
 /* The Internet checksum (RFC 1071) of buf, folded, complemented. */

@@ -2,6 +2,7 @@
  * packets the stack sends itself, and its counters. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 
 #include "internal.h"
 
@@ -13,6 +14,9 @@ struct ns_stack *ns_stack_new(void)
 	s->backlog_tail = &s->backlog;
 	s->next_port = EPHEMERAL_LO;
 	s->icmp_tokens = ICMP_BURST;
+	/* RFC 6528: initial sequence numbers keyed by a secret. */
+	if (getrandom(&s->isn_secret, sizeof(s->isn_secret), 0) != sizeof(s->isn_secret))
+		s->isn_secret = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL;
 	return s;
 }
 
@@ -27,6 +31,7 @@ void ns_stack_free(struct ns_stack *s)
 	}
 	ns_reasm_free(s);
 	ns_udp_free_all(s);
+	ns_tcp_free_all(s);
 	free(s);
 }
 
@@ -38,7 +43,8 @@ void ns_set_time(struct ns_stack *s, uint64_t now_ns)
 
 uint64_t ns_next_deadline(const struct ns_stack *s)
 {
-	return ns_reasm_deadline(s);
+	uint64_t r = ns_reasm_deadline(s), t = ns_tcp_deadline(s);
+	return r < t ? r : t;
 }
 
 void ns_run_timers(struct ns_stack *s, uint64_t now_ns)
@@ -46,6 +52,7 @@ void ns_run_timers(struct ns_stack *s, uint64_t now_ns)
 	ns_enter(s);
 	ns_set_time(s, now_ns);
 	ns_reasm_expire(s);
+	ns_tcp_run_timers(s);
 	ns_leave(s);
 }
 
@@ -141,6 +148,18 @@ int ns_if_info(const struct ns_stack *s, int i, struct ns_ifinfo *out)
 	};
 	memcpy(out->name, f->name, sizeof(out->name));
 	return s->nifs;
+}
+
+int ns_pick_port(struct ns_stack *s, int proto, uint32_t addr)
+{
+	int span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+	for (int i = 0; i < span; i++) {
+		uint16_t p = s->next_port;
+		s->next_port = p == EPHEMERAL_HI ? EPHEMERAL_LO : (uint16_t)(p + 1);
+		if (!(proto == IPPROTO_UDP_ ? ns_udp_holds : ns_tcp_holds)(s, addr, p))
+			return p;
+	}
+	return -EADDRNOTAVAIL; /* Linux's answer when the range is used up */
 }
 
 void ns_stats_get(const struct ns_stack *s, struct ns_stats *out)

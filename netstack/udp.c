@@ -102,20 +102,12 @@ static bool port_taken(const struct ns_stack *s, const struct ns_udp *u, uint32_
 	return false;
 }
 
-static int pick_port(struct ns_stack *s, struct ns_udp *u, uint32_t addr)
+bool ns_udp_holds(const struct ns_stack *s, uint32_t addr, uint16_t port)
 {
-	int span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-	for (int i = 0; i < span; i++) {
-		uint16_t p = s->next_port;
-		s->next_port = p == EPHEMERAL_HI ? EPHEMERAL_LO : (uint16_t)(p + 1);
-		bool saved = u->reuse;
-		u->reuse = false; /* an ephemeral port is nobody else's */
-		bool taken = port_taken(s, u, addr, p);
-		u->reuse = saved;
-		if (!taken)
-			return p;
-	}
-	return -EAGAIN;
+	for (const struct ns_udp *o = s->udps; o; o = o->next)
+		if (o->bound && o->lport == port && (!o->laddr || !addr || o->laddr == addr))
+			return true;
+	return false;
 }
 
 int ns_udp_bind(struct ns_udp *u, uint32_t addr, uint16_t port)
@@ -126,7 +118,7 @@ int ns_udp_bind(struct ns_udp *u, uint32_t addr, uint16_t port)
 	if (addr && !ns_is_local(s, addr) && !ns_is_broadcast(s, addr))
 		return -EADDRNOTAVAIL;
 	if (port == 0) {
-		int p = pick_port(s, u, addr);
+		int p = ns_pick_port(s, IPPROTO_UDP_, addr);
 		if (p < 0)
 			return p;
 		port = (uint16_t)p;

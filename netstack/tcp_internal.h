@@ -1,0 +1,173 @@
+/* Internal to netstack/'s TCP (tcp*.c): the connection block. */
+#ifndef HUSK_NETSTACK_TCP_INTERNAL_H
+#define HUSK_NETSTACK_TCP_INTERNAL_H
+
+#include "internal.h"
+
+enum tcp_state {
+	TCP_CLOSED,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RECEIVED,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+};
+
+enum { TH_FIN = 1, TH_SYN = 2, TH_RST = 4, TH_PSH = 8, TH_ACK = 16, TH_URG = 32 };
+
+#define TCP_HDR 20
+#define MS 1000000ULL
+/* Linux's constants: RTO bounds and start, delayed ACK, TIME_WAIT (and
+ * an orphan's FIN_WAIT_2: tcp_fin_timeout), retries before giving up
+ * (tcp_syn_retries, tcp_retries2), the initial window (RFC 6928). */
+#define RTO_MIN_NS (200 * MS)
+#define RTO_MAX_NS (120000 * MS)
+#define RTO_INIT_NS (1000 * MS)
+#define DELACK_NS (40 * MS)
+#define TIME_WAIT_NS (60000 * MS)
+#define FIN_WAIT2_NS (60000 * MS)
+#define SYN_RETRIES 6
+#define DATA_RETRIES 15
+#define INIT_CWND_SEGS 10
+#define DEFAULT_MSS 536
+#define OUR_WSCALE 7
+#define MAX_WSCALE 14
+#define KEEPIDLE_S 7200
+#define KEEPINTVL_S 75
+#define KEEPCNT 9
+/* Connections (of every state) one stack holds, listeners' half-open
+ * ones included: past it, new SYNs and connects are refused. */
+#define MAX_TCBS 4096
+
+/* A byte ring: the send queue (from snd_una on) or the receive queue.
+ * Memory comes as bytes do, up to cap: an idle connection holds little. */
+struct ring {
+	uint8_t *buf;
+	size_t alloc, cap, head, len;
+};
+int ring_init(struct ring *r, size_t cap);
+void ring_free(struct ring *r);
+size_t ring_write(struct ring *r, const uint8_t *data, size_t n);
+/* Copies n bytes starting off bytes into the ring out to dst. */
+void ring_peek(const struct ring *r, size_t off, uint8_t *dst, size_t n);
+void ring_drop(struct ring *r, size_t n);
+
+/* An out-of-order segment, waiting for the gap before it. */
+struct ooo {
+	struct ooo *next;
+	uint32_t seq;
+	uint32_t len;
+	bool fin;
+	uint8_t data[];
+};
+
+struct ns_tcp {
+	struct ns_stack *s;
+	struct ns_tcp *next; /* every connection of the stack */
+	enum tcp_state state;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	bool bound, reuse, orphan; /* orphan: the user closed it */
+
+	/* A listener's queues; a child's listener until accepted. */
+	struct ns_tcp *listener;
+	struct ns_tcp *aq_head, *aq_tail, *aq_next;
+	int aq_len, backlog, syn_len;
+	bool in_aq; /* a child: on the accept queue (else half-open) */
+
+	/* Sending (RFC 9293's names). */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	uint8_t snd_wscale;
+	uint16_t mss;      /* data bytes per segment, options accounted */
+	struct ring sndq;  /* data from snd_una (past the SYN) on */
+	bool fin_queued;   /* the user shut the sending side */
+	bool fin_out;      /* our FIN went out (at fin_seq) */
+	uint32_t fin_seq;
+
+	/* Receiving. */
+	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: the right edge offered */
+	uint8_t rcv_wscale;
+	struct ring rcvq;
+	struct ooo *ooo;
+	size_t ooo_bytes;
+	bool fin_rcvd;
+	int unacked_segs;
+	bool ack_now;
+
+	/* Options agreed in the handshake. */
+	bool ts_ok, ws_ok;
+	uint32_t ts_recent;
+	uint16_t peer_mss;
+
+	/* RTT and RTO (RFC 6298), in ns. */
+	uint64_t srtt, rttvar, rto;
+	bool rtt_seeded;
+	uint32_t rtt_seq;   /* timing this sequence (without timestamps) */
+	uint64_t rtt_start; /* 0: nothing timed */
+	int retries;
+
+	/* Congestion control: NewReno (RFC 5681, 6582). */
+	uint32_t cwnd, ssthresh, recover;
+	int dupacks;
+	bool in_recovery;
+
+	/* Timers: absolute ns, 0 when off. */
+	uint64_t t_rexmit, t_delack, t_keep, t_wait, t_persist;
+	int persist_backoff;
+
+	/* The user's side. */
+	int err; /* pending, positive */
+	bool shut_rd, nodelay, keepalive, linger0;
+	int ka_idle, ka_intvl, ka_cnt, ka_probes;
+	size_t sndbuf, rcvbuf;
+	ns_notify_fn notify;
+	void *notify_ctx;
+	bool notify_due;
+};
+
+/* tcp.c */
+struct ns_tcp *tcp_new(struct ns_stack *s);
+/* The send and receive queues, at the sizes asked for. */
+int tcp_alloc_queues(struct ns_tcp *t);
+/* A child of a listener is complete: onto its accept queue. */
+void tcp_child_ready(struct ns_tcp *c);
+/* Frees a connection the user no longer holds (orphan) or never had. */
+void tcp_destroy(struct ns_tcp *t);
+/* The connection ends: error err (0: none), state CLOSED, timers off;
+ * an orphan is freed. */
+void tcp_done(struct ns_tcp *t, int err);
+void tcp_wake(struct ns_tcp *t);
+uint32_t tcp_isn(struct ns_stack *s, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp);
+
+/* tcp_out.c */
+/* Sends what the windows, Nagle and the state allow, and an ACK if one
+ * is due. */
+void tcp_output(struct ns_tcp *t);
+void tcp_send_ack(struct ns_tcp *t);
+void tcp_send_syn(struct ns_tcp *t);
+/* Retransmits the first unacknowledged segment (fast retransmit). */
+void tcp_retransmit_first(struct ns_tcp *t);
+/* A reset for a segment that has no connection (RFC 9293 3.10.7.1). */
+void tcp_send_reset_for(struct ns_stack *s, const uint8_t *ip, const uint8_t *th, size_t len,
+			uint32_t seglen);
+void tcp_send_reset(struct ns_tcp *t);
+uint32_t tcp_rcv_window(const struct ns_tcp *t);
+void tcp_arm_rexmit(struct ns_tcp *t);
+
+
+
+/* Sequence-space comparisons (RFC 9293: modulo 2^32). */
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_leq(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_geq(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+
+/* Bytes sent and not yet acknowledged (SYN and FIN count one each). */
+static inline uint32_t tcp_flight(const struct ns_tcp *t) { return t->snd_max - t->snd_una; }
+
+#endif
