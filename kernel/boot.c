@@ -220,6 +220,7 @@ static void kernel_free(struct k_kernel *k)
 {
 	shm_teardown(k);
 	sem_teardown();
+	k_net_free(k);
 	pf_shutdown();
 	k_vfs_teardown(k);
 	tg_release(k->init);

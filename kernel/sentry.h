@@ -371,6 +371,7 @@ bool tmpfs_inode_is(const struct k_inode *ino);
 int devfs_new(struct k_kernel *k, struct k_super **sb, struct k_inode **root);
 /* A bind mount served by the gofer. */
 struct gf_client;
+struct ns_stack;
 int goferfs_new(struct k_kernel *k, struct gf_client *c, const char *mount_path, bool readonly,
 		struct k_super **sb, struct k_inode **root);
 /* Opens the character device rdev (its node may live on any filesystem). */
@@ -688,6 +689,7 @@ struct k_kernel {
 	uint64_t enosys_count;
 	struct k_mount *mounts;  /* newest first */
 	struct gf_client *gofer; /* NULL without one */
+	struct ns_stack *net;    /* the guest's TCP/IP stack, made at its first socket */
 	struct k_mount *memfd_mnt; /* where memfd files live */
 	uint64_t mem_peak;       /* highest guest memory seen (mm/limit.c) */
 	int64_t next_tick;       /* when the scheduler next checks limits and CPU timers */
@@ -737,6 +739,10 @@ int k_wait_host(clockid_t clock, const struct timespec *deadline, struct pollfd 
 extern struct k_waitq k_file_events;
 extern uint64_t k_file_seq; /* how many changes so far */
 void k_file_notify(void);
+/* The network stack's timers (net/inet.c): runs those due, and lowers
+ * *wake (0: none) to its next one. */
+void k_net_tick(struct k_kernel *k, int64_t now, int64_t *wake);
+void k_net_free(struct k_kernel *k);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);
 

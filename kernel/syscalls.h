@@ -16,7 +16,8 @@ SYSCALL(semop); SYSCALL(semtimedop); SYSCALL(semctl);
 /* net/ */
 SYSCALL(socket); SYSCALL(socketpair); SYSCALL(sendto); SYSCALL(recvfrom); SYSCALL(sendmsg);
 SYSCALL(recvmsg); SYSCALL(shutdown); SYSCALL(getsockname); SYSCALL(getpeername);
-SYSCALL(getsockopt); SYSCALL(setsockopt);
+SYSCALL(getsockopt); SYSCALL(setsockopt); SYSCALL(bind); SYSCALL(listen); SYSCALL(accept);
+SYSCALL(accept4); SYSCALL(connect);
 /* vfs/ */
 SYSCALL(open); SYSCALL(openat); SYSCALL(openat2); SYSCALL(creat); SYSCALL(close_range);
 SYSCALL(stat); SYSCALL(lstat); SYSCALL(statx); SYSCALL(statfs); SYSCALL(fstatfs);

@@ -92,7 +92,7 @@ struct ns_stats {
 void ns_stats_get(const struct ns_stack *s, struct ns_stats *out);
 
 /* ---- readiness ---- */
-enum { NS_POLLIN = 1, NS_POLLOUT = 4, NS_POLLERR = 8, NS_POLLHUP = 16 };
+enum { NS_POLLIN = 1, NS_POLLOUT = 4, NS_POLLERR = 8, NS_POLLHUP = 16, NS_POLLRDHUP = 32 };
 /* Called when an endpoint's readiness may have changed (data came, an
  * error arrived): the owner's wait queue.  Never called re-entrantly
  * from inside the endpoint's own call. */
@@ -160,9 +160,9 @@ int ns_tcp_accept(struct ns_tcp *t, struct ns_tcp **out);
  * NS_POLLERR with the error in ns_tcp_take_error (ECONNREFUSED,
  * ETIMEDOUT...).  -EISCONN, -EALREADY, -ENETUNREACH as Linux. */
 int ns_tcp_connect(struct ns_tcp *t, uint32_t addr, uint16_t port);
-/* Queues bytes to send: how many fit (-EAGAIN when none), -EPIPE after
- * shutdown or a reset (the caller raises SIGPIPE), -ENOTCONN before the
- * connection, a pending error. */
+/* Queues bytes to send: how many fit (-EAGAIN when none, or while the
+ * handshake runs), -EPIPE when not connected, after shutdown or a reset
+ * (the caller raises SIGPIPE), or a pending error. */
 ssize_t ns_tcp_send(struct ns_tcp *t, const struct iovec *iov, int iovcnt, int flags);
 /* Takes received bytes: the count, 0 at the end of the stream, -EAGAIN
  * when none are there yet, -ENOTCONN, a pending error (ECONNRESET). */

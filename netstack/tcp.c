@@ -377,10 +377,9 @@ ssize_t ns_tcp_send(struct ns_tcp *t, const struct iovec *iov, int iovcnt, int f
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECEIVED:
 		return -EAGAIN;
-	case TCP_CLOSED:
-	case TCP_LISTEN:
-		return t->raddr ? -EPIPE : -ENOTCONN;
 	default:
+		/* Never connected, listening, or past its end: Linux says EPIPE
+		 * (and the caller raises SIGPIPE). */
 		return -EPIPE;
 	}
 	if (t->fin_queued)
@@ -537,6 +536,8 @@ unsigned ns_tcp_poll(const struct ns_tcp *t)
 		return t->aq_head ? NS_POLLIN : 0;
 	if (t->rcvq.len || t->fin_rcvd || t->shut_rd)
 		m |= NS_POLLIN;
+	if (t->fin_rcvd || t->shut_rd)
+		m |= NS_POLLRDHUP;
 	if (t->err)
 		m |= NS_POLLERR | NS_POLLIN;
 	bool can_send = t->state == TCP_ESTABLISHED || t->state == TCP_CLOSE_WAIT;

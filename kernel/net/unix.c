@@ -3,8 +3,8 @@
  * across messages; SOCK_DGRAM and SOCK_SEQPACKET read one message a call
  * and drop what does not fit (MSG_TRUNC).  Blocking reads and writes go
  * through the read/write layer (K_EBLOCK), so they sleep and are woken as
- * pipes are.  Named sockets, listen/accept and descriptor passing come
- * with the netstack; socket(2) itself answers EAFNOSUPPORT until then. */
+ * pipes are.  Named sockets, listen/accept and descriptor passing are
+ * still to come (socket(AF_UNIX) answers EAFNOSUPPORT until then). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "../sentry.h"
+#include "net.h"
 
 /* Linux's default SO_SNDBUF for unix sockets (net.core.wmem_default),
  * what each message costs beyond its bytes (as an skb's truesize does),
@@ -219,6 +219,11 @@ static const struct k_file_ops unix_ops = {
 	.anon_name = "socket",
 };
 
+bool unix_file(const struct k_file *f)
+{
+	return f->ops == &unix_ops;
+}
+
 /* The socket at fd (a new reference), or NULL with *err set. */
 static struct k_file *sock_get(struct k_task *t, int fd, long *err)
 {
@@ -235,18 +240,7 @@ static struct k_file *sock_get(struct k_task *t, int fd, long *err)
 	return f;
 }
 
-SYSCALL(socket)
-{
-	int domain = (int)a[0], type = (int)a[1] & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (domain < 0 || domain >= AF_MAX)
-		return -EAFNOSUPPORT;
-	if (type <= 0 || type > SOCK_PACKET)
-		return -EINVAL;
-	/* No unbound sockets and no network yet: the netstack brings them. */
-	return -EAFNOSUPPORT;
-}
-
-SYSCALL(socketpair)
+long unix_socketpair(struct k_task *t, const uint64_t *a)
 {
 	int domain = (int)a[0], flags = (int)a[1], proto = (int)a[2];
 	int type = flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -316,7 +310,7 @@ static long transfer(struct k_task *t, int fd, struct iovec *gv, int n, int flag
 	return r;
 }
 
-SYSCALL(sendto)
+long unix_sendto(struct k_task *t, const uint64_t *a)
 {
 	struct iovec v = {(void *)a[1], a[2]};
 	/* A connected pair takes no address: Linux says EISCONN for one. */
@@ -331,7 +325,7 @@ SYSCALL(sendto)
 	return transfer(t, (int)a[0], &v, 1, (int)a[3], true);
 }
 
-SYSCALL(recvfrom)
+long unix_recvfrom(struct k_task *t, const uint64_t *a)
 {
 	struct iovec v = {(void *)a[1], a[2]};
 	long r = transfer(t, (int)a[0], &v, 1, (int)a[3], false);
@@ -352,7 +346,7 @@ SYSCALL(recvfrom)
 
 #define MAX_IOV 1024
 
-static long msg(struct k_task *t, int fd, uint64_t umsg, int flags, bool send)
+long unix_msg(struct k_task *t, int fd, uint64_t umsg, int flags, bool send)
 {
 	struct msghdr mh;
 	if (k_copy_in(t, &mh, umsg, sizeof(mh)))
@@ -388,10 +382,8 @@ static long msg(struct k_task *t, int fd, uint64_t umsg, int flags, bool send)
 	return r;
 }
 
-SYSCALL(sendmsg) { return msg(t, (int)a[0], a[1], (int)a[2], true); }
-SYSCALL(recvmsg) { return msg(t, (int)a[0], a[1], (int)a[2], false); }
 
-SYSCALL(shutdown)
+long unix_shutdown(struct k_task *t, const uint64_t *a)
 {
 	int how = (int)a[1];
 	if (how < SHUT_RD || how > SHUT_RDWR)
@@ -410,7 +402,7 @@ SYSCALL(shutdown)
 	return 0;
 }
 
-static long name(struct k_task *t, int fd, uint64_t uaddr, uint64_t ulen)
+long unix_name(struct k_task *t, int fd, uint64_t uaddr, uint64_t ulen)
 {
 	long err;
 	struct k_file *f = sock_get(t, fd, &err);
@@ -429,10 +421,8 @@ static long name(struct k_task *t, int fd, uint64_t uaddr, uint64_t ulen)
 	return k_copy_out(t, ulen, &len, sizeof(len));
 }
 
-SYSCALL(getsockname) { return name(t, (int)a[0], a[1], a[2]); }
-SYSCALL(getpeername) { return name(t, (int)a[0], a[1], a[2]); }
 
-SYSCALL(getsockopt)
+long unix_getsockopt(struct k_task *t, const uint64_t *a)
 {
 	int level = (int)a[1], opt = (int)a[2];
 	long err;
@@ -466,7 +456,7 @@ SYSCALL(getsockopt)
 	return k_copy_out(t, a[4], &len, sizeof(len));
 }
 
-SYSCALL(setsockopt)
+long unix_setsockopt(struct k_task *t, const uint64_t *a)
 {
 	int level = (int)a[1];
 	long err;

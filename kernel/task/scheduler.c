@@ -408,6 +408,7 @@ static void gather(struct k_kernel *k, bool block)
 	int64_t now = mono_ns();
 	itimer_fire(k);
 	int64_t wake = itimer_next(k);
+	k_net_tick(k, now, &wake);
 	if (k->cfg.memory_limit || k->cpu_timers) {
 		if (now >= k->next_tick) {
 			k->next_tick = now + TICK_NS;

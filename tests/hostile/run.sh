@@ -142,5 +142,18 @@ else
 	printf '%s\n' "$out" | grep -v ': contained$' | head -n 10
 fi
 
+# 8. The network stack under a flood of sockets, handshakes, datagrams and
+# unread data: each ends bounded, and the stack still works after.
+out=$(timeout 300 "$husk" run ${HUSK_FLAGS:-} -- "$dir/net_flood" 2>&1 </dev/null)
+st=$?
+if [ "$st" -eq 0 ] && grep -q '^done$' <<<"$out" && grep -q 'a bounded number queued' <<<"$out" &&
+	grep -q '^stream: a bounded amount' <<<"$out" && grep -q '^after all that: working' <<<"$out" &&
+	! grep -qE 'AddressSanitizer|runtime error' <<<"$out"; then
+	ok "network flood bounded ($(grep -o '^sockets: .*' <<<"$out"))"
+else
+	bad "network flood: status $st"
+	printf '%s\n' "$out" | tail -n 10
+fi
+
 echo "hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

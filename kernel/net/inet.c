@@ -1,0 +1,740 @@
+/* AF_INET sockets: TCP and UDP endpoints of the sandbox's own netstack
+ * (netstack/), never the host's.  The stack has the loopback interface
+ * (127.0.0.1/8) until the sandbox's link comes; its clock is the
+ * sandbox's monotonic clock, and the scheduler runs its timers
+ * (k_net_tick).  Reads and writes go through the read/write layer, so
+ * blocking, O_NONBLOCK, signals and SIGPIPE work as for pipes; accept and
+ * connect sleep on the same queue, which the stack's readiness
+ * notifications wake. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "../../netstack/netstack.h"
+#include "net.h"
+
+#define ERESTARTSYS 512 /* the kernel's: restart under SA_RESTART */
+
+/* Linux's defaults as getsockopt shows them: tcp_rmem[1], tcp_wmem[1],
+ * and the datagram default (wmem/rmem_default). */
+#define TCP_RCVBUF_DEFAULT 131072
+#define TCP_SNDBUF_DEFAULT 16384
+#define UDP_BUF_DEFAULT 212992
+#define SOMAXCONN_ 4096
+
+struct inet_sock {
+	struct k_kernel *k;
+	int type; /* SOCK_STREAM or SOCK_DGRAM */
+	struct ns_tcp *tcp;
+	struct ns_udp *udp;
+	int rcvbuf, sndbuf;
+	bool reuseaddr, reuseport, keepalive, broadcast, nodelay;
+	bool connecting; /* a connect said EINPROGRESS: the next one reports */
+	struct linger linger;
+	int tos, ttl;
+	struct timeval rcvtimeo, sndtimeo;
+	/* What the call in progress asked (read by the file operations). */
+	int flags;
+	bool has_to;
+	struct ns_sockaddr to, from;
+	size_t full;
+};
+
+static const struct k_file_ops inet_ops;
+
+bool inet_file(const struct k_file *f)
+{
+	return f->ops == &inet_ops;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	k_clock_ts(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void wake_files(void *ctx)
+{
+	(void)ctx;
+	k_file_notify();
+}
+
+/* The sandbox's stack, made at its first socket, its clock set. */
+static struct ns_stack *stack_of(struct k_kernel *k)
+{
+	if (!k->net) {
+		k->net = ns_stack_new();
+		if (!k->net)
+			return NULL;
+		if (ns_if_add_loopback(k->net) < 0) {
+			ns_stack_free(k->net);
+			k->net = NULL;
+			return NULL;
+		}
+	}
+	ns_set_time(k->net, (uint64_t)now_ns());
+	return k->net;
+}
+
+void k_net_tick(struct k_kernel *k, int64_t now, int64_t *wake)
+{
+	if (!k->net)
+		return;
+	if ((int64_t)ns_next_deadline(k->net) <= now && ns_next_deadline(k->net) != UINT64_MAX)
+		ns_run_timers(k->net, (uint64_t)now);
+	uint64_t d = ns_next_deadline(k->net);
+	if (d != UINT64_MAX && (!*wake || (int64_t)d < *wake))
+		*wake = (int64_t)d;
+}
+
+void k_net_free(struct k_kernel *k)
+{
+	ns_stack_free(k->net);
+	k->net = NULL;
+}
+
+static struct inet_sock *sock_of(struct k_file *f)
+{
+	return f->priv;
+}
+
+/* ---- file operations ---- */
+static ssize_t inet_read(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (pos)
+		return -ESPIPE;
+	stack_of(sk->k);
+	int fl = (sk->flags & MSG_PEEK) ? NS_MSG_PEEK : 0;
+	ssize_t r;
+	if (sk->tcp)
+		r = ns_tcp_recv(sk->tcp, iov, n, fl);
+	else
+		r = ns_udp_recvmsg(sk->udp, iov, n, fl, &sk->from, &sk->full);
+	return r == -EAGAIN ? -K_EBLOCK : r;
+}
+
+static ssize_t inet_write(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (pos)
+		return -ESPIPE;
+	stack_of(sk->k);
+	ssize_t r;
+	if (sk->tcp) {
+		/* The layer above hands an empty write a NULL buffer. */
+		if (n == 1 && !iov[0].iov_base)
+			return 0;
+		r = ns_tcp_send(sk->tcp, iov, n, 0);
+	} else {
+		/* An empty datagram comes as one NULL buffer. */
+		bool empty = n == 1 && !iov[0].iov_base;
+		r = ns_udp_sendmsg(sk->udp, iov, empty ? 0 : n, sk->has_to ? &sk->to : NULL, 0);
+	}
+	return r == -EAGAIN ? -K_EBLOCK : r;
+}
+
+static short inet_poll(struct k_file *f)
+{
+	struct inet_sock *sk = sock_of(f);
+	unsigned m = sk->tcp ? ns_tcp_poll(sk->tcp) : ns_udp_poll(sk->udp);
+	short r = 0;
+	if (m & NS_POLLIN)
+		r |= POLLIN | POLLRDNORM;
+	if (m & NS_POLLOUT)
+		r |= POLLOUT | POLLWRNORM;
+	if (m & NS_POLLERR)
+		r |= POLLERR;
+	if (m & NS_POLLHUP)
+		r |= POLLHUP;
+	if (m & NS_POLLRDHUP)
+		r |= POLLRDHUP;
+	return r;
+}
+
+static bool inet_at_eof(struct k_file *f)
+{
+	struct inet_sock *sk = sock_of(f);
+	return sk->tcp && ns_tcp_readable(sk->tcp) == 0 && (ns_tcp_poll(sk->tcp) & NS_POLLIN) &&
+	       !(ns_tcp_poll(sk->tcp) & NS_POLLERR);
+}
+
+static int inet_stat(struct k_file *f, struct stat *st)
+{
+	int r = anon_stat(f, st);
+	st->st_mode = S_IFSOCK | 0777;
+	st->st_blksize = 4096;
+	return r;
+}
+
+static void inet_release(struct k_file *f)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (!sk)
+		return;
+	stack_of(sk->k);
+	if (sk->tcp)
+		ns_tcp_close(sk->tcp);
+	if (sk->udp)
+		ns_udp_close(sk->udp);
+	free(sk);
+	k_file_notify();
+}
+
+static bool listening(const struct inet_sock *sk)
+{
+	if (!sk->tcp)
+		return false;
+	struct ns_tcp_info ni;
+	ns_tcp_info(sk->tcp, &ni);
+	return ni.state == 10; /* TCP_LISTEN */
+}
+
+static long inet_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_t arg)
+{
+	struct inet_sock *sk = sock_of(f);
+	int n;
+	switch (cmd) {
+	case FIONREAD:
+		if (listening(sk))
+			return -EINVAL;
+		n = (int)(sk->tcp ? ns_tcp_readable(sk->tcp) : ns_udp_next_len(sk->udp));
+		break;
+	case TIOCOUTQ:
+		n = (int)(sk->tcp ? ns_tcp_unsent(sk->tcp) : 0);
+		break;
+	default:
+		return -ENOTTY;
+	}
+	return k_copy_out(t, arg, &n, sizeof(n));
+}
+
+static const struct k_file_ops inet_ops = {
+	.read = inet_read,
+	.write = inet_write,
+	.ioctl = inet_ioctl,
+	.stat = inet_stat,
+	.seek = anon_seek,
+	.at_eof = inet_at_eof,
+	.poll = inet_poll,
+	.release = inet_release,
+	.anon_name = "socket",
+};
+
+/* ---- the calls ---- */
+static struct k_file *sock_file(struct inet_sock *sk, int flags)
+{
+	struct k_file *f = file_new(&inet_ops, O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0));
+	if (f)
+		f->priv = sk;
+	return f;
+}
+
+static struct inet_sock *sock_new(struct k_kernel *k, int type)
+{
+	struct inet_sock *sk = calloc(1, sizeof(*sk));
+	if (!sk)
+		return NULL;
+	sk->k = k;
+	sk->type = type;
+	sk->rcvbuf = type == SOCK_STREAM ? TCP_RCVBUF_DEFAULT : UDP_BUF_DEFAULT;
+	sk->sndbuf = type == SOCK_STREAM ? TCP_SNDBUF_DEFAULT : UDP_BUF_DEFAULT;
+	sk->ttl = 64;
+	return sk;
+}
+
+long inet_socket(struct k_task *t, int type, int proto, int flags)
+{
+	if (type != SOCK_STREAM && type != SOCK_DGRAM)
+		return type == SOCK_RAW ? -EPERM : -ESOCKTNOSUPPORT;
+	if (proto && proto != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
+		return -EPROTONOSUPPORT;
+	struct ns_stack *s = stack_of(t->k);
+	struct inet_sock *sk = s ? sock_new(t->k, type) : NULL;
+	if (!sk)
+		return -ENOMEM;
+	int err = type == SOCK_STREAM ? ns_tcp_open(s, &sk->tcp) : ns_udp_open(s, &sk->udp);
+	if (err) {
+		free(sk);
+		return err == -ENOBUFS ? -ENOBUFS : err;
+	}
+	if (sk->tcp)
+		ns_tcp_set_notify(sk->tcp, wake_files, NULL);
+	else
+		ns_udp_set_notify(sk->udp, wake_files, NULL);
+	struct k_file *f = sock_file(sk, flags);
+	if (!f) {
+		if (sk->tcp)
+			ns_tcp_close(sk->tcp);
+		else
+			ns_udp_close(sk->udp);
+		free(sk);
+		return -ENOMEM;
+	}
+	int fd = fdt_install(t, f, 0, flags & SOCK_CLOEXEC);
+	file_put(f);
+	return fd;
+}
+
+/* A struct sockaddr_in from the guest.  unspec: AF_UNSPEC came. */
+static long get_addr(struct k_task *t, uint64_t uaddr, int len, struct ns_sockaddr *out,
+		     bool *unspec)
+{
+	struct sockaddr_in in;
+	*unspec = false;
+	if (len < 0 || (size_t)len > 128)
+		return -EINVAL;
+	if ((size_t)len >= sizeof(sa_family_t)) {
+		sa_family_t fam;
+		if (k_copy_in(t, &fam, uaddr, sizeof(fam)))
+			return -EFAULT;
+		if (fam == AF_UNSPEC) {
+			*unspec = true;
+			return 0;
+		}
+	}
+	if ((size_t)len < sizeof(in))
+		return -EINVAL;
+	if (k_copy_in(t, &in, uaddr, sizeof(in)))
+		return -EFAULT;
+	if (in.sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	out->addr = ntohl(in.sin_addr.s_addr);
+	out->port = ntohs(in.sin_port);
+	return 0;
+}
+
+/* Writes addr as a sockaddr_in to the guest, truncated to its buffer,
+ * and the whole length to *ulen (Linux's move_addr_to_user). */
+static long put_addr(struct k_task *t, uint64_t uaddr, uint64_t ulen, struct ns_sockaddr a)
+{
+	if (!uaddr || !ulen)
+		return 0;
+	int32_t len;
+	if (k_copy_in(t, &len, ulen, sizeof(len)))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	struct sockaddr_in in;
+	memset(&in, 0, sizeof(in));
+	in.sin_family = AF_INET;
+	in.sin_port = htons(a.port);
+	in.sin_addr.s_addr = htonl(a.addr);
+	size_t n = (size_t)len < sizeof(in) ? (size_t)len : sizeof(in);
+	if (n && k_copy_out(t, uaddr, &in, n))
+		return -EFAULT;
+	len = sizeof(in);
+	return k_copy_out(t, ulen, &len, sizeof(len));
+}
+
+long inet_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
+{
+	struct inet_sock *sk = sock_of(f);
+	struct ns_sockaddr a = {0};
+	bool unspec;
+	long err = get_addr(t, uaddr, len, &a, &unspec);
+	if (err)
+		return err;
+	if (unspec) {
+		/* Linux takes AF_UNSPEC as AF_INET only for INADDR_ANY. */
+		struct sockaddr_in in;
+		if ((size_t)len < sizeof(in) || k_copy_in(t, &in, uaddr, sizeof(in)))
+			return (size_t)len < sizeof(in) ? -EINVAL : -EFAULT;
+		if (in.sin_addr.s_addr != htonl(INADDR_ANY))
+			return -EAFNOSUPPORT;
+		a.addr = 0;
+		a.port = ntohs(in.sin_port);
+	}
+	stack_of(t->k);
+	if (sk->tcp)
+		return ns_tcp_bind(sk->tcp, a.addr, a.port);
+	return ns_udp_bind(sk->udp, a.addr, a.port);
+}
+
+long inet_listen(struct k_task *t, struct k_file *f, int backlog)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (!sk->tcp)
+		return -EOPNOTSUPP;
+	stack_of(t->k);
+	if (backlog > SOMAXCONN_ || backlog < 0)
+		backlog = SOMAXCONN_;
+	return ns_tcp_listen(sk->tcp, backlog);
+}
+
+/* Sleeps until the stack says something changed; -ERESTARTSYS on a
+ * signal (the call restarts under SA_RESTART). */
+static long wait_stack(struct k_task *t)
+{
+	struct k_waitq *q = &k_file_events;
+	struct k_sleep sl = {.qs = &q, .nq = 1};
+	return k_sleep(t, &sl) == -EINTR ? -ERESTARTSYS : 0;
+}
+
+long inet_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, int flags)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (!sk->tcp)
+		return -EOPNOTSUPP;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	struct ns_tcp *c;
+	for (;;) {
+		stack_of(t->k);
+		long r = ns_tcp_accept(sk->tcp, &c);
+		if (r == 0)
+			break;
+		if (r != -EAGAIN || (f->flags & O_NONBLOCK))
+			return r;
+		if ((r = wait_stack(t)))
+			return r;
+	}
+	struct inet_sock *nsk = sock_new(t->k, SOCK_STREAM);
+	struct k_file *nf = nsk ? sock_file(nsk, flags) : NULL;
+	if (!nf) {
+		free(nsk);
+		ns_tcp_close(c);
+		return -ENOMEM;
+	}
+	nsk->tcp = c;
+	nsk->nodelay = sk->nodelay;
+	nsk->keepalive = sk->keepalive;
+	ns_tcp_set_notify(c, wake_files, NULL);
+	struct ns_sockaddr peer;
+	ns_tcp_name(c, NULL, &peer);
+	long err = put_addr(t, uaddr, ulen, peer);
+	if (err) {
+		file_put(nf);
+		return err;
+	}
+	int fd = fdt_install(t, nf, 0, flags & SOCK_CLOEXEC);
+	file_put(nf);
+	return fd;
+}
+
+long inet_connect(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
+{
+	struct inet_sock *sk = sock_of(f);
+	struct ns_sockaddr a = {0};
+	bool unspec;
+	long err = get_addr(t, uaddr, len, &a, &unspec);
+	if (err)
+		return err;
+	stack_of(t->k);
+	if (sk->udp)
+		return unspec ? ns_udp_disconnect(sk->udp) : ns_udp_connect(sk->udp, a.addr, a.port);
+	if (unspec)
+		return 0; /* Linux: disconnecting a stream socket this way is a no-op here */
+	long r = ns_tcp_connect(sk->tcp, a.addr, a.port);
+	if (r == -EISCONN && sk->connecting) {
+		/* The first connect after the handshake finished on its own
+		 * says so, as Linux's (the socket becomes connected then). */
+		sk->connecting = false;
+		return 0;
+	}
+	if (r != -EALREADY)
+		sk->connecting = r == -EINPROGRESS;
+	if (r != -EINPROGRESS || (f->flags & O_NONBLOCK))
+		return r;
+	sk->connecting = false;
+	for (;;) {
+		unsigned m = ns_tcp_poll(sk->tcp);
+		if (m & NS_POLLERR)
+			return -ns_tcp_take_error(sk->tcp);
+		if (m & NS_POLLOUT)
+			return 0;
+		if (m & NS_POLLHUP)
+			return -ECONNREFUSED;
+		if (wait_stack(t)) {
+			/* The handshake goes on: a retry says EALREADY, or 0
+			 * once it is done. */
+			sk->connecting = true;
+			return -EINTR;
+		}
+		stack_of(t->k);
+	}
+}
+
+static int rw_flags(int flags)
+{
+	return ((flags & MSG_DONTWAIT) ? K_RW_NONBLOCK : 0) |
+	       ((flags & MSG_NOSIGNAL) ? K_RW_NOSIGNAL : 0);
+}
+
+long inet_sendmsg(struct k_task *t, struct k_file *f, struct iovec *gv, int n, uint64_t uaddr,
+		  int alen, int flags)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	sk->has_to = false;
+	if (uaddr && sk->udp) {
+		bool unspec;
+		long err = get_addr(t, uaddr, alen, &sk->to, &unspec);
+		if (err)
+			return err;
+		sk->has_to = !unspec;
+	}
+	sk->flags = flags;
+	long r = k_file_rw(t, f, gv, n, true, NULL, rw_flags(flags));
+	sk->has_to = false;
+	return r;
+}
+
+long inet_recvmsg(struct k_task *t, struct k_file *f, struct iovec *gv, int n, int flags,
+		  uint64_t uaddr, uint64_t ulen, bool *trunc)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (flags & MSG_OOB)
+		return -EINVAL;
+	sk->flags = flags;
+	sk->full = 0;
+	long r = k_file_rw(t, f, gv, n, false, NULL, rw_flags(flags));
+	sk->flags = 0;
+	if (r < 0)
+		return r;
+	*trunc = false;
+	if (sk->udp) {
+		*trunc = sk->full > (size_t)r;
+		long err = put_addr(t, uaddr, ulen, sk->from);
+		if (err)
+			return err;
+		if (flags & MSG_TRUNC)
+			r = (long)sk->full;
+	} else if (uaddr && ulen) {
+		/* A stream socket names no source (Linux leaves it). */
+		int32_t zero = 0;
+		if (k_copy_out(t, ulen, &zero, sizeof(zero)))
+			return -EFAULT;
+	}
+	return r;
+}
+
+long inet_shutdown(struct k_task *t, struct k_file *f, int how)
+{
+	struct inet_sock *sk = sock_of(f);
+	stack_of(t->k);
+	bool rd = how != SHUT_WR, wr = how != SHUT_RD;
+	long r = sk->tcp ? ns_tcp_shutdown(sk->tcp, rd, wr) : ns_udp_shutdown(sk->udp, rd, wr);
+	k_file_notify();
+	return r;
+}
+
+long inet_name(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, bool peer)
+{
+	struct inet_sock *sk = sock_of(f);
+	struct ns_sockaddr local, remote;
+	long r = sk->tcp ? ns_tcp_name(sk->tcp, &local, peer ? &remote : NULL)
+			 : ns_udp_name(sk->udp, &local, peer ? &remote : NULL);
+	if (r)
+		return r;
+	return put_addr(t, uaddr, ulen, peer ? remote : local);
+}
+
+static long put_int(struct k_task *t, uint64_t uval, uint64_t ulen, int val)
+{
+	int32_t len;
+	if (k_copy_in(t, &len, ulen, sizeof(len)))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	size_t n = (size_t)len < sizeof(val) ? (size_t)len : sizeof(val);
+	if (n && k_copy_out(t, uval, &val, n))
+		return -EFAULT;
+	len = (int32_t)n;
+	return k_copy_out(t, ulen, &len, sizeof(len));
+}
+
+static long put_blob(struct k_task *t, uint64_t uval, uint64_t ulen, const void *v, size_t size)
+{
+	int32_t len;
+	if (k_copy_in(t, &len, ulen, sizeof(len)))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	size_t n = (size_t)len < size ? (size_t)len : size;
+	if (n && k_copy_out(t, uval, v, n))
+		return -EFAULT;
+	len = (int32_t)n;
+	return k_copy_out(t, ulen, &len, sizeof(len));
+}
+
+long inet_getsockopt(struct k_task *t, struct k_file *f, int level, int opt, uint64_t uval,
+		     uint64_t ulen)
+{
+	struct inet_sock *sk = sock_of(f);
+	int v;
+	if (level == SOL_SOCKET) {
+		switch (opt) {
+		case SO_TYPE: v = sk->type; break;
+		case SO_DOMAIN: v = AF_INET; break;
+		case SO_PROTOCOL: v = sk->tcp ? IPPROTO_TCP : IPPROTO_UDP; break;
+		case SO_ERROR: v = sk->tcp ? ns_tcp_take_error(sk->tcp) : ns_udp_take_error(sk->udp); break;
+		case SO_REUSEADDR: v = sk->reuseaddr; break;
+		case SO_REUSEPORT: v = sk->reuseport; break;
+		case SO_KEEPALIVE: v = sk->keepalive; break;
+		case SO_BROADCAST: v = sk->broadcast; break;
+		case SO_RCVBUF: v = sk->rcvbuf; break;
+		case SO_SNDBUF: v = sk->sndbuf; break;
+		case SO_ACCEPTCONN: v = listening(sk); break;
+		case SO_LINGER: return put_blob(t, uval, ulen, &sk->linger, sizeof(sk->linger));
+		case SO_RCVTIMEO: return put_blob(t, uval, ulen, &sk->rcvtimeo, sizeof(sk->rcvtimeo));
+		case SO_SNDTIMEO: return put_blob(t, uval, ulen, &sk->sndtimeo, sizeof(sk->sndtimeo));
+		default: return -ENOPROTOOPT;
+		}
+		return put_int(t, uval, ulen, v);
+	}
+	if (level == IPPROTO_IP) {
+		switch (opt) {
+		case IP_TOS: v = sk->tos; break;
+		case IP_TTL: v = sk->ttl; break;
+		default: return -ENOPROTOOPT;
+		}
+		return put_int(t, uval, ulen, v);
+	}
+	if (level == IPPROTO_TCP && sk->tcp) {
+		switch (opt) {
+		case TCP_NODELAY: v = sk->nodelay; break;
+		case TCP_KEEPIDLE: ns_tcp_getopt(sk->tcp, NS_TCP_KEEPIDLE, &v); break;
+		case TCP_KEEPINTVL: ns_tcp_getopt(sk->tcp, NS_TCP_KEEPINTVL, &v); break;
+		case TCP_KEEPCNT: ns_tcp_getopt(sk->tcp, NS_TCP_KEEPCNT, &v); break;
+		case TCP_MAXSEG: {
+			struct ns_tcp_info ni;
+			ns_tcp_info(sk->tcp, &ni);
+			v = (int)ni.snd_mss;
+			break;
+		}
+		case TCP_INFO: {
+			struct ns_tcp_info ni;
+			ns_tcp_info(sk->tcp, &ni);
+			struct tcp_info ti;
+			memset(&ti, 0, sizeof(ti));
+			ti.tcpi_state = (uint8_t)ni.state;
+			ti.tcpi_retransmits = (uint8_t)ni.retransmits;
+			ti.tcpi_options = (uint8_t)((ni.timestamps ? TCPI_OPT_TIMESTAMPS : 0) |
+						    (ni.wscale ? TCPI_OPT_WSCALE : 0));
+			ti.tcpi_snd_wscale = (uint8_t)(ni.snd_wscale & 15);
+			ti.tcpi_rcv_wscale = (uint8_t)(ni.rcv_wscale & 15);
+			ti.tcpi_rto = ni.rto_us;
+			ti.tcpi_snd_mss = ni.snd_mss;
+			ti.tcpi_rcv_mss = ni.rcv_mss;
+			ti.tcpi_rtt = ni.rtt_us;
+			ti.tcpi_rttvar = ni.rttvar_us;
+			ti.tcpi_snd_ssthresh = ni.snd_ssthresh;
+			ti.tcpi_snd_cwnd = ni.snd_cwnd;
+			return put_blob(t, uval, ulen, &ti, sizeof(ti));
+		}
+		default: return -ENOPROTOOPT;
+		}
+		return put_int(t, uval, ulen, v);
+	}
+	return level == IPPROTO_TCP ? -EOPNOTSUPP : -ENOPROTOOPT;
+}
+
+long inet_setsockopt(struct k_task *t, struct k_file *f, int level, int opt, uint64_t uval,
+		     int len)
+{
+	struct inet_sock *sk = sock_of(f);
+	if (len < 0)
+		return -EINVAL;
+	if (level == SOL_SOCKET && (opt == SO_LINGER || opt == SO_RCVTIMEO || opt == SO_SNDTIMEO)) {
+		if (opt == SO_LINGER) {
+			if ((size_t)len < sizeof(sk->linger))
+				return -EINVAL;
+			if (k_copy_in(t, &sk->linger, uval, sizeof(sk->linger)))
+				return -EFAULT;
+			if (sk->tcp)
+				ns_tcp_setopt(sk->tcp, NS_TCP_LINGER0,
+					      sk->linger.l_onoff && !sk->linger.l_linger);
+			return 0;
+		}
+		struct timeval tv;
+		if ((size_t)len < sizeof(tv))
+			return -EINVAL;
+		if (k_copy_in(t, &tv, uval, sizeof(tv)))
+			return -EFAULT;
+		if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+			return -EDOM;
+		*(opt == SO_RCVTIMEO ? &sk->rcvtimeo : &sk->sndtimeo) = tv;
+		return 0;
+	}
+	int v = 0;
+	if ((size_t)len < sizeof(v)) {
+		if (len == 0)
+			return -EINVAL;
+		uint8_t b;
+		if (k_copy_in(t, &b, uval, 1))
+			return -EFAULT;
+		v = b;
+	} else if (k_copy_in(t, &v, uval, sizeof(v))) {
+		return -EFAULT;
+	}
+	stack_of(t->k);
+	if (level == SOL_SOCKET) {
+		switch (opt) {
+		case SO_REUSEADDR:
+			sk->reuseaddr = v != 0;
+			return sk->tcp ? ns_tcp_setopt(sk->tcp, NS_TCP_REUSE, v != 0)
+				       : ns_udp_set_reuse(sk->udp, v != 0 || sk->reuseport);
+		case SO_REUSEPORT:
+			sk->reuseport = v != 0;
+			return sk->udp ? ns_udp_set_reuse(sk->udp, v != 0 || sk->reuseaddr) : 0;
+		case SO_KEEPALIVE:
+			sk->keepalive = v != 0;
+			return sk->tcp ? ns_tcp_setopt(sk->tcp, NS_TCP_KEEPALIVE, v != 0) : 0;
+		case SO_BROADCAST:
+			sk->broadcast = v != 0;
+			return 0;
+		case SO_RCVBUF:
+		case SO_SNDBUF: {
+			/* Linux doubles what is asked (the bookkeeping's share),
+			 * within net.core.[rw]mem_max and a floor. */
+			int64_t want = (int64_t)v * 2;
+			int64_t floor = opt == SO_RCVBUF ? 2304 : 4608;
+			if (want < floor)
+				want = floor;
+			if (want > 425984)
+				want = 425984;
+			*(opt == SO_RCVBUF ? &sk->rcvbuf : &sk->sndbuf) = (int)want;
+			if (sk->tcp)
+				ns_tcp_setopt(sk->tcp, opt == SO_RCVBUF ? NS_TCP_RCVBUF : NS_TCP_SNDBUF,
+					      (int)want);
+			else
+				ns_udp_set_bufs(sk->udp, opt == SO_RCVBUF ? (size_t)want : 0,
+						opt == SO_SNDBUF ? (size_t)want : 0);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level == IPPROTO_IP) {
+		switch (opt) {
+		case IP_TOS: sk->tos = v & 0xfc; return 0;
+		case IP_TTL:
+			if (v < -1 || v == 0 || v > 255)
+				return -EINVAL;
+			sk->ttl = v == -1 ? 64 : v;
+			return 0;
+		default: return -ENOPROTOOPT;
+		}
+	}
+	if (level == IPPROTO_TCP && sk->tcp) {
+		switch (opt) {
+		case TCP_NODELAY:
+			sk->nodelay = v != 0;
+			return ns_tcp_setopt(sk->tcp, NS_TCP_NODELAY, v != 0);
+		case TCP_KEEPIDLE: return ns_tcp_setopt(sk->tcp, NS_TCP_KEEPIDLE, v);
+		case TCP_KEEPINTVL: return ns_tcp_setopt(sk->tcp, NS_TCP_KEEPINTVL, v);
+		case TCP_KEEPCNT: return ns_tcp_setopt(sk->tcp, NS_TCP_KEEPCNT, v);
+		default: return -ENOPROTOOPT;
+		}
+	}
+	return level == IPPROTO_TCP ? -EOPNOTSUPP : -ENOPROTOOPT;
+}

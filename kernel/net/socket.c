@@ -1,0 +1,246 @@
+/* The socket syscalls: each hands its descriptor to the family behind it
+ * (inet.c's AF_INET sockets, unix.c's socketpair ends), with the checks
+ * Linux makes before any family sees the call. */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "net.h"
+
+#define MAX_IOV 1024
+
+/* The socket at fd (a new reference), or NULL with *err set. */
+static struct k_file *sock_get(struct k_task *t, int fd, long *err)
+{
+	struct k_file *f = fdt_get(t, fd);
+	if (!f) {
+		*err = -EBADF;
+		return NULL;
+	}
+	if (!inet_file(f) && !unix_file(f)) {
+		file_put(f);
+		*err = -ENOTSOCK;
+		return NULL;
+	}
+	return f;
+}
+
+SYSCALL(socket)
+{
+	int domain = (int)a[0], flags = (int)a[1], proto = (int)a[2];
+	int type = flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (domain < 0 || domain >= AF_MAX)
+		return -EAFNOSUPPORT;
+	if (type <= 0 || type > SOCK_PACKET)
+		return -EINVAL;
+	if (domain == AF_INET)
+		return inet_socket(t, type, proto, flags);
+	/* IPv6, netlink and named unix sockets are still to come. */
+	return -EAFNOSUPPORT;
+}
+
+SYSCALL(socketpair)
+{
+	return unix_socketpair(t, a);
+}
+
+SYSCALL(bind)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	long r = inet_file(f) ? inet_bind(t, f, a[1], (int)a[2]) : -EINVAL;
+	file_put(f);
+	return r;
+}
+
+SYSCALL(listen)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	long r = inet_file(f) ? inet_listen(t, f, (int)a[1]) : -EINVAL;
+	file_put(f);
+	return r;
+}
+
+static long do_accept(struct k_task *t, const uint64_t *a, int flags)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	long r = inet_file(f) ? inet_accept(t, f, a[1], a[2], flags) : -EINVAL;
+	file_put(f);
+	return r;
+}
+
+SYSCALL(accept) { return do_accept(t, a, 0); }
+SYSCALL(accept4) { return do_accept(t, a, (int)a[3]); }
+
+SYSCALL(connect)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	long r = inet_file(f) ? inet_connect(t, f, a[1], (int)a[2]) : -EISCONN;
+	file_put(f);
+	return r;
+}
+
+SYSCALL(sendto)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	if (!inet_file(f)) {
+		file_put(f);
+		return unix_sendto(t, a);
+	}
+	struct iovec v = {(void *)a[1], a[2]};
+	long r = inet_sendmsg(t, f, &v, 1, a[4], (int)a[5], (int)a[3]);
+	file_put(f);
+	return r;
+}
+
+SYSCALL(recvfrom)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	if (!inet_file(f)) {
+		file_put(f);
+		return unix_recvfrom(t, a);
+	}
+	struct iovec v = {(void *)a[1], a[2]};
+	bool trunc;
+	long r = inet_recvmsg(t, f, &v, 1, (int)a[3], a[4], a[5], &trunc);
+	file_put(f);
+	return r;
+}
+
+static long inet_msg(struct k_task *t, struct k_file *f, uint64_t umsg, int flags, bool send)
+{
+	struct msghdr mh;
+	if (k_copy_in(t, &mh, umsg, sizeof(mh)))
+		return -EFAULT;
+	if (mh.msg_iovlen > MAX_IOV)
+		return -EMSGSIZE;
+	struct iovec *gv = malloc((mh.msg_iovlen ? mh.msg_iovlen : 1) * sizeof(*gv));
+	if (!gv)
+		return -ENOMEM;
+	long r = 0;
+	if (mh.msg_iovlen && k_copy_in(t, gv, (uint64_t)mh.msg_iov, mh.msg_iovlen * sizeof(*gv)))
+		r = -EFAULT;
+	bool trunc = false;
+	if (!r && send)
+		r = inet_sendmsg(t, f, gv, (int)mh.msg_iovlen, (uint64_t)mh.msg_name,
+				 (int)mh.msg_namelen, flags);
+	else if (!r)
+		r = inet_recvmsg(t, f, gv, (int)mh.msg_iovlen, flags,
+				 mh.msg_name ? (uint64_t)mh.msg_name : 0,
+				 mh.msg_name ? umsg + offsetof(struct msghdr, msg_namelen) : 0, &trunc);
+	free(gv);
+	if (r >= 0 && !send) {
+		/* No control messages yet; truncation said in the flags. */
+		uint64_t cl = 0;
+		int fl = trunc ? MSG_TRUNC : 0;
+		if (!mh.msg_name) {
+			uint32_t zero = 0;
+			if (k_copy_out(t, umsg + offsetof(struct msghdr, msg_namelen), &zero, sizeof(zero)))
+				return -EFAULT;
+		}
+		if (k_copy_out(t, umsg + offsetof(struct msghdr, msg_controllen), &cl, sizeof(cl)) ||
+		    k_copy_out(t, umsg + offsetof(struct msghdr, msg_flags), &fl, sizeof(fl)))
+			return -EFAULT;
+	}
+	return r;
+}
+
+static long msg(struct k_task *t, const uint64_t *a, bool send)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	if (!inet_file(f)) {
+		file_put(f);
+		return unix_msg(t, (int)a[0], a[1], (int)a[2], send);
+	}
+	long r = inet_msg(t, f, a[1], (int)a[2], send);
+	file_put(f);
+	return r;
+}
+
+SYSCALL(sendmsg) { return msg(t, a, true); }
+SYSCALL(recvmsg) { return msg(t, a, false); }
+
+SYSCALL(shutdown)
+{
+	int how = (int)a[1];
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	if (!inet_file(f)) {
+		file_put(f);
+		return unix_shutdown(t, a);
+	}
+	long r = how < SHUT_RD || how > SHUT_RDWR ? -EINVAL : inet_shutdown(t, f, how);
+	file_put(f);
+	return r;
+}
+
+static long name(struct k_task *t, const uint64_t *a, bool peer)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	if (!inet_file(f)) {
+		file_put(f);
+		return unix_name(t, (int)a[0], a[1], a[2]);
+	}
+	long r = inet_name(t, f, a[1], a[2], peer);
+	file_put(f);
+	return r;
+}
+
+SYSCALL(getsockname) { return name(t, a, false); }
+SYSCALL(getpeername) { return name(t, a, true); }
+
+SYSCALL(getsockopt)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	if (!inet_file(f)) {
+		file_put(f);
+		return unix_getsockopt(t, a);
+	}
+	long r = inet_getsockopt(t, f, (int)a[1], (int)a[2], a[3], a[4]);
+	file_put(f);
+	return r;
+}
+
+SYSCALL(setsockopt)
+{
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	if (!inet_file(f)) {
+		file_put(f);
+		return unix_setsockopt(t, a);
+	}
+	long r = inet_setsockopt(t, f, (int)a[1], (int)a[2], a[3], (int)a[4]);
+	file_put(f);
+	return r;
+}
