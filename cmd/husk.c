@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		"  --memory SIZE       guest memory limit, e.g. 512M (default 4G); over it: SIGKILL\n"
 		"  --tasks N           threads and processes at once (default 1024); past it: EAGAIN\n"
 		"  --hostname NAME     the sandbox's hostname (default: husk)\n"
+		"  --publish H:G       relay 127.0.0.1:H on the host to the guest's port G\n"
 		"  --debug             log sentry events on stderr\n");
 }
 

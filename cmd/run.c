@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../executor/executor.h"
 #include "../gofer/gofer.h"
 #include "../kernel/kernel.h"
 #include "cmd.h"
@@ -18,6 +19,7 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_ENV 4096
 #define MAX_BINDS 16
+#define MAX_PUBLISH 16
 
 static int by_path(const void *a, const void *b)
 {
@@ -118,6 +120,8 @@ int cmd_run(int argc, char **argv)
 	const char *root_spec = NULL;
 	const char *binds[MAX_BINDS];
 	int nbinds = 0;
+	struct ex_publish pubs[MAX_PUBLISH];
+	int npubs = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -174,6 +178,14 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			cfg.max_tasks = (int)n;
+		} else if ((strcmp(a, "--publish") == 0 && i + 1 < argc) ||
+			   strncmp(a, "--publish=", 10) == 0) {
+			const char *v = a[9] == '=' ? a + 10 : argv[++i];
+			if (npubs == MAX_PUBLISH || ex_publish_parse(v, &pubs[npubs])) {
+				fprintf(stderr, "husk run: --publish wants HOSTPORT:GUESTPORT, not '%s'\n", v);
+				return 2;
+			}
+			npubs++;
 		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
 			root_spec = argv[++i];
 		} else if (strncmp(a, "--root=", 7) == 0) {
@@ -238,12 +250,30 @@ int cmd_run(int argc, char **argv)
 		cfg.cwd = cwd;
 	cfg.spec = &spec;
 	cfg.gofer_sock = sock;
+	/* Published ports: the sandbox gets a network link, whose host side
+	 * (the gateway) listens on them. */
+	pid_t gw = -1;
+	if (npubs) {
+		int link;
+		if ((err = ex_gateway_start(pubs, npubs, &link, &gw))) {
+			fprintf(stderr, "husk run: cannot publish the ports: %s\n", strerror(-err));
+			close(sock);
+			waitpid(gofer, NULL, 0);
+			gf_spec_free(&spec);
+			return 125;
+		}
+		cfg.net_fd = link;
+	}
 	cfg.exe = argv[i];
 	cfg.argv = argv + i;
 	cfg.envp = env;
 	int status = 0;
 	err = k_run(&cfg, &status, &why);
 	close(sock);
+	if (gw > 0) {
+		close(cfg.net_fd); /* the gateway ends with its link */
+		waitpid(gw, NULL, 0);
+	}
 	waitpid(gofer, NULL, 0);
 	gf_spec_free(&spec);
 	if (err) {

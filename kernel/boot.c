@@ -202,6 +202,8 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 		*why = "cannot set up stdio";
 	} else if ((err = k_vfs_init(t))) {
 		*why = "cannot build the sandbox's filesystem";
+	} else if ((err = k_net_init(k))) {
+		*why = "cannot set up the sandbox's network";
 	}
 	if (err) {
 		k_teardown(t);

@@ -23,7 +23,17 @@ struct k_config {
 	bool debug;              /* log sentry events (unknown syscalls, ...) */
 	unsigned long long memory_limit; /* bytes of guest memory; 0: none */
 	int max_tasks;           /* threads and processes at once; 0: the default */
+	int net_fd;              /* the sandbox's packet link (a SOCK_SEQPACKET end, > 2),
+				  * or 0: loopback only */
 };
+
+/* The sandbox's network, as its link's two ends see it: the guest at
+ * 10.0.2.15/24, the host side (gateway) at 10.0.2.2; packets up to the
+ * MTU, one per datagram of the link. */
+#define K_NET_GUEST 0x0a00020fu
+#define K_NET_GATEWAY 0x0a000202u
+#define K_NET_PREFIX 24
+#define K_NET_MTU 65520
 
 /* Boots a sandbox running cfg->exe and runs it to the end.  Returns 0 and
  * sets *status to what a shell would report (exit code, or 128+signal), or

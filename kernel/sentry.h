@@ -689,7 +689,10 @@ struct k_kernel {
 	uint64_t enosys_count;
 	struct k_mount *mounts;  /* newest first */
 	struct gf_client *gofer; /* NULL without one */
-	struct ns_stack *net;    /* the guest's TCP/IP stack, made at its first socket */
+	struct ns_stack *net;    /* the guest's TCP/IP stack (at boot with a link, else at
+				  * the first socket) */
+	int net_if;              /* its link's interface index, 0: none */
+	int net_fd;              /* the link (from cfg), -1 once its peer is gone */
 	struct k_mount *memfd_mnt; /* where memfd files live */
 	uint64_t mem_peak;       /* highest guest memory seen (mm/limit.c) */
 	int64_t next_tick;       /* when the scheduler next checks limits and CPU timers */
@@ -742,6 +745,10 @@ void k_file_notify(void);
 /* The network stack's timers (net/inet.c): runs those due, and lowers
  * *wake (0: none) to its next one. */
 void k_net_tick(struct k_kernel *k, int64_t now, int64_t *wake);
+/* Packets waiting on the sandbox's link (cfg.net_fd) into the stack. */
+void k_net_rx(struct k_kernel *k);
+/* The stack and its link, at boot when the sandbox has one. */
+int k_net_init(struct k_kernel *k);
 void k_net_free(struct k_kernel *k);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);

@@ -69,6 +69,8 @@ struct ns_stack {
 	int ntcbs;
 	uint64_t isn_secret;
 	uint16_t next_port;
+	ns_forward_fn forward;
+	void *forward_ctx;
 	uint64_t icmp_refill_at;
 	int icmp_tokens;
 	struct ns_stats st;

@@ -229,6 +229,12 @@ void ns_ip_deliver(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, siz
 	}
 }
 
+void ns_set_forward(struct ns_stack *s, ns_forward_fn fn, void *ctx)
+{
+	s->forward = fn;
+	s->forward_ctx = ctx;
+}
+
 void ns_input(struct ns_stack *s, int ifindex, const uint8_t *pkt, size_t len)
 {
 	struct ns_if *in = ns_if_get(s, ifindex);
@@ -249,10 +255,17 @@ void ns_input(struct ns_stack *s, int ifindex, const uint8_t *pkt, size_t len)
 	/* Bytes past the total length are the link's padding: ignored. */
 	uint32_t src = get32(pkt + 12), dst = get32(pkt + 16);
 	bool lo_addr = (src >> 24) == 127 || (dst >> 24) == 127;
-	if (martian_source(src) || (lo_addr && !in->loopback) ||
-	    (!ns_is_local(s, dst) && !ns_is_broadcast(s, dst))) {
+	if (martian_source(src) || (lo_addr && !in->loopback)) {
 		s->st.ip_in_addr_errors++;
 		in->rx_dropped++;
+		goto out;
+	}
+	if (!ns_is_local(s, dst) && !ns_is_broadcast(s, dst)) {
+		if (s->forward && s->forward(s->forward_ctx, in->index, pkt, total) != 0)
+			ns_icmp_error(s, 3, 13 /* administratively prohibited */, pkt, hlen,
+				      pkt + hlen, total - hlen);
+		else if (!s->forward)
+			s->st.ip_in_addr_errors++;
 		goto out;
 	}
 	uint16_t frag = get16(pkt + 6);

@@ -73,6 +73,25 @@ int ns_if_info(const struct ns_stack *s, int i, struct ns_ifinfo *out);
 /* A packet arrived on interface ifindex.  The stack copies what it keeps. */
 void ns_input(struct ns_stack *s, int ifindex, const uint8_t *pkt, size_t len);
 
+/* Packets for addresses that are not the stack's: by default dropped (a
+ * host, not a router).  With a forward hook, the hook decides: 0 it took
+ * the packet, -1 it refuses it, and the stack answers the sender with
+ * ICMP destination unreachable, administratively prohibited (EHOSTUNREACH
+ * to a connected socket there), as a firewall rejects. */
+typedef int (*ns_forward_fn)(void *ctx, int ifindex, const uint8_t *pkt, size_t len);
+void ns_set_forward(struct ns_stack *s, ns_forward_fn fn, void *ctx);
+
+/* ---- a packet link over a descriptor (link.c) ----
+ * One IPv4 packet per datagram of a SOCK_DGRAM or SOCK_SEQPACKET socket
+ * (a socketpair between the sandbox and the host side). */
+/* The transmit callback for such a link: ctx is a pointer to the fd.  A
+ * full socket drops the packet (-ENOBUFS), as a full NIC queue does. */
+int ns_link_fd_tx(void *ctx, const uint8_t *pkt, size_t len);
+/* Reads every packet waiting on fd (non-blocking) into the stack as
+ * arrivals on ifindex: how many, or -errno (0 when the peer is gone and
+ * -EPIPE then). */
+int ns_link_fd_rx(struct ns_stack *s, int ifindex, int fd);
+
 /* ---- counters (the names of Linux's /proc/net/snmp) ---- */
 struct ns_stats {
 	uint64_t ip_in_receives, ip_in_hdr_errors, ip_in_addr_errors, ip_in_unknown_protos,
@@ -145,7 +164,10 @@ int ns_udp_name(const struct ns_udp *u, struct ns_sockaddr *local, struct ns_soc
  * closes (ns_tcp_close) is the stack's from then on: it finishes its
  * close (FIN, TIME_WAIT) on its own and is freed by the stack. */
 enum { NS_TCP_NODELAY = 1, NS_TCP_KEEPALIVE, NS_TCP_KEEPIDLE, NS_TCP_KEEPINTVL,
-       NS_TCP_KEEPCNT, NS_TCP_RCVBUF, NS_TCP_SNDBUF, NS_TCP_REUSE, NS_TCP_LINGER0 };
+       NS_TCP_KEEPCNT, NS_TCP_RCVBUF, NS_TCP_SNDBUF, NS_TCP_REUSE, NS_TCP_LINGER0,
+       /* Every segment acknowledged at once (a relay: nothing of its own
+	* to piggyback the ACK on, and a peer's Nagle waits for it). */
+       NS_TCP_QUICKACK };
 
 int ns_tcp_open(struct ns_stack *s, struct ns_tcp **out);
 void ns_tcp_set_notify(struct ns_tcp *t, ns_notify_fn fn, void *ctx);

@@ -598,6 +598,9 @@ int ns_tcp_setopt(struct ns_tcp *t, int opt, int val)
 	case NS_TCP_LINGER0:
 		t->linger0 = val != 0;
 		return 0;
+	case NS_TCP_QUICKACK:
+		t->quickack = val != 0;
+		return 0;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -615,6 +618,7 @@ int ns_tcp_getopt(const struct ns_tcp *t, int opt, int *val)
 	case NS_TCP_SNDBUF: *val = (int)t->sndbuf; return 0;
 	case NS_TCP_REUSE: *val = t->reuse; return 0;
 	case NS_TCP_LINGER0: *val = t->linger0; return 0;
+	case NS_TCP_QUICKACK: *val = t->quickack; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }

@@ -460,7 +460,7 @@ static void synchronized(struct ns_tcp *t, struct seg *g)
 			if (len || fin)
 				t->notify_due = true;
 			t->unacked_segs++;
-			if (had_gap || t->unacked_segs >= 2 || fin || t->ooo)
+			if (had_gap || t->unacked_segs >= 2 || fin || t->ooo || t->quickack)
 				t->ack_now = true;
 			else if (!t->t_delack)
 				t->t_delack = s->now + DELACK_NS;

@@ -122,7 +122,7 @@ struct ns_tcp {
 
 	/* The user's side. */
 	int err; /* pending, positive */
-	bool shut_rd, nodelay, keepalive, linger0;
+	bool shut_rd, nodelay, keepalive, linger0, quickack;
 	int ka_idle, ka_intvl, ka_cnt, ka_probes;
 	size_t sndbuf, rcvbuf;
 	ns_notify_fn notify;

@@ -65,7 +65,40 @@ static void wake_files(void *ctx)
 	k_file_notify();
 }
 
-/* The sandbox's stack, made at its first socket, its clock set. */
+int k_net_init(struct k_kernel *k)
+{
+	k->net_fd = k->cfg.net_fd > 0 ? k->cfg.net_fd : -1;
+	if (k->net_fd < 0)
+		return 0;
+	k->net = ns_stack_new();
+	if (!k->net || ns_if_add_loopback(k->net) < 0)
+		return -ENOMEM;
+	int ifx = ns_if_add(k->net, "eth0", K_NET_GUEST, K_NET_PREFIX, K_NET_MTU, ns_link_fd_tx,
+			    &k->net_fd);
+	if (ifx < 0 || ns_route_default(k->net, ifx) < 0)
+		return ifx < 0 ? ifx : -EINVAL;
+	k->net_if = ifx;
+	return 0;
+}
+
+void k_net_rx(struct k_kernel *k)
+{
+	if (!k->net || !k->net_if)
+		return;
+	ns_set_time(k->net, (uint64_t)now_ns());
+	int n = ns_link_fd_rx(k->net, k->net_if, k->net_fd);
+	if (n < 0) {
+		/* The host side is gone: the link is down for good (sends on
+		 * it fail and are dropped, as on a cable pulled out). */
+		k_log(k, "network link closed: %s", strerror(-n));
+		k->net_fd = -1;
+	}
+	if (n != 0)
+		k_file_notify();
+}
+
+/* The sandbox's stack (made at its first socket when it has no link),
+ * its clock set. */
 static struct ns_stack *stack_of(struct k_kernel *k)
 {
 	if (!k->net) {

@@ -437,12 +437,13 @@ static void gather(struct k_kernel *k, bool block)
 			wake = t->sleep_until;
 		nfds += t->sleep_nfds;
 	}
-	/* One more slot: the platform's own descriptor. */
-	struct pollfd few[17], *fds = few;
-	struct k_task **owner = NULL, *few_owner[17];
-	if (nfds + 1 > (int)ARRAY_LEN(few)) {
-		fds = calloc((size_t)nfds + 1, sizeof(*fds));
-		owner = calloc((size_t)nfds + 1, sizeof(*owner));
+	/* Two more slots: the sandbox's network link and the platform's own
+	 * descriptor. */
+	struct pollfd few[18], *fds = few;
+	struct k_task **owner = NULL, *few_owner[18];
+	if (nfds + 2 > (int)ARRAY_LEN(few)) {
+		fds = calloc((size_t)nfds + 2, sizeof(*fds));
+		owner = calloc((size_t)nfds + 2, sizeof(*owner));
 		if (!fds || !owner) {
 			free(fds);
 			free(owner);
@@ -461,6 +462,12 @@ static void gather(struct k_kernel *k, bool block)
 				fds[n].revents = 0;
 				owner[n++] = t;
 			}
+	int netslot = -1;
+	if (k->net_fd > 0) {
+		netslot = n;
+		fds[n] = (struct pollfd){.fd = k->net_fd, .events = POLLIN};
+		owner[n++] = NULL;
+	}
 	struct timespec tmo = {0, 0}, *ptmo = &tmo;
 	int pfd = -1;
 	if (block && !k->rq_head && pf_idle_arm(&pfd) == 0) {
@@ -482,6 +489,8 @@ static void gather(struct k_kernel *k, bool block)
 	} else {
 		r = n ? poll(fds, (nfds_t)n, 0) : 0;
 	}
+	if (r > 0 && netslot >= 0 && fds[netslot].revents)
+		k_net_rx(k);
 	for (int i = 0; r > 0 && i < n; i++) {
 		if (!fds[i].revents || !owner[i])
 			continue;

@@ -119,5 +119,34 @@ else
 fi
 rm -rf "$root" "$root.json" "$marker"
 
+# The network: python's http.server in the sandbox, its port published on
+# the host's loopback; a file fetched, then keep-alive load, sequential
+# and concurrent, with no error.
+www="$repo/build/e2e-www"
+mkdir -p "$www"
+echo "served from inside husk" >"$www/index.txt"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --publish "$port:8080" -- \
+	/usr/bin/python3 -m http.server 8080 -p HTTP/1.1 --directory "$www" >/dev/null 2>&1 </dev/null &
+srv=$!
+got=""
+for _ in $(seq 1 100); do
+	got=$(/usr/bin/python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:$port/index.txt', timeout=5).read().decode(), end='')" 2>/dev/null) && break
+	sleep 0.1
+done
+if [ "$got" = "served from inside husk" ]; then
+	ok "--publish: a file from http.server inside"
+else
+	bad "--publish: got '$got'"
+fi
+load=$(timeout 300 /usr/bin/python3 "$here/http_load.py" "$port" 1000 20 25 "$www/index.txt" 2>&1)
+if grep -q '^sequential 1000: 0 errors, .* concurrent 20x25: 0 errors' <<<"$load"; then
+	ok "--publish: keep-alive load, no error ($load)"
+else
+	bad "--publish: load: $load"
+fi
+kill "$srv" 2>/dev/null
+wait "$srv" 2>/dev/null
+
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

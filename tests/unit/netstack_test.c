@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../netstack/netstack.h"
 
@@ -614,4 +616,50 @@ Test(netstack, tcp_over_loopback)
 	ns_tcp_close(l);
 	ns_run_timers(s, 100 * SEC);
 	cr_assert_eq(ns_next_deadline(s), UINT64_MAX);
+}
+
+static int count_refusal(void *ctx, int ifindex, const uint8_t *pkt, size_t len)
+{
+	(void)ifindex, (void)pkt, (void)len;
+	(*(int *)ctx)++;
+	return -1;
+}
+
+Test(netstack, fd_link_and_refused_egress)
+{
+	/* Two stacks on a SOCK_SEQPACKET socketpair, as the sentry and its
+	 * gateway are: the gateway refuses what is not for it. */
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct ns_stack *g = ns_stack_new(), *u = ns_stack_new();
+	int gi = ns_if_add(g, "link", 0x0a000202, 24, 65520, ns_link_fd_tx, &sv[0]);
+	int ui = ns_if_add(u, "eth0", 0x0a00020f, 24, 65520, ns_link_fd_tx, &sv[1]);
+	cr_assert(gi > 0 && ui > 0);
+	ns_route_default(u, ui);
+	int refused = 0;
+	ns_set_forward(g, count_refusal, &refused);
+	struct ns_udp *a, *b;
+	ns_udp_open(g, &a);
+	cr_assert_eq(ns_udp_bind(a, 0, 53), 0);
+	ns_udp_open(u, &b);
+	struct ns_sockaddr gw = {0x0a000202, 53};
+	static char big[30000];
+	memset(big, 'z', sizeof big);
+	struct iovec iov = {big, sizeof big};
+	cr_assert_eq(ns_udp_sendmsg(b, &iov, 1, &gw, 0), (ssize_t)sizeof big);
+	cr_assert_eq(ns_link_fd_rx(g, gi, sv[0]), 1, "one packet: the MTU holds it");
+	cr_assert_eq(ns_udp_next_len(a), sizeof big);
+	/* Elsewhere: refused, and the connected sender hears of it. */
+	cr_assert_eq(ns_udp_connect(b, 0x08080808, 53), 0);
+	struct iovec q = {"q", 1};
+	cr_assert_eq(ns_udp_sendmsg(b, &q, 1, NULL, 0), 1);
+	cr_assert_eq(ns_link_fd_rx(g, gi, sv[0]), 1);
+	cr_assert_eq(refused, 1);
+	cr_assert_eq(ns_link_fd_rx(u, ui, sv[1]), 1, "the ICMP came back");
+	cr_assert_eq(ns_udp_take_error(b), EHOSTUNREACH);
+	close(sv[0]);
+	cr_assert_eq(ns_link_fd_rx(u, ui, sv[1]), -EPIPE, "the other side went");
+	close(sv[1]);
+	ns_stack_free(g);
+	ns_stack_free(u);
 }
