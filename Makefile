@@ -154,7 +154,13 @@ deps:
 test: bin/husk build/san/husk $(UNIT_BIN) $(GUEST_BINS) $(SPECIAL_BINS)
 	@tests/run.sh
 
-bench: bin/husk $(BENCH_BINS)
+# The benchmark's host-side load client.
+build/bench/httpload: loadtest/httpload.c
+	@mkdir -p $(@D)
+	$(call say,BENCH $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: bin/husk $(BENCH_BINS) build/bench/httpload
 	@loadtest/bench.sh
 
 clean:

@@ -9,6 +9,8 @@
 #   python3 -c pass: a dynamic program's start, files through the gofer
 #   fork+exec+wait, vfork+exec+wait: starting a static program from inside
 #   the sandbox, per iteration, timed in the guest
+#   HTTP keep-alive requests/s with p50/p99 latency, and bulk MB/s, of a
+#   small server natively and inside husk behind --publish
 # Wall times are medians over RUNS rounds, each of which runs every column
 # once in turn: all of them then see the machine in the same state (in a
 # VM, idle CPUs wake slowly, and a command run after a pause, or after
@@ -106,4 +108,45 @@ if [ -x "$py" ]; then
 		"$husk run --platform=ptrace -- $py -c pass" "$rcmd")
 	row "python3 -c pass (ms/run)" "${m[@]}"
 fi
+# The network: loadtest/guest/httpd (epoll, keep-alive) natively on a
+# host port, and inside husk behind --publish (host client -> gateway ->
+# the sandbox's link -> the guest's netstack); build/bench/httpload drives
+# it from the host.  runsc's column stays empty: `runsc do` has no port
+# publishing to compare with.
+httpd=build/bench/httpd
+load=build/bench/httpload
+conns=${CONNS:-10}
+secs=${SECS:-2}
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_port() {
+	for _ in $(seq 1 100); do
+		"$load" "$1" bulk 0 >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+declare -A net
+for col in native systrap ptrace; do
+	port=$(free_port)
+	if [ "$col" = native ]; then
+		"$httpd" "$port" &
+	else
+		"$husk" run --platform="$col" --publish "$port:8080" -- "$httpd" 8080 &
+	fi
+	pid=$!
+	if wait_port "$port"; then
+		read -r r p50 p99 err < <("$load" "$port" rps "$conns" "$secs")
+		net[$col,rps]=$r net[$col,p50]=$p50 net[$col,p99]=$p99
+		net[$col,bulk]=$("$load" "$port" bulk 512)
+	fi
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+done
+row "HTTP keep-alive, $conns conns (req/s)" "${net[native,rps]:--}" "${net[systrap,rps]:--}" "${net[ptrace,rps]:--}" -
+row "  p50 latency (us)" "${net[native,p50]:--}" "${net[systrap,p50]:--}" "${net[ptrace,p50]:--}" -
+row "  p99 latency (us)" "${net[native,p99]:--}" "${net[systrap,p99]:--}" "${net[ptrace,p99]:--}" -
+row "bulk 512 MiB through ingress (MB/s)" "${net[native,bulk]:--}" "${net[systrap,bulk]:--}" "${net[ptrace,bulk]:--}" -
+
 [ "$runsc_ok" = 1 ] || echo "runsc-ptrace: runsc is not installed (apt-get install runsc) or does not run here"

@@ -26,6 +26,7 @@
 #define TCP_SNDBUF_DEFAULT 16384
 #define UDP_BUF_DEFAULT 212992
 #define SOMAXCONN_ 4096
+#define BACKLOG_MIN 128
 
 struct inet_sock {
 	struct k_kernel *k;
@@ -398,6 +399,13 @@ long inet_listen(struct k_task *t, struct k_file *f, int backlog)
 	stack_of(t->k);
 	if (backlog > SOMAXCONN_ || backlog < 0)
 		backlog = SOMAXCONN_;
+	/* Linux runs each loopback handshake as its connect does, and a host
+	 * client's as packets come; the sandbox's stack takes a burst off
+	 * its link at once, before the guest can accept any.  A small backlog
+	 * (python's socketserver asks for 5) would drop most of a burst and
+	 * cost each dropped client a second: at least BACKLOG_MIN here. */
+	if (backlog < BACKLOG_MIN)
+		backlog = BACKLOG_MIN;
 	return ns_tcp_listen(sk->tcp, backlog);
 }
 
