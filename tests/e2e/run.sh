@@ -126,7 +126,7 @@ www="$repo/build/e2e-www"
 mkdir -p "$www"
 echo "served from inside husk" >"$www/index.txt"
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --publish "$port:8080" -- \
+"$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --bind "$repo" --publish "$port:8080" -- \
 	/usr/bin/python3 -m http.server 8080 -p HTTP/1.1 --directory "$www" >/dev/null 2>&1 </dev/null &
 srv=$!
 got=""
