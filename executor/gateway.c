@@ -363,6 +363,7 @@ int ex_gateway_start(const struct ex_publish *pub, int npub, int *sandbox_fd, pi
 	for (int i = 0; i < 2; i++) {
 		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		fcntl(sv[i], F_SETFL, O_NONBLOCK); /* a link never blocks its owner */
 	}
 	pid_t child = fork();
 	if (child < 0) {

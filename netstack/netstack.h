@@ -82,15 +82,20 @@ typedef int (*ns_forward_fn)(void *ctx, int ifindex, const uint8_t *pkt, size_t 
 void ns_set_forward(struct ns_stack *s, ns_forward_fn fn, void *ctx);
 
 /* ---- a packet link over a descriptor (link.c) ----
- * One IPv4 packet per datagram of a SOCK_DGRAM or SOCK_SEQPACKET socket
- * (a socketpair between the sandbox and the host side). */
+ * One IPv4 packet per read and write of a non-blocking descriptor: a
+ * SOCK_SEQPACKET socketpair between the sandbox and its host side, or a
+ * TUN device. */
 /* The transmit callback for such a link: ctx is a pointer to the fd.  A
- * full socket drops the packet (-ENOBUFS), as a full NIC queue does. */
+ * full queue drops the packet (-ENOBUFS), as a full NIC queue does. */
 int ns_link_fd_tx(void *ctx, const uint8_t *pkt, size_t len);
-/* Reads every packet waiting on fd (non-blocking) into the stack as
- * arrivals on ifindex: how many, or -errno (0 when the peer is gone and
- * -EPIPE then). */
+/* Reads the packets waiting on fd (up to a batch) into the stack as
+ * arrivals on ifindex: how many, or -errno (-EPIPE when the peer is
+ * gone). */
 int ns_link_fd_rx(struct ns_stack *s, int ifindex, int fd);
+/* Opens the TUN device name (IFF_TUN, no packet information: bare IPv4
+ * packets), non-blocking; its fd or -errno.  The caller configures the
+ * host's side of it (address, up). */
+int ns_tun_open(const char *name);
 
 /* ---- counters (the names of Linux's /proc/net/snmp) ---- */
 struct ns_stats {

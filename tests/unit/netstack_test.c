@@ -630,7 +630,7 @@ Test(netstack, fd_link_and_refused_egress)
 	/* Two stacks on a SOCK_SEQPACKET socketpair, as the sentry and its
 	 * gateway are: the gateway refuses what is not for it. */
 	int sv[2];
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	struct ns_stack *g = ns_stack_new(), *u = ns_stack_new();
 	int gi = ns_if_add(g, "link", 0x0a000202, 24, 65520, ns_link_fd_tx, &sv[0]);
 	int ui = ns_if_add(u, "eth0", 0x0a00020f, 24, 65520, ns_link_fd_tx, &sv[1]);
