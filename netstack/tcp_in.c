@@ -19,8 +19,10 @@ struct seg {
 	const uint8_t *data;
 	const uint8_t *ip, *th; /* the packet, for resets */
 	size_t tlen;
-	bool has_ts, has_ws, has_mss;
+	bool has_ts, has_ws, has_mss, sack_perm;
 	uint32_t tsval, tsecr;
+	int nsack;
+	uint32_t sack[4][2];
 	uint8_t ws;
 	uint16_t mss;
 };
@@ -45,6 +47,13 @@ static bool parse_options(const uint8_t *o, size_t n, struct seg *g)
 		} else if (kind == 3 && len == 3) {
 			g->has_ws = true;
 			g->ws = o[i + 2] > MAX_WSCALE ? MAX_WSCALE : o[i + 2];
+		} else if (kind == 4 && len == 2) {
+			g->sack_perm = true;
+		} else if (kind == 5 && len >= 10 && (len - 2) % 8 == 0) {
+			for (int k = 0; k < (len - 2) / 8 && g->nsack < 4; k++, g->nsack++) {
+				g->sack[g->nsack][0] = get32(o + i + 2 + 8 * k);
+				g->sack[g->nsack][1] = get32(o + i + 6 + 8 * k);
+			}
 		} else if (kind == 8 && len == 10) {
 			g->has_ts = true;
 			g->tsval = get32(o + i + 2);
@@ -99,6 +108,7 @@ static void take_syn_options(struct ns_tcp *t, const struct seg *g)
 {
 	t->ts_ok = g->has_ts;
 	t->ws_ok = g->has_ws;
+	t->sack_ok = g->sack_perm;
 	t->snd_wscale = g->has_ws ? g->ws : 0;
 	t->rcv_wscale = g->has_ws ? OUR_WSCALE : 0;
 	t->peer_mss = g->has_mss && g->mss >= 64 ? g->mss : DEFAULT_MSS;
@@ -217,6 +227,7 @@ static void keep_out_of_order(struct ns_tcp *t, uint32_t seq, const uint8_t *dat
 	o->next = *pp;
 	*pp = o;
 	t->ooo_bytes += len;
+	t->last_ooo = seq;
 }
 
 static void enter_time_wait(struct ns_tcp *t)
@@ -225,6 +236,69 @@ static void enter_time_wait(struct ns_tcp *t)
 	t->t_rexmit = t->t_persist = t->t_keep = t->t_delack = 0;
 	t->t_wait = t->s->now + TIME_WAIT_NS;
 	tcp_wake(t);
+}
+
+/* The sender's scoreboard: what snd_una passed goes, the ACK's SACK
+ * blocks (those within what is outstanding) merge in. */
+static void sack_update(struct ns_tcp *t, const struct seg *g)
+{
+	int w = 0;
+	for (int i = 0; i < t->nsacked; i++) {
+		uint32_t s = t->sacked[i].start, e = t->sacked[i].end;
+		if (seq_leq(e, t->snd_una))
+			continue;
+		if (seq_lt(s, t->snd_una))
+			s = t->snd_una;
+		t->sacked[w].start = s;
+		t->sacked[w++].end = e;
+	}
+	t->nsacked = w;
+	for (int k = 0; k < g->nsack; k++) {
+		uint32_t s = g->sack[k][0], e = g->sack[k][1];
+		if (!seq_lt(s, e) || seq_lt(s, t->snd_una) || seq_gt(e, t->snd_max))
+			continue; /* below snd_una (a D-SACK) or never sent: ignored */
+		if (t->nsacked == SACK_SCOREBOARD)
+			break;
+		int i = 0;
+		while (i < t->nsacked && seq_lt(t->sacked[i].start, s))
+			i++;
+		memmove(&t->sacked[i + 1], &t->sacked[i], (size_t)(t->nsacked - i) * sizeof(t->sacked[0]));
+		t->sacked[i].start = s;
+		t->sacked[i].end = e;
+		t->nsacked++;
+		/* Merge what now touches or overlaps. */
+		int m = 0;
+		for (int j = 1; j < t->nsacked; j++) {
+			if (seq_leq(t->sacked[j].start, t->sacked[m].end)) {
+				if (seq_gt(t->sacked[j].end, t->sacked[m].end))
+					t->sacked[m].end = t->sacked[j].end;
+			} else {
+				t->sacked[++m] = t->sacked[j];
+			}
+		}
+		t->nsacked = m + 1;
+	}
+	t->sacked_bytes = 0;
+	for (int i = 0; i < t->nsacked; i++)
+		t->sacked_bytes += t->sacked[i].end - t->sacked[i].start;
+}
+
+static void enter_recovery(struct ns_tcp *t)
+{
+	uint32_t flight = tcp_flight(t);
+	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+	t->recover = t->snd_max;
+	t->in_recovery = true;
+	t->s->st.tcp_fast_retrans++;
+	if (t->sack_ok) {
+		/* RFC 6675: no inflation; the holes go as the pipe allows. */
+		t->cwnd = t->ssthresh;
+		t->rexmit_next = t->snd_una;
+		tcp_output(t);
+	} else {
+		tcp_retransmit_first(t);
+		t->cwnd = t->ssthresh + 3u * t->mss;
+	}
 }
 
 /* The ACK field of g, in a synchronized state.  Returns false when the
@@ -255,6 +329,8 @@ static bool process_ack(struct ns_tcp *t, const struct seg *g)
 		if (seq_lt(t->snd_nxt, t->snd_una))
 			t->snd_nxt = t->snd_una;
 		t->retries = 0;
+		if (t->sack_ok)
+			sack_update(t, g);
 		/* Congestion control. */
 		if (t->in_recovery) {
 			if (seq_geq(g->ack, t->recover)) {
@@ -262,6 +338,10 @@ static bool process_ack(struct ns_tcp *t, const struct seg *g)
 				t->cwnd = t->ssthresh < flight + t->mss ? t->ssthresh : flight + t->mss;
 				t->in_recovery = false;
 				t->dupacks = 0;
+			} else if (t->sack_ok) {
+				/* A partial ACK: the scoreboard says what goes next. */
+				if (seq_lt(t->rexmit_next, t->snd_una))
+					t->rexmit_next = t->snd_una;
 			} else {
 				/* A partial ACK: the next hole goes at once. */
 				tcp_retransmit_first(t);
@@ -288,17 +368,17 @@ static bool process_ack(struct ns_tcp *t, const struct seg *g)
 		   !window_changed && t->snd_max != t->snd_una) {
 		/* A duplicate ACK (RFC 5681's definition). */
 		t->dupacks++;
-		if (t->dupacks == 3 && !t->in_recovery && seq_gt(t->snd_una, t->recover - 1)) {
-			uint32_t flight = tcp_flight(t);
-			t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
-			t->recover = t->snd_max;
-			t->in_recovery = true;
-			s->st.tcp_fast_retrans++;
-			tcp_retransmit_first(t);
-			t->cwnd = t->ssthresh + 3u * t->mss;
-		} else if (t->in_recovery) {
+		if (t->sack_ok)
+			sack_update(t, g);
+		/* Lost: three duplicates, or (RFC 6675's IsLost) more than two
+		 * segments' worth SACKed above the first hole. */
+		bool lost = t->dupacks >= 3 || (t->sack_ok && t->sacked_bytes > 2u * t->mss);
+		if (lost && !t->in_recovery && seq_gt(t->snd_una, t->recover - 1))
+			enter_recovery(t);
+		else if (t->in_recovery && t->sack_ok)
+			tcp_output(t);
+		else if (t->in_recovery)
 			t->cwnd += t->mss;
-		}
 	}
 	/* The send window (RFC 9293 3.10.7.4, SND.WL1/WL2). */
 	if (seq_lt(t->snd_wl1, g->seq) ||

@@ -43,6 +43,8 @@ enum { TH_FIN = 1, TH_SYN = 2, TH_RST = 4, TH_PSH = 8, TH_ACK = 16, TH_URG = 32 
 /* Connections (of every state) one stack holds, listeners' half-open
  * ones included: past it, new SYNs and connects are refused. */
 #define MAX_TCBS 4096
+/* SACKed ranges a sender keeps (beyond it, the rest is ignored). */
+#define SACK_SCOREBOARD 32
 
 /* A byte ring: the send queue (from snd_una on) or the receive queue.
  * Memory comes as bytes do, up to cap: an idle connection holds little. */
@@ -100,7 +102,7 @@ struct ns_tcp {
 	bool ack_now;
 
 	/* Options agreed in the handshake. */
-	bool ts_ok, ws_ok;
+	bool ts_ok, ws_ok, sack_ok;
 	uint32_t ts_recent;
 	uint16_t peer_mss;
 
@@ -111,10 +113,16 @@ struct ns_tcp {
 	uint64_t rtt_start; /* 0: nothing timed */
 	int retries;
 
-	/* Congestion control: NewReno (RFC 5681, 6582). */
+	/* Congestion control: NewReno (RFC 5681, 6582), with SACK-based loss
+	 * recovery when both ends agreed (RFC 2018, 6675). */
 	uint32_t cwnd, ssthresh, recover;
 	int dupacks;
 	bool in_recovery;
+	struct { uint32_t start, end; } sacked[SACK_SCOREBOARD]; /* sorted, apart */
+	int nsacked;
+	uint32_t sacked_bytes;
+	uint32_t rexmit_next;  /* in recovery: holes below it went again */
+	uint32_t last_ooo;     /* receiving: the latest out-of-order segment's seq */
 
 	/* Timers: absolute ns, 0 when off. */
 	uint64_t t_rexmit, t_delack, t_keep, t_wait, t_persist;
@@ -152,6 +160,11 @@ void tcp_send_ack(struct ns_tcp *t);
 void tcp_send_syn(struct ns_tcp *t);
 /* Retransmits the first unacknowledged segment (fast retransmit). */
 void tcp_retransmit_first(struct ns_tcp *t);
+/* RFC 6675's pipe: bytes thought to be in the network. */
+uint32_t tcp_pipe(const struct ns_tcp *t);
+/* The first un-SACKed hole at or after from, below the highest SACKed
+ * byte: its start and length (0: none). */
+uint32_t tcp_next_hole(const struct ns_tcp *t, uint32_t from, uint32_t *len);
 /* A reset for a segment that has no connection (RFC 9293 3.10.7.1). */
 void tcp_send_reset_for(struct ns_stack *s, const uint8_t *ip, const uint8_t *th, size_t len,
 			uint32_t seglen);

@@ -30,6 +30,38 @@ static uint16_t our_mss(struct ns_tcp *t)
 	return (uint16_t)(mtu - IP_HDR_MIN - TCP_HDR > 65495 ? 65495 : mtu - IP_HDR_MIN - TCP_HDR);
 }
 
+/* The receiver's SACK blocks (RFC 2018): the runs of out-of-order data
+ * held, the one with the latest arrival first, at most max. */
+static int sack_blocks(const struct ns_tcp *t, uint32_t out[][2], int max)
+{
+	uint32_t runs[8][2];
+	int nr = 0;
+	for (const struct ooo *o = t->ooo; o; o = o->next) {
+		uint32_t s = o->seq, e = o->seq + o->len;
+		if (!o->len)
+			continue;
+		if (nr && seq_leq(s, runs[nr - 1][1])) {
+			if (seq_gt(e, runs[nr - 1][1]))
+				runs[nr - 1][1] = e;
+		} else if (nr < 8) {
+			runs[nr][0] = s, runs[nr][1] = e;
+			nr++;
+		}
+	}
+	int n = 0;
+	for (int i = 0; i < nr && n < max; i++)
+		if (seq_leq(runs[i][0], t->last_ooo) && seq_lt(t->last_ooo, runs[i][1])) {
+			out[n][0] = runs[i][0], out[n][1] = runs[i][1];
+			n++;
+		}
+	for (int i = 0; i < nr && n < max; i++)
+		if (!(seq_leq(runs[i][0], t->last_ooo) && seq_lt(t->last_ooo, runs[i][1]))) {
+			out[n][0] = runs[i][0], out[n][1] = runs[i][1];
+			n++;
+		}
+	return n;
+}
+
 static size_t put_options(struct ns_tcp *t, uint8_t *o, bool syn)
 {
 	size_t n = 0;
@@ -41,6 +73,9 @@ static size_t put_options(struct ns_tcp *t, uint8_t *o, bool syn)
 		if (!synack || t->ws_ok) {
 			o[n++] = 1, o[n++] = 3, o[n++] = 3, o[n++] = OUR_WSCALE;
 		}
+		if (!synack || t->sack_ok) {
+			o[n++] = 1, o[n++] = 1, o[n++] = 4, o[n++] = 2;
+		}
 	}
 	if (syn ? (!synack || t->ts_ok) : t->ts_ok) {
 		o[n++] = 1, o[n++] = 1, o[n++] = 8, o[n++] = 10;
@@ -48,7 +83,58 @@ static size_t put_options(struct ns_tcp *t, uint8_t *o, bool syn)
 		put32(o + n + 4, t->ts_recent);
 		n += 8;
 	}
+	if (!syn && t->sack_ok && t->ooo) {
+		uint32_t b[4][2];
+		int nb = sack_blocks(t, b, t->ts_ok ? 3 : 4);
+		if (nb) {
+			o[n++] = 1, o[n++] = 1, o[n++] = 5, o[n++] = (uint8_t)(2 + 8 * nb);
+			for (int i = 0; i < nb; i++, n += 8) {
+				put32(o + n, b[i][0]);
+				put32(o + n + 4, b[i][1]);
+			}
+		}
+	}
 	return n;
+}
+
+uint32_t tcp_next_hole(const struct ns_tcp *t, uint32_t from, uint32_t *len)
+{
+	uint32_t at = seq_lt(from, t->snd_una) ? t->snd_una : from;
+	uint32_t data_end = t->snd_una + (uint32_t)t->sndq.len;
+	*len = 0;
+	if (!t->nsacked) {
+		/* No SACK yet (the duplicates said nothing else): the first
+		 * segment is the one missing. */
+		if (at == t->snd_una && t->sndq.len)
+			*len = t->sndq.len < t->mss ? (uint32_t)t->sndq.len : t->mss;
+		return at;
+	}
+	for (int i = 0; i < t->nsacked; i++) {
+		if (seq_lt(at, t->sacked[i].start)) {
+			uint32_t end = seq_lt(t->sacked[i].start, data_end) ? t->sacked[i].start : data_end;
+			if (seq_lt(at, end))
+				*len = end - at;
+			return at;
+		}
+		if (seq_lt(at, t->sacked[i].end))
+			at = t->sacked[i].end;
+	}
+	return at; /* above the highest SACK: not known lost */
+}
+
+uint32_t tcp_pipe(const struct ns_tcp *t)
+{
+	uint32_t out = t->snd_max - t->snd_una - t->sacked_bytes;
+	/* Holes not sent again since they were found lost are not out. */
+	uint32_t at = t->rexmit_next, len;
+	for (int guard = 0; guard < SACK_SCOREBOARD + 1; guard++) {
+		at = tcp_next_hole(t, at, &len);
+		if (!len || !t->nsacked)
+			break;
+		out = out > len ? out - len : 0;
+		at += len;
+	}
+	return out;
 }
 
 /* One segment: seq, flags, len bytes of the send queue from off. */
@@ -169,12 +255,27 @@ void tcp_output(struct ns_tcp *t)
 		return;
 	}
 	struct ns_stack *s = t->s;
+	bool sack_recovery = t->in_recovery && t->sack_ok;
+	/* In SACK recovery the holes go first, as the pipe allows (RFC 6675's
+	 * NextSeg), each once. */
+	while (sack_recovery && tcp_pipe(t) + t->mss <= t->cwnd) {
+		uint32_t len, h = tcp_next_hole(t, t->rexmit_next, &len);
+		if (!len)
+			break;
+		if (len > t->mss)
+			len = t->mss;
+		s->st.tcp_retrans_segs++;
+		send_segment(t, h, TH_ACK, h - t->snd_una, len);
+		t->rexmit_next = h + len;
+		if (!t->t_rexmit)
+			tcp_arm_rexmit(t);
+	}
 	for (;;) {
 		size_t left = unsent(t);
 		if (!left)
 			break;
 		uint32_t wnd = t->cwnd < t->snd_wnd ? t->cwnd : t->snd_wnd;
-		uint32_t flight = t->snd_nxt - t->snd_una;
+		uint32_t flight = sack_recovery ? tcp_pipe(t) : t->snd_nxt - t->snd_una;
 		uint32_t usable = wnd > flight ? wnd - flight : 0;
 		size_t len = left < t->mss ? left : t->mss;
 		if (len > usable)

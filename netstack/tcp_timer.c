@@ -48,6 +48,8 @@ static bool rexmit(struct ns_tcp *t)
 	t->in_recovery = false;
 	t->dupacks = 0;
 	t->recover = t->snd_max;
+	t->nsacked = 0; /* RFC 6675 5.1: after a timeout, SACK information is suspect */
+	t->sacked_bytes = 0;
 	t->rtt_start = 0;
 	t->snd_nxt = t->snd_una;
 	tcp_output(t);
