@@ -105,6 +105,8 @@ static const struct k_syscall table[] = {
 	E(accept, accept, "fpp"),
 	E(accept4, accept4, "fppx"),
 	E(connect, connect, "fpd"),
+	E(sendmmsg, sendmmsg, "fpux"),
+	E(recvmmsg, recvmmsg, "fpuxp"),
 	E(epoll_create, epoll_create, "d"),
 	E(epoll_create1, epoll_create1, "x"),
 	E(epoll_ctl, epoll_ctl, "ddfp"),

@@ -17,7 +17,7 @@ SYSCALL(semop); SYSCALL(semtimedop); SYSCALL(semctl);
 SYSCALL(socket); SYSCALL(socketpair); SYSCALL(sendto); SYSCALL(recvfrom); SYSCALL(sendmsg);
 SYSCALL(recvmsg); SYSCALL(shutdown); SYSCALL(getsockname); SYSCALL(getpeername);
 SYSCALL(getsockopt); SYSCALL(setsockopt); SYSCALL(bind); SYSCALL(listen); SYSCALL(accept);
-SYSCALL(accept4); SYSCALL(connect);
+SYSCALL(accept4); SYSCALL(connect); SYSCALL(sendmmsg); SYSCALL(recvmmsg);
 /* vfs/ */
 SYSCALL(open); SYSCALL(openat); SYSCALL(openat2); SYSCALL(creat); SYSCALL(close_range);
 SYSCALL(stat); SYSCALL(lstat); SYSCALL(statx); SYSCALL(statfs); SYSCALL(fstatfs);

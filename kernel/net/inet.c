@@ -39,6 +39,7 @@ struct inet_sock {
 	struct linger linger;
 	int tos, ttl;
 	struct timeval rcvtimeo, sndtimeo;
+	int64_t deadline; /* SO_RCVTIMEO/SO_SNDTIMEO: when a blocked call gives up */
 	/* What the call in progress asked (read by the file operations). */
 	int flags;
 	bool has_to;
@@ -139,6 +140,30 @@ static struct inet_sock *sock_of(struct k_file *f)
 }
 
 /* ---- file operations ---- */
+/* A transfer that would wait: it sleeps (K_EBLOCK), until the socket's
+ * timeout, if it has one, runs out: EAGAIN then, as Linux's. */
+static ssize_t blocked(struct inet_sock *sk, bool write)
+{
+	const struct timeval *tv = write ? &sk->sndtimeo : &sk->rcvtimeo;
+	if (!tv->tv_sec && !tv->tv_usec)
+		return -K_EBLOCK;
+	int64_t now = now_ns();
+	if (!sk->deadline) {
+		sk->deadline = now + tv->tv_sec * 1000000000LL + tv->tv_usec * 1000LL;
+		return -K_EBLOCK;
+	}
+	if (now >= sk->deadline) {
+		sk->deadline = 0;
+		return -EAGAIN;
+	}
+	return -K_EBLOCK;
+}
+
+static int64_t inet_poll_wake(struct k_file *f)
+{
+	return sock_of(f)->deadline;
+}
+
 static ssize_t inet_read(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
 {
 	struct inet_sock *sk = sock_of(f);
@@ -151,7 +176,10 @@ static ssize_t inet_read(struct k_file *f, const struct iovec *iov, int n, int64
 		r = ns_tcp_recv(sk->tcp, iov, n, fl);
 	else
 		r = ns_udp_recvmsg(sk->udp, iov, n, fl, &sk->from, &sk->full);
-	return r == -EAGAIN ? -K_EBLOCK : r;
+	if (r == -EAGAIN)
+		return blocked(sk, false);
+	sk->deadline = 0;
+	return r;
 }
 
 static ssize_t inet_write(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
@@ -171,7 +199,10 @@ static ssize_t inet_write(struct k_file *f, const struct iovec *iov, int n, int6
 		bool empty = n == 1 && !iov[0].iov_base;
 		r = ns_udp_sendmsg(sk->udp, iov, empty ? 0 : n, sk->has_to ? &sk->to : NULL, 0);
 	}
-	return r == -EAGAIN ? -K_EBLOCK : r;
+	if (r == -EAGAIN)
+		return blocked(sk, true);
+	sk->deadline = 0;
+	return r;
 }
 
 static short inet_poll(struct k_file *f)
@@ -257,6 +288,7 @@ static const struct k_file_ops inet_ops = {
 	.seek = anon_seek,
 	.at_eof = inet_at_eof,
 	.poll = inet_poll,
+	.poll_wake = inet_poll_wake,
 	.release = inet_release,
 	.anon_name = "socket",
 };
@@ -411,11 +443,23 @@ long inet_listen(struct k_task *t, struct k_file *f, int backlog)
 
 /* Sleeps until the stack says something changed; -ERESTARTSYS on a
  * signal (the call restarts under SA_RESTART). */
-static long wait_stack(struct k_task *t)
+static long wait_stack(struct k_task *t, int64_t deadline)
 {
 	struct k_waitq *q = &k_file_events;
+	struct timespec dl = {deadline / 1000000000LL, deadline % 1000000000LL};
 	struct k_sleep sl = {.qs = &q, .nq = 1};
-	return k_sleep(t, &sl) == -EINTR ? -ERESTARTSYS : 0;
+	if (deadline)
+		sl.clock = CLOCK_MONOTONIC, sl.deadline = &dl;
+	int r = k_sleep(t, &sl);
+	return r == -EINTR ? -ERESTARTSYS : r == -ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+/* When a call blocked under timeout tv gives up (0: never). */
+static int64_t deadline_of(const struct timeval *tv)
+{
+	if (!tv->tv_sec && !tv->tv_usec)
+		return 0;
+	return now_ns() + tv->tv_sec * 1000000000LL + tv->tv_usec * 1000LL;
 }
 
 long inet_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, int flags)
@@ -426,6 +470,7 @@ long inet_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ul
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
 	struct ns_tcp *c;
+	int64_t until = deadline_of(&sk->rcvtimeo);
 	for (;;) {
 		stack_of(t->k);
 		long r = ns_tcp_accept(sk->tcp, &c);
@@ -433,8 +478,8 @@ long inet_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ul
 			break;
 		if (r != -EAGAIN || (f->flags & O_NONBLOCK))
 			return r;
-		if ((r = wait_stack(t)))
-			return r;
+		if ((r = wait_stack(t, until)))
+			return r == -ETIMEDOUT ? -EAGAIN : r;
 	}
 	struct inet_sock *nsk = sock_new(t->k, SOCK_STREAM);
 	struct k_file *nf = nsk ? sock_file(nsk, flags) : NULL;
@@ -484,6 +529,7 @@ long inet_connect(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
 	if (r != -EINPROGRESS || (f->flags & O_NONBLOCK))
 		return r;
 	sk->connecting = false;
+	int64_t until = deadline_of(&sk->sndtimeo);
 	for (;;) {
 		unsigned m = ns_tcp_poll(sk->tcp);
 		if (m & NS_POLLERR)
@@ -492,7 +538,12 @@ long inet_connect(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
 			return 0;
 		if (m & NS_POLLHUP)
 			return -ECONNREFUSED;
-		if (wait_stack(t)) {
+		long w = wait_stack(t, until);
+		if (w == -ETIMEDOUT) {
+			sk->connecting = true;
+			return -EINPROGRESS; /* Linux: the timeout leaves it connecting */
+		}
+		if (w) {
 			/* The handshake goes on: a retry says EALREADY, or 0
 			 * once it is done. */
 			sk->connecting = true;
@@ -523,6 +574,7 @@ long inet_sendmsg(struct k_task *t, struct k_file *f, struct iovec *gv, int n, u
 		sk->has_to = !unspec;
 	}
 	sk->flags = flags;
+	sk->deadline = 0;
 	long r = k_file_rw(t, f, gv, n, true, NULL, rw_flags(flags));
 	sk->has_to = false;
 	return r;
@@ -536,7 +588,36 @@ long inet_recvmsg(struct k_task *t, struct k_file *f, struct iovec *gv, int n, i
 		return -EINVAL;
 	sk->flags = flags;
 	sk->full = 0;
+	sk->deadline = 0;
 	long r = k_file_rw(t, f, gv, n, false, NULL, rw_flags(flags));
+	/* MSG_WAITALL on a stream: on until the buffers are full, the end of
+	 * the stream, an error or a signal (what came is returned then). */
+	if (r > 0 && sk->tcp && (flags & MSG_WAITALL) && !(flags & (MSG_PEEK | MSG_DONTWAIT)) &&
+	    !(f->flags & O_NONBLOCK)) {
+		size_t want = 0, done = (size_t)r;
+		for (int i = 0; i < n; i++)
+			want += gv[i].iov_len;
+		struct iovec *rest = malloc((size_t)(n ? n : 1) * sizeof(*rest));
+		while (rest && done < want) {
+			size_t skip = done;
+			int m = 0;
+			for (int i = 0; i < n; i++) {
+				if (skip >= gv[i].iov_len) {
+					skip -= gv[i].iov_len;
+					continue;
+				}
+				rest[m].iov_base = (char *)gv[i].iov_base + skip;
+				rest[m++].iov_len = gv[i].iov_len - skip;
+				skip = 0;
+			}
+			long more = k_file_rw(t, f, rest, m, false, NULL, rw_flags(flags));
+			if (more <= 0)
+				break;
+			done += (size_t)more;
+		}
+		free(rest);
+		r = (long)done;
+	}
 	sk->flags = 0;
 	if (r < 0)
 		return r;

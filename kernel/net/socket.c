@@ -181,6 +181,66 @@ static long msg(struct k_task *t, const uint64_t *a, bool send)
 SYSCALL(sendmsg) { return msg(t, a, true); }
 SYSCALL(recvmsg) { return msg(t, a, false); }
 
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+	k_clock_ts(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* sendmmsg and recvmmsg: one msg call per entry, each one's length into
+ * its msg_len; an error after the first entry ends the batch with the
+ * count done (Linux's).  recvmmsg's timeout is looked at between entries,
+ * as Linux does; MSG_WAITFORONE makes all but the first non-blocking. */
+static long mmsg(struct k_task *t, const uint64_t *a, bool send)
+{
+	int fd = (int)a[0], flags = (int)a[3];
+	uint64_t vec = a[1];
+	unsigned vlen = (unsigned)a[2];
+	if (vlen > MAX_IOV)
+		vlen = MAX_IOV;
+	long err;
+	struct k_file *f = sock_get(t, fd, &err);
+	if (!f)
+		return err;
+	file_put(f);
+	int64_t until = 0;
+	if (!send && a[4]) {
+		struct timespec ts;
+		if (k_copy_in(t, &ts, a[4], sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
+			return -EINVAL;
+		until = mono_now() + ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	}
+	bool waitforone = !send && (flags & MSG_WAITFORONE);
+	flags &= ~MSG_WAITFORONE;
+	unsigned i = 0;
+	for (; i < vlen; i++) {
+		uint64_t m = vec + (uint64_t)i * sizeof(struct mmsghdr);
+		uint64_t args[3] = {(uint64_t)(unsigned)fd, m, (uint64_t)(unsigned)flags};
+		long r = msg(t, args, send);
+		if (r < 0) {
+			if (i == 0)
+				return r;
+			break;
+		}
+		unsigned len = (unsigned)r;
+		if (k_copy_out(t, m + offsetof(struct mmsghdr, msg_len), &len, sizeof(len)))
+			return i ? (long)i : -EFAULT;
+		if (waitforone)
+			flags |= MSG_DONTWAIT;
+		if (until && mono_now() >= until) {
+			i++;
+			break;
+		}
+	}
+	return (long)i;
+}
+
+SYSCALL(sendmmsg) { return mmsg(t, a, true); }
+SYSCALL(recvmmsg) { return mmsg(t, a, false); }
+
 SYSCALL(shutdown)
 {
 	int how = (int)a[1];
