@@ -5,16 +5,104 @@
 
 #include "../sentry.h"
 
-/* unix.c: socketpair's connected AF_UNIX ends. */
+/* unix.c and unix_name.c: AF_UNIX. */
+#include <sys/un.h>
+
+/* Linux's default SO_SNDBUF for unix sockets (net.core.wmem_default),
+ * what each message costs beyond its bytes (as an skb's truesize does),
+ * how many datagrams may wait (net.unix.max_dgram_qlen), and how many
+ * descriptors one message may carry (SCM_MAX_FD). */
+#define UNIX_BUF 212992
+#define MSG_COST 256
+#define DGRAM_QLEN 512
+#define SCM_MAX_FD 253
+
+struct unix_addr {
+	socklen_t len; /* bytes of path used (an abstract name's start with 0); 0: none */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct unix_cred {
+	int pid;
+	uint32_t uid, gid;
+};
+
+struct unix_msg {
+	struct unix_msg *next;
+	size_t len, off; /* off: what a stream reader took already */
+	struct k_file **files; /* SCM_RIGHTS */
+	int nfiles;
+	struct unix_cred cred;
+	struct unix_addr from;
+	char data[];
+};
+
+struct unix_queue {
+	struct unix_msg *head, *tail;
+	size_t bytes;   /* charged: payload plus MSG_COST a message */
+	int nmsgs;
+	int refs;
+	bool eof;    /* the sender shut down writing, or closed */
+	bool nopeer; /* the receiver is gone: sends fail with EPIPE */
+};
+
+struct unix_end {
+	int type;
+	struct unix_queue *rx, *tx; /* connected: both; a datagram socket: rx from the start */
+	bool shut_rd, passcred, listening;
+	struct unix_addr name, peer;
+	struct k_inode *ino;        /* the socket node its name is (filesystem names) */
+	struct k_inode *peer_ino;   /* a datagram socket connected by a filesystem name */
+	struct unix_cred cred;      /* its creator's, what SO_PEERCRED shows its peer */
+	struct unix_cred peer_cred;
+	bool has_peer_cred;
+	int backlog, aq_len;        /* listening: connections not yet accepted */
+	struct unix_end *aq_head, *aq_tail, *aq_next;
+	struct unix_end *next_bound;
+	/* The call in progress (set by unix_msg, read by the file ops). */
+	int rflags;
+	bool want_control;
+	struct unix_queue *send_to;
+	struct k_file **send_files;
+	int send_nfiles;
+	struct unix_cred send_cred;
+	bool send_has_cred;
+	struct k_file **got_files;
+	int got_nfiles;
+	bool got_any;
+	struct unix_cred got_cred;
+	struct unix_addr got_from;
+	size_t got_len;
+};
+
+extern const struct k_file_ops unix_ops;
+struct unix_queue *unix_queue_new(void);
+void unix_queue_put(struct unix_queue *q);
+struct unix_end *unix_end_new(struct k_task *t, int type);
+void unix_cred_of(const struct k_task *t, struct unix_cred *c);
 bool unix_file(const struct k_file *f);
 long unix_socketpair(struct k_task *t, const uint64_t *a);
 long unix_sendto(struct k_task *t, const uint64_t *a);
 long unix_recvfrom(struct k_task *t, const uint64_t *a);
 long unix_msg(struct k_task *t, int fd, uint64_t umsg, int flags, bool send);
 long unix_shutdown(struct k_task *t, const uint64_t *a);
-long unix_name(struct k_task *t, int fd, uint64_t uaddr, uint64_t ulen);
 long unix_getsockopt(struct k_task *t, const uint64_t *a);
 long unix_setsockopt(struct k_task *t, const uint64_t *a);
+/* unix_name.c */
+long unix_socket(struct k_task *t, int type, int proto, int flags);
+long unix_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len);
+long unix_listen(struct k_task *t, struct k_file *f, int backlog);
+long unix_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, int flags);
+long unix_connect(struct k_task *t, struct k_file *f, uint64_t uaddr, int len);
+/* The receive queue of the datagram socket a guest address names, or
+ * that e is connected to (a new reference), or NULL with *err. */
+struct unix_queue *unix_dgram_target(struct k_task *t, uint64_t uaddr, int len, long *err);
+struct unix_queue *unix_dgram_peer(struct unix_end *e, long *err);
+long unix_getname(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, bool peer);
+/* Writes a to the guest as a sockaddr_un (truncated to its buffer). */
+long unix_put_addr(struct k_task *t, uint64_t uaddr, uint64_t ulen, const struct unix_addr *a);
+/* A closing end gives its name back (and a listener its queue). */
+void unix_unbind(struct unix_end *e);
 
 /* inet.c: AF_INET TCP and UDP over the sandbox's netstack. */
 bool inet_file(const struct k_file *f);

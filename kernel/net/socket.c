@@ -36,7 +36,9 @@ SYSCALL(socket)
 		return -EINVAL;
 	if (domain == AF_INET)
 		return inet_socket(t, type, proto, flags);
-	/* IPv6, netlink and named unix sockets are still to come. */
+	if (domain == AF_UNIX)
+		return unix_socket(t, type, proto, flags);
+	/* IPv6 and netlink are still to come. */
 	return -EAFNOSUPPORT;
 }
 
@@ -51,7 +53,7 @@ SYSCALL(bind)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_bind(t, f, a[1], (int)a[2]) : -EINVAL;
+	long r = inet_file(f) ? inet_bind(t, f, a[1], (int)a[2]) : unix_bind(t, f, a[1], (int)a[2]);
 	file_put(f);
 	return r;
 }
@@ -62,7 +64,7 @@ SYSCALL(listen)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_listen(t, f, (int)a[1]) : -EINVAL;
+	long r = inet_file(f) ? inet_listen(t, f, (int)a[1]) : unix_listen(t, f, (int)a[1]);
 	file_put(f);
 	return r;
 }
@@ -73,7 +75,8 @@ static long do_accept(struct k_task *t, const uint64_t *a, int flags)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_accept(t, f, a[1], a[2], flags) : -EINVAL;
+	long r = inet_file(f) ? inet_accept(t, f, a[1], a[2], flags)
+			      : unix_accept(t, f, a[1], a[2], flags);
 	file_put(f);
 	return r;
 }
@@ -87,7 +90,7 @@ SYSCALL(connect)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_connect(t, f, a[1], (int)a[2]) : -EISCONN;
+	long r = inet_file(f) ? inet_connect(t, f, a[1], (int)a[2]) : unix_connect(t, f, a[1], (int)a[2]);
 	file_put(f);
 	return r;
 }
@@ -263,11 +266,8 @@ static long name(struct k_task *t, const uint64_t *a, bool peer)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	if (!inet_file(f)) {
-		file_put(f);
-		return unix_name(t, (int)a[0], a[1], a[2]);
-	}
-	long r = inet_name(t, f, a[1], a[2], peer);
+	long r = inet_file(f) ? inet_name(t, f, a[1], a[2], peer)
+			      : unix_getname(t, f, a[1], a[2], peer);
 	file_put(f);
 	return r;
 }

@@ -1,64 +1,93 @@
-/* Connected AF_UNIX socket pairs (socketpair(2)): two ends, each with a
- * receive queue of messages the other end sends.  SOCK_STREAM reads run
- * across messages; SOCK_DGRAM and SOCK_SEQPACKET read one message a call
- * and drop what does not fit (MSG_TRUNC).  Blocking reads and writes go
- * through the read/write layer (K_EBLOCK), so they sleep and are woken as
- * pipes are.  Named sockets, listen/accept and descriptor passing are
- * still to come (socket(AF_UNIX) answers EAFNOSUPPORT until then). */
+/* AF_UNIX sockets: socketpair's connected ends, and sockets of socket(2)
+ * named in the filesystem (a socket node bind makes) or in the abstract
+ * namespace, with listen/accept/connect for SOCK_STREAM and SOCK_SEQPACKET
+ * and addressed datagrams for SOCK_DGRAM (unix_name.c).  A connected end
+ * reads the queue of messages its peer sends.  SOCK_STREAM reads run
+ * across messages (but never past one carrying descriptors); SOCK_DGRAM
+ * and SOCK_SEQPACKET read one message a call and drop what does not fit
+ * (MSG_TRUNC).  Messages carry descriptors (SCM_RIGHTS: references to the
+ * sender's files, installed in the receiver's table by recvmsg; a plain
+ * read drops them) and the sender's credentials (SCM_CREDENTIALS, for a
+ * receiver with SO_PASSCRED).  Blocking reads and writes go through the
+ * read/write layer (K_EBLOCK), so they sleep and are woken as pipes are. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "net.h"
 
-/* Linux's default SO_SNDBUF for unix sockets (net.core.wmem_default),
- * what each message costs beyond its bytes (as an skb's truesize does),
- * and how many datagrams may wait (net.unix.max_dgram_qlen). */
-#define UNIX_BUF 212992
-#define MSG_COST 256
-#define DGRAM_QLEN 512
 /* All queued messages of the sandbox, as the sentry's heap holds them:
- * past this a send fails with ENOBUFS, as under Linux's memory pressure. */
+ * past this a send fails with ENOBUFS, as under Linux's memory pressure;
+ * and descriptors in flight (Linux bounds them by RLIMIT_NOFILE): past
+ * this, ETOOMANYREFS. */
 #define SANDBOX_BYTES (256UL << 20)
+#define SANDBOX_INFLIGHT 4096
 static size_t queued_bytes;
-#define SOCKFS_MAGIC 0x534F434B
+static int inflight;
 
-struct unix_msg {
-	struct unix_msg *next;
-	size_t len, off; /* off: what a stream reader took already */
-	char data[];
-};
+static void put_files(struct k_file **files, int n)
+{
+	for (int i = 0; i < n; i++)
+		file_put(files[i]);
+	free(files);
+}
 
-struct unix_queue {
-	struct unix_msg *head, *tail;
-	size_t bytes;   /* charged: payload plus MSG_COST a message */
-	int nmsgs;
-	int refs;   /* the two ends */
-	bool eof;   /* the sender shut down writing, or closed */
-	bool nopeer; /* the receiver is gone: sends fail with EPIPE */
-};
+static void msg_free(struct unix_msg *m)
+{
+	inflight -= m->nfiles;
+	put_files(m->files, m->nfiles);
+	free(m);
+}
 
-struct unix_end {
-	int type;
-	struct unix_queue *rx, *tx;
-	bool shut_rd;
-};
+struct unix_queue *unix_queue_new(void)
+{
+	struct unix_queue *q = calloc(1, sizeof(*q));
+	if (q)
+		q->refs = 1;
+	return q;
+}
 
-static void queue_put(struct unix_queue *q)
+void unix_queue_put(struct unix_queue *q)
 {
 	if (q && --q->refs == 0) {
 		while (q->head) {
 			struct unix_msg *m = q->head;
 			q->head = m->next;
 			queued_bytes -= m->len + MSG_COST;
-			free(m);
+			msg_free(m);
 		}
 		free(q);
 	}
+}
+
+void unix_cred_of(const struct k_task *t, struct unix_cred *c)
+{
+	*c = (struct unix_cred){t->tg->pid, t->tg->euid, t->tg->egid};
+}
+
+struct unix_end *unix_end_new(struct k_task *t, int type)
+{
+	struct unix_end *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->type = type;
+	unix_cred_of(t, &e->cred);
+	return e;
+}
+
+static void drop_head(struct unix_queue *q)
+{
+	struct unix_msg *m = q->head;
+	q->head = m->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->bytes -= m->len + MSG_COST;
+	queued_bytes -= m->len + MSG_COST;
+	q->nmsgs--;
+	msg_free(m);
 }
 
 static ssize_t unix_read(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
@@ -67,47 +96,83 @@ static ssize_t unix_read(struct k_file *f, const struct iovec *iov, int n, int64
 	struct unix_queue *q = e->rx;
 	if (pos)
 		return -ESPIPE;
+	if (!q)
+		return e->listening ? -ENOTCONN : -EINVAL; /* a stream never connected */
 	if (!q->head)
 		return q->eof || e->shut_rd ? 0 : -K_EBLOCK;
-	size_t want = iov_total(iov, n), done = 0;
+	bool peek = e->rflags & MSG_PEEK;
+	size_t want = iov_total(iov, n), done = 0, at = 0;
 	int i = 0;
-	size_t at = 0;
-	while (q->head && done < want) {
-		struct unix_msg *m = q->head;
-		size_t left = m->len - m->off;
+	struct unix_msg *m = q->head;
+	while (m && done < want) {
+		/* A read never takes two messages' descriptors. */
+		if (done && m->nfiles)
+			break;
+		size_t off = peek && m != q->head ? 0 : m->off;
+		size_t left = m->len - off;
 		while (left && i < n) {
 			size_t room = iov[i].iov_len - at;
 			size_t take = left < room ? left : room;
-			memcpy((char *)iov[i].iov_base + at, m->data + m->off, take);
-			m->off += take, left -= take, at += take, done += take;
+			memcpy((char *)iov[i].iov_base + at, m->data + off, take);
+			off += take, left -= take, at += take, done += take;
 			if (at == iov[i].iov_len)
 				i++, at = 0;
 		}
-		/* A datagram is read whole or its rest is dropped. */
-		if (e->type != SOCK_STREAM || !left) {
-			q->head = m->next;
-			if (!q->head)
-				q->tail = NULL;
-			q->bytes -= m->len + MSG_COST;
-			queued_bytes -= m->len + MSG_COST;
-			q->nmsgs--;
-			free(m);
+		if (!e->got_any) {
+			/* The first message read names the sender and brings
+			 * its descriptors (a peek leaves them queued). */
+			e->got_any = true;
+			e->got_cred = m->cred;
+			e->got_from = m->from;
+			if (!peek && m->nfiles) {
+				e->got_files = m->files;
+				e->got_nfiles = m->nfiles;
+				inflight -= m->nfiles;
+				m->files = NULL;
+				m->nfiles = 0;
+			}
 		}
-		if (e->type != SOCK_STREAM)
+		if (e->type != SOCK_STREAM) {
+			e->got_len = m->len;
+			if (!peek)
+				drop_head(q);
+			break;
+		}
+		if (peek) {
+			m = m->next;
+			continue;
+		}
+		m->off = off;
+		if (left)
+			break;
+		drop_head(q);
+		m = q->head;
+		if (e->got_nfiles)
 			break;
 	}
-	k_file_notify();
+	if (e->got_nfiles && !e->want_control) {
+		/* read(2) has nowhere to put descriptors: they are closed. */
+		put_files(e->got_files, e->got_nfiles);
+		e->got_files = NULL;
+		e->got_nfiles = 0;
+	}
+	if (!peek)
+		k_file_notify();
 	return (ssize_t)done;
 }
 
 static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int64_t *pos)
 {
 	struct unix_end *e = f->priv;
-	struct unix_queue *q = e->tx;
+	struct unix_queue *q = e->send_to ? e->send_to : e->tx;
 	if (pos)
 		return -ESPIPE;
-	if (q->eof || q->nopeer)
+	if (!q)
+		return -ENOTCONN;
+	if (q->eof)
 		return -EPIPE;
+	if (q->nopeer)
+		return e->type == SOCK_DGRAM ? -ECONNREFUSED : -EPIPE;
 	size_t len = iov_total(iov, n);
 	if (e->type != SOCK_STREAM && len > UNIX_BUF)
 		return -EMSGSIZE;
@@ -116,21 +181,29 @@ static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int6
 		return -K_EBLOCK;
 	if (e->type == SOCK_STREAM && len > room)
 		len = room;
-	if (len == 0 && e->type == SOCK_STREAM)
+	if (len == 0 && e->type == SOCK_STREAM && !e->send_nfiles)
 		return 0;
 	if (queued_bytes + len + MSG_COST > SANDBOX_BYTES)
 		return -ENOBUFS;
-	struct unix_msg *m = malloc(sizeof(*m) + len);
+	struct unix_msg *m = calloc(1, sizeof(*m) + len);
 	if (!m)
 		return -ENOMEM;
-	m->next = NULL;
 	m->len = len;
-	m->off = 0;
 	size_t done = 0;
 	for (int i = 0; i < n && done < len; i++) {
 		size_t take = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
 		memcpy(m->data + done, iov[i].iov_base, take);
 		done += take;
+	}
+	m->cred = e->send_has_cred ? e->send_cred : e->cred;
+	m->from = e->name;
+	if (e->send_nfiles) {
+		/* The descriptors go with the first message of the call. */
+		m->files = e->send_files;
+		m->nfiles = e->send_nfiles;
+		inflight += m->nfiles;
+		e->send_files = NULL;
+		e->send_nfiles = 0;
 	}
 	if (q->tail)
 		q->tail->next = m;
@@ -148,15 +221,19 @@ static short unix_poll(struct k_file *f)
 {
 	struct unix_end *e = f->priv;
 	short mask = 0;
+	if (e->listening)
+		return e->aq_head ? POLLIN | POLLRDNORM : 0;
+	if (!e->rx || (!e->tx && e->type != SOCK_DGRAM))
+		return POLLOUT | POLLWRNORM | POLLHUP; /* a stream not connected (Linux) */
 	if (e->rx->head || e->rx->eof || e->shut_rd)
 		mask |= POLLIN | POLLRDNORM;
-	if (e->rx->eof && (e->tx->eof || e->tx->nopeer))
+	if (e->tx && e->rx->eof && (e->tx->eof || e->tx->nopeer))
 		mask |= POLLHUP;
 	if (e->rx->eof || e->shut_rd)
 		mask |= POLLRDHUP;
 	/* Writable by buffer space alone (a write to a gone peer fails with
 	 * EPIPE then, but poll says nothing of it: Linux's unix_writable). */
-	if (e->tx->bytes + MSG_COST < UNIX_BUF && e->tx->nmsgs < DGRAM_QLEN)
+	if (!e->tx || (e->tx->bytes + MSG_COST < UNIX_BUF && e->tx->nmsgs < DGRAM_QLEN))
 		mask |= POLLOUT | POLLWRNORM;
 	return mask;
 }
@@ -164,7 +241,7 @@ static short unix_poll(struct k_file *f)
 static bool unix_at_eof(struct k_file *f)
 {
 	struct unix_end *e = f->priv;
-	return !e->rx->head && (e->rx->eof || e->shut_rd);
+	return e->rx && !e->rx->head && (e->rx->eof || e->shut_rd);
 }
 
 static int unix_stat(struct k_file *f, struct stat *st)
@@ -180,10 +257,13 @@ static void unix_release(struct k_file *f)
 	struct unix_end *e = f->priv;
 	if (!e)
 		return;
-	e->tx->eof = true;   /* the peer reads EOF */
-	e->rx->nopeer = true; /* and its sends fail */
-	queue_put(e->rx);
-	queue_put(e->tx);
+	unix_unbind(e);
+	if (e->tx)
+		e->tx->eof = true; /* the peer reads EOF */
+	if (e->rx)
+		e->rx->nopeer = true; /* and its sends fail */
+	unix_queue_put(e->rx);
+	unix_queue_put(e->tx);
 	free(e);
 	k_file_notify();
 }
@@ -193,21 +273,23 @@ static long unix_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_
 	struct unix_end *e = f->priv;
 	if (cmd != FIONREAD && cmd != TIOCOUTQ)
 		return -ENOTTY;
+	if (e->listening)
+		return -EINVAL;
 	int n = 0;
-	if (cmd == FIONREAD) {
+	if (cmd == FIONREAD && e->rx) {
 		for (struct unix_msg *m = e->rx->head; m; m = m->next) {
 			n += (int)(m->len - m->off);
 			if (e->type != SOCK_STREAM)
 				break; /* the next datagram's size */
 		}
-	} else {
+	} else if (cmd == TIOCOUTQ && e->tx) {
 		for (struct unix_msg *m = e->tx->head; m; m = m->next)
 			n += (int)(m->len - m->off);
 	}
 	return k_copy_out(t, arg, &n, sizeof(n));
 }
 
-static const struct k_file_ops unix_ops = {
+const struct k_file_ops unix_ops = {
 	.read = unix_read,
 	.write = unix_write,
 	.ioctl = unix_ioctl,
@@ -253,8 +335,8 @@ long unix_socketpair(struct k_task *t, const uint64_t *a)
 		return type == SOCK_RDM || type == SOCK_PACKET ? -ESOCKTNOSUPPORT : -EINVAL;
 	if (proto != 0 && proto != PF_UNIX)
 		return -EPROTONOSUPPORT;
-	struct unix_queue *q1 = calloc(1, sizeof(*q1)), *q2 = calloc(1, sizeof(*q2));
-	struct unix_end *e1 = calloc(1, sizeof(*e1)), *e2 = calloc(1, sizeof(*e2));
+	struct unix_queue *q1 = unix_queue_new(), *q2 = unix_queue_new();
+	struct unix_end *e1 = unix_end_new(t, type), *e2 = unix_end_new(t, type);
 	int fl = O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
 	struct k_file *f1 = file_new(&unix_ops, fl), *f2 = file_new(&unix_ops, fl);
 	if (!q1 || !q2 || !e1 || !e2 || !f1 || !f2) {
@@ -266,8 +348,10 @@ long unix_socketpair(struct k_task *t, const uint64_t *a)
 		return -ENOMEM;
 	}
 	q1->refs = q2->refs = 2;
-	*e1 = (struct unix_end){.type = type, .rx = q1, .tx = q2};
-	*e2 = (struct unix_end){.type = type, .rx = q2, .tx = q1};
+	e1->rx = q1, e1->tx = q2;
+	e2->rx = q2, e2->tx = q1;
+	e1->peer_cred = e2->cred, e2->peer_cred = e1->cred;
+	e1->has_peer_cred = e2->has_peer_cred = true;
 	f1->priv = e1;
 	f2->priv = e2;
 	bool cloexec = flags & SOCK_CLOEXEC;
@@ -294,57 +378,227 @@ static int msg_flags(int flags)
 	       ((flags & MSG_NOSIGNAL) ? K_RW_NOSIGNAL : 0);
 }
 
-#define KNOWN_MSG_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_WAITALL | MSG_CMSG_CLOEXEC | MSG_EOR | MSG_MORE)
+#define MAX_IOV 1024
+#define CONTROL_MAX 4096
 
-/* send and receive on iovecs the guest described. */
-static long transfer(struct k_task *t, int fd, struct iovec *gv, int n, int flags, bool send)
+/* The control messages of a sendmsg: descriptors and credentials. */
+static long parse_control(struct k_task *t, struct unix_end *e, const struct msghdr *mh)
 {
-	long err;
-	if (flags & (MSG_PEEK | MSG_OOB))
-		return flags & MSG_OOB ? -EOPNOTSUPP : -EINVAL; /* not offered yet */
-	struct k_file *f = sock_get(t, fd, &err);
-	if (!f)
-		return err;
-	long r = k_file_rw(t, f, gv, n, send, NULL, msg_flags(flags));
-	file_put(f);
-	return r;
+	if (!mh->msg_controllen)
+		return 0;
+	if (mh->msg_controllen > CONTROL_MAX)
+		return -ENOBUFS;
+	uint8_t *buf = malloc(mh->msg_controllen);
+	if (!buf)
+		return -ENOMEM;
+	long err = 0;
+	if (k_copy_in(t, buf, (uint64_t)mh->msg_control, mh->msg_controllen)) {
+		free(buf);
+		return -EFAULT;
+	}
+	struct msghdr hm = {.msg_control = buf, .msg_controllen = mh->msg_controllen};
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&hm); c && !err; c = CMSG_NXTHDR(&hm, c)) {
+		if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > mh->msg_controllen ||
+		    (uint8_t *)c + c->cmsg_len > buf + mh->msg_controllen) {
+			err = -EINVAL;
+			break;
+		}
+		if (c->cmsg_level != SOL_SOCKET) {
+			err = -EINVAL;
+			break;
+		}
+		size_t dlen = c->cmsg_len - CMSG_LEN(0);
+		if (c->cmsg_type == SCM_RIGHTS) {
+			int k = (int)(dlen / sizeof(int));
+			if (k <= 0 || dlen % sizeof(int) || e->send_nfiles) {
+				err = -EINVAL;
+				break;
+			}
+			if (k > SCM_MAX_FD) {
+				err = -EINVAL;
+				break;
+			}
+			if (inflight + k > SANDBOX_INFLIGHT) {
+				err = -ETOOMANYREFS;
+				break;
+			}
+			struct k_file **files = calloc((size_t)k, sizeof(*files));
+			if (!files) {
+				err = -ENOMEM;
+				break;
+			}
+			for (int i = 0; i < k && !err; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (!(files[i] = fdt_get(t, fd))) {
+					put_files(files, i);
+					files = NULL;
+					err = -EBADF;
+				}
+			}
+			if (!err) {
+				e->send_files = files;
+				e->send_nfiles = k;
+			}
+		} else if (c->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred uc;
+			if (dlen < sizeof(uc)) {
+				err = -EINVAL;
+				break;
+			}
+			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+			/* Only one's own, unless privileged (Linux's scm_check_creds). */
+			const struct k_thread_group *g = t->tg;
+			if (g->euid != 0 && ((int)uc.pid != g->pid ||
+					     (uc.uid != g->uid && uc.uid != g->euid && uc.uid != g->suid) ||
+					     (uc.gid != g->gid && uc.gid != g->egid && uc.gid != g->sgid))) {
+				err = -EPERM;
+				break;
+			}
+			e->send_cred = (struct unix_cred){uc.pid, uc.uid, uc.gid};
+			e->send_has_cred = true;
+		} else {
+			err = -EINVAL;
+		}
+	}
+	free(buf);
+	return err;
+}
+
+/* The control messages recvmsg hands over: the descriptors (installed
+ * now), the credentials for SO_PASSCRED.  What does not fit the buffer
+ * is dropped (the descriptors closed) and MSG_CTRUNC said. */
+static long put_control(struct k_task *t, struct unix_end *e, struct msghdr *mh, int flags,
+			int *out_flags)
+{
+	uint8_t buf[CMSG_SPACE(sizeof(int) * SCM_MAX_FD) + CMSG_SPACE(sizeof(struct ucred))];
+	size_t used = 0;
+	size_t room = mh->msg_control ? mh->msg_controllen : 0;
+	if (room > sizeof(buf))
+		room = sizeof(buf);
+	memset(buf, 0, sizeof(buf));
+	if (e->passcred && e->got_any) {
+		if (used + CMSG_SPACE(sizeof(struct ucred)) <= room) {
+			struct cmsghdr *c = (struct cmsghdr *)(buf + used);
+			c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_CREDENTIALS;
+			struct ucred uc = {e->got_cred.pid, e->got_cred.uid, e->got_cred.gid};
+			memcpy(CMSG_DATA(c), &uc, sizeof(uc));
+			used += CMSG_SPACE(sizeof(struct ucred));
+		} else {
+			*out_flags |= MSG_CTRUNC;
+		}
+	}
+	if (e->got_nfiles) {
+		int fit = room > used + CMSG_LEN(0) ? (int)((room - used - CMSG_LEN(0)) / sizeof(int)) : 0;
+		if (fit > e->got_nfiles)
+			fit = e->got_nfiles;
+		if (fit < e->got_nfiles)
+			*out_flags |= MSG_CTRUNC;
+		if (fit > 0) {
+			struct cmsghdr *c = (struct cmsghdr *)(buf + used);
+			c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)fit);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			int installed = 0;
+			for (int i = 0; i < fit; i++) {
+				int fd = fdt_install(t, e->got_files[i], 0, flags & MSG_CMSG_CLOEXEC);
+				if (fd < 0) {
+					*out_flags |= MSG_CTRUNC;
+					break;
+				}
+				memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+				installed++;
+			}
+			c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)installed);
+			if (installed)
+				used += CMSG_SPACE(sizeof(int) * (size_t)installed);
+		}
+		put_files(e->got_files, e->got_nfiles);
+		e->got_files = NULL;
+		e->got_nfiles = 0;
+	}
+	if (used > room)
+		used = room;
+	if (used && k_copy_out(t, (uint64_t)mh->msg_control, buf, used))
+		return -EFAULT;
+	mh->msg_controllen = used;
+	return 0;
+}
+
+static void call_reset(struct unix_end *e)
+{
+	if (e->send_nfiles)
+		put_files(e->send_files, e->send_nfiles);
+	if (e->got_nfiles)
+		put_files(e->got_files, e->got_nfiles);
+	unix_queue_put(e->send_to);
+	e->send_to = NULL;
+	e->send_files = e->got_files = NULL;
+	e->send_nfiles = e->got_nfiles = 0;
+	e->send_has_cred = e->got_any = e->want_control = false;
+	e->rflags = 0;
+	e->got_len = 0;
+	e->got_from.len = 0;
+}
+
+/* send and receive on iovecs the guest described; a datagram's
+ * destination (uaddr), what control data asked, the sender's address. */
+static long transfer(struct k_task *t, struct k_file *f, struct iovec *gv, int n, int flags,
+		     bool send, uint64_t uaddr, int alen)
+{
+	struct unix_end *e = f->priv;
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (send && uaddr) {
+		if (e->type != SOCK_DGRAM)
+			return e->tx ? -EISCONN : -EOPNOTSUPP;
+		long err;
+		if (!(e->send_to = unix_dgram_target(t, uaddr, alen, &err)))
+			return err;
+	} else if (send && e->type == SOCK_DGRAM && !e->tx && e->peer.len) {
+		/* Connected by name: the peer is looked up at each send. */
+		long err;
+		if (!(e->send_to = unix_dgram_peer(e, &err)))
+			return err;
+	}
+	e->rflags = flags & MSG_PEEK;
+	return k_file_rw(t, f, gv, n, send, NULL, msg_flags(flags));
 }
 
 long unix_sendto(struct k_task *t, const uint64_t *a)
 {
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
 	struct iovec v = {(void *)a[1], a[2]};
-	/* A connected pair takes no address: Linux says EISCONN for one. */
-	if (a[4]) {
-		long err;
-		struct k_file *f = sock_get(t, (int)a[0], &err);
-		if (!f)
-			return err;
-		file_put(f);
-		return -EISCONN;
-	}
-	return transfer(t, (int)a[0], &v, 1, (int)a[3], true);
+	long r = transfer(t, f, &v, 1, (int)a[3], true, a[4], (int)a[5]);
+	call_reset(f->priv);
+	file_put(f);
+	return r;
 }
 
 long unix_recvfrom(struct k_task *t, const uint64_t *a)
 {
+	long err;
+	struct k_file *f = sock_get(t, (int)a[0], &err);
+	if (!f)
+		return err;
+	struct unix_end *e = f->priv;
 	struct iovec v = {(void *)a[1], a[2]};
-	long r = transfer(t, (int)a[0], &v, 1, (int)a[3], false);
-	/* The peer is unnamed: an address of just the family. */
-	if (r >= 0 && a[4] && a[5]) {
-		uint32_t len;
-		if (k_copy_in(t, &len, a[5], sizeof(len)))
-			return -EFAULT;
-		sa_family_t fam = AF_UNIX;
-		if (len >= sizeof(fam) && k_copy_out(t, a[4], &fam, sizeof(fam)))
-			return -EFAULT;
-		len = sizeof(fam);
-		if (k_copy_out(t, a[5], &len, sizeof(len)))
-			return -EFAULT;
-	}
+	long r = transfer(t, f, &v, 1, (int)a[3], false, 0, 0);
+	struct unix_addr from = e->got_from;
+	size_t full = e->got_len;
+	call_reset(e);
+	file_put(f);
+	if (r >= 0 && a[4] && a[5] && (err = unix_put_addr(t, a[4], a[5], &from)))
+		return err;
+	if (r >= 0 && ((int)a[3] & MSG_TRUNC) && full > (size_t)r)
+		r = (long)full;
 	return r;
 }
-
-#define MAX_IOV 1024
 
 long unix_msg(struct k_task *t, int fd, uint64_t umsg, int flags, bool send)
 {
@@ -353,35 +607,53 @@ long unix_msg(struct k_task *t, int fd, uint64_t umsg, int flags, bool send)
 		return -EFAULT;
 	if (mh.msg_iovlen > MAX_IOV)
 		return -EMSGSIZE;
-	if (send && mh.msg_controllen)
-		return -EOPNOTSUPP; /* descriptor passing comes with the netstack */
+	long err;
+	struct k_file *f = sock_get(t, fd, &err);
+	if (!f)
+		return err;
+	struct unix_end *e = f->priv;
 	struct iovec *gv = malloc((mh.msg_iovlen ? mh.msg_iovlen : 1) * sizeof(*gv));
-	if (!gv)
-		return -ENOMEM;
-	long r = 0;
-	if (mh.msg_iovlen && k_copy_in(t, gv, (uint64_t)mh.msg_iov, mh.msg_iovlen * sizeof(*gv)))
+	long r = gv ? 0 : -ENOMEM;
+	if (!r && mh.msg_iovlen &&
+	    k_copy_in(t, gv, (uint64_t)mh.msg_iov, mh.msg_iovlen * sizeof(*gv)))
 		r = -EFAULT;
+	if (!r && send)
+		r = parse_control(t, e, &mh);
+	e->want_control = !send;
 	if (!r)
-		r = transfer(t, fd, gv, (int)mh.msg_iovlen, flags, send);
+		r = transfer(t, f, gv, (int)mh.msg_iovlen, flags, send,
+			     send ? (uint64_t)mh.msg_name : 0, (int)mh.msg_namelen);
 	free(gv);
 	if (r >= 0 && !send) {
-		/* No control data, no name, no truncation to report. */
-		mh.msg_controllen = 0;
-		mh.msg_flags = 0;
-		if (mh.msg_name && mh.msg_namelen >= sizeof(sa_family_t)) {
-			sa_family_t fam = AF_UNIX;
-			if (k_copy_out(t, (uint64_t)mh.msg_name, &fam, sizeof(fam)))
-				return -EFAULT;
-			mh.msg_namelen = sizeof(fam);
-		} else {
-			mh.msg_namelen = 0;
+		int out_flags = 0;
+		if (e->type != SOCK_STREAM && e->got_len > (size_t)r)
+			out_flags |= MSG_TRUNC;
+		long cerr = put_control(t, e, &mh, flags, &out_flags);
+		struct unix_addr from = e->got_from;
+		if (!cerr && mh.msg_name) {
+			/* The length is msg_namelen, in the guest's msghdr. */
+			cerr = unix_put_addr(t, (uint64_t)mh.msg_name,
+					     umsg + offsetof(struct msghdr, msg_namelen), &from);
+		} else if (!cerr) {
+			uint32_t zero = 0;
+			cerr = k_copy_out(t, umsg + offsetof(struct msghdr, msg_namelen), &zero,
+					  sizeof(zero));
 		}
-		if (k_copy_out(t, umsg, &mh, sizeof(mh)))
-			return -EFAULT;
+		if (!cerr &&
+		    (k_copy_out(t, umsg + offsetof(struct msghdr, msg_controllen), &mh.msg_controllen,
+				sizeof(mh.msg_controllen)) ||
+		     k_copy_out(t, umsg + offsetof(struct msghdr, msg_flags), &out_flags,
+				sizeof(out_flags))))
+			cerr = -EFAULT;
+		if (cerr)
+			r = cerr;
+		if (r >= 0 && (flags & MSG_TRUNC) && e->type != SOCK_STREAM && e->got_len > (size_t)r)
+			r = (long)e->got_len;
 	}
+	call_reset(e);
+	file_put(f);
 	return r;
 }
-
 
 long unix_shutdown(struct k_task *t, const uint64_t *a)
 {
@@ -393,34 +665,18 @@ long unix_shutdown(struct k_task *t, const uint64_t *a)
 	if (!f)
 		return err;
 	struct unix_end *e = f->priv;
+	if (!e->rx || (!e->tx && e->type != SOCK_DGRAM)) {
+		file_put(f);
+		return -ENOTCONN;
+	}
 	if (how != SHUT_WR)
 		e->shut_rd = true;
-	if (how != SHUT_RD)
+	if (how != SHUT_RD && e->tx)
 		e->tx->eof = true;
 	k_file_notify();
 	file_put(f);
 	return 0;
 }
-
-long unix_name(struct k_task *t, int fd, uint64_t uaddr, uint64_t ulen)
-{
-	long err;
-	struct k_file *f = sock_get(t, fd, &err);
-	if (!f)
-		return err;
-	file_put(f);
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	sa_family_t fam = AF_UNIX;
-	if (len > 0 && k_copy_out(t, uaddr, &fam, (size_t)len < sizeof(fam) ? (size_t)len : sizeof(fam)))
-		return -EFAULT;
-	len = sizeof(fam);
-	return k_copy_out(t, ulen, &len, sizeof(len));
-}
-
 
 long unix_getsockopt(struct k_task *t, const uint64_t *a)
 {
@@ -430,7 +686,7 @@ long unix_getsockopt(struct k_task *t, const uint64_t *a)
 	if (!f)
 		return err;
 	struct unix_end *e = f->priv;
-	int type = e->type;
+	struct unix_end copy = *e;
 	file_put(f);
 	int32_t len;
 	if (k_copy_in(t, &len, a[4], sizeof(len)))
@@ -439,14 +695,26 @@ long unix_getsockopt(struct k_task *t, const uint64_t *a)
 		return -EINVAL;
 	if (level != SOL_SOCKET)
 		return -EOPNOTSUPP;
+	if (opt == SO_PEERCRED) {
+		if (!copy.has_peer_cred)
+			return -ENOTCONN;
+		struct ucred uc = {copy.peer_cred.pid, copy.peer_cred.uid, copy.peer_cred.gid};
+		size_t n = (size_t)len < sizeof(uc) ? (size_t)len : sizeof(uc);
+		if (k_copy_out(t, a[3], &uc, n))
+			return -EFAULT;
+		len = (int32_t)n;
+		return k_copy_out(t, a[4], &len, sizeof(len));
+	}
 	int val;
 	switch (opt) {
-	case SO_TYPE: val = type; break;
+	case SO_TYPE: val = copy.type; break;
 	case SO_DOMAIN: val = AF_UNIX; break;
 	case SO_PROTOCOL: val = 0; break;
 	case SO_ERROR: val = 0; break;
 	case SO_SNDBUF: case SO_RCVBUF: val = UNIX_BUF; break;
-	case SO_ACCEPTCONN: case SO_PASSCRED: case SO_KEEPALIVE: val = 0; break;
+	case SO_ACCEPTCONN: val = copy.listening; break;
+	case SO_PASSCRED: val = copy.passcred; break;
+	case SO_KEEPALIVE: val = 0; break;
 	default: return -ENOPROTOOPT;
 	}
 	size_t n = (size_t)len < sizeof(val) ? (size_t)len : sizeof(val);
@@ -458,14 +726,27 @@ long unix_getsockopt(struct k_task *t, const uint64_t *a)
 
 long unix_setsockopt(struct k_task *t, const uint64_t *a)
 {
-	int level = (int)a[1];
+	int level = (int)a[1], opt = (int)a[2];
 	long err;
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	file_put(f);
-	if ((int)a[4] < 0)
+	struct unix_end *e = f->priv;
+	if ((int)a[4] < 0) {
+		file_put(f);
 		return -EINVAL;
-	/* Buffer sizes and flags are accepted; the pair's buffer stays. */
-	return level == SOL_SOCKET ? 0 : -EOPNOTSUPP;
+	}
+	long r = level == SOL_SOCKET ? 0 : -EOPNOTSUPP;
+	if (!r && opt == SO_PASSCRED) {
+		int v = 0;
+		if ((int)a[4] < (int)sizeof(v))
+			r = -EINVAL;
+		else if (k_copy_in(t, &v, a[3], sizeof(v)))
+			r = -EFAULT;
+		else
+			e->passcred = v != 0;
+	}
+	/* Buffer sizes and other flags are accepted; the buffers stay. */
+	file_put(f);
+	return r;
 }

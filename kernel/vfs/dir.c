@@ -148,6 +148,39 @@ static long do_mknod(struct k_task *t, int dirfd, uint64_t upath, uint32_t mode,
 	return err;
 }
 
+int vfs_mknod_path(struct k_task *t, const char *path, uint32_t mode, struct k_inode **out)
+{
+	struct target tg;
+	memset(&tg, 0, sizeof(tg));
+	int err = path_parent(t, AT_FDCWD, path, 0, &tg.parent, tg.last, &tg.slash);
+	if (err)
+		return err;
+	tg.dot = !tg.last[0] || strcmp(tg.last, ".") == 0 || strcmp(tg.last, "..") == 0;
+	if (!tg.dot && !(tg.d = dentry_lookup(tg.parent.d, tg.last, &err))) {
+		path_put(&tg.parent);
+		return err;
+	}
+	struct k_inode *dir = tg.parent.d->inode, *ino = NULL;
+	if (tg.dot || tg.d->inode)
+		err = -EEXIST;
+	else if (tg.slash)
+		err = -ENOENT;
+	else if (!(err = may_change(t, &tg.parent)) && !dir->ops->create)
+		err = -EPERM;
+	if (!err) {
+		struct k_cred c;
+		task_cred(t, &c);
+		err = dir->ops->create(dir, tg.last, (mode & S_IFMT) | (mode & 07777 & ~t->fs->umask),
+				       0, &c, &ino);
+	}
+	if (!err) {
+		dentry_instantiate(tg.d, ino);
+		*out = ino; /* create's reference, the caller's now */
+	}
+	target_put(&tg);
+	return err;
+}
+
 SYSCALL(mknod) { return do_mknod(t, AT_FDCWD, a[0], (uint32_t)a[1], (uint32_t)a[2]); }
 SYSCALL(mknodat) { return do_mknod(t, (int)a[0], a[1], (uint32_t)a[2], (uint32_t)a[3]); }
 

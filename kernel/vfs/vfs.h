@@ -224,6 +224,10 @@ int k_copy_path(struct k_task *t, uint64_t uaddr, char *buf, bool allow_empty);
 /* Permission to access ino for mask (MAY_READ | MAY_WRITE | MAY_EXEC). */
 enum { MAY_EXEC = 1, MAY_WRITE = 2, MAY_READ = 4 };
 int inode_permission(struct k_task *t, struct k_inode *ino, int mask);
+/* Makes a node (mode: its type and permissions, less the umask) at a
+ * path the kernel holds, relative to the cwd, as mknod would: its inode,
+ * referenced, in *out; -EEXIST when the name is taken. */
+int vfs_mknod_path(struct k_task *t, const char *path, uint32_t mode, struct k_inode **out);
 bool mount_readonly(const struct k_mount *m);
 void task_cred(const struct k_task *t, struct k_cred *c);
 
