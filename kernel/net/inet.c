@@ -117,6 +117,11 @@ static struct ns_stack *stack_of(struct k_kernel *k)
 	return k->net;
 }
 
+struct ns_stack *k_net_stack(struct k_kernel *k)
+{
+	return stack_of(k);
+}
+
 void k_net_tick(struct k_kernel *k, int64_t now, int64_t *wake)
 {
 	if (!k->net)

@@ -104,6 +104,16 @@ long unix_put_addr(struct k_task *t, uint64_t uaddr, uint64_t ulen, const struct
 /* A closing end gives its name back (and a listener its queue). */
 void unix_unbind(struct unix_end *e);
 
+/* netlink.c: AF_NETLINK, NETLINK_ROUTE's questions about interfaces. */
+bool netlink_file(const struct k_file *f);
+long netlink_socket(struct k_task *t, int type, int proto, int flags);
+long netlink_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len);
+long netlink_getname(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, bool peer);
+long netlink_transfer(struct k_task *t, struct k_file *f, struct iovec *gv, int cnt, int flags,
+		      bool send, uint64_t uaddr, uint64_t ulen, bool *trunc);
+/* The sandbox's netstack (made with lo if it has none yet), its clock set. */
+struct ns_stack *k_net_stack(struct k_kernel *k);
+
 /* inet.c: AF_INET TCP and UDP over the sandbox's netstack. */
 bool inet_file(const struct k_file *f);
 long inet_socket(struct k_task *t, int type, int proto, int flags);

@@ -18,7 +18,7 @@ static struct k_file *sock_get(struct k_task *t, int fd, long *err)
 		*err = -EBADF;
 		return NULL;
 	}
-	if (!inet_file(f) && !unix_file(f)) {
+	if (!inet_file(f) && !unix_file(f) && !netlink_file(f)) {
 		file_put(f);
 		*err = -ENOTSOCK;
 		return NULL;
@@ -38,7 +38,9 @@ SYSCALL(socket)
 		return inet_socket(t, type, proto, flags);
 	if (domain == AF_UNIX)
 		return unix_socket(t, type, proto, flags);
-	/* IPv6 and netlink are still to come. */
+	if (domain == AF_NETLINK)
+		return netlink_socket(t, type, proto, flags);
+	/* IPv6 is still to come. */
 	return -EAFNOSUPPORT;
 }
 
@@ -53,7 +55,9 @@ SYSCALL(bind)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_bind(t, f, a[1], (int)a[2]) : unix_bind(t, f, a[1], (int)a[2]);
+	long r = inet_file(f)	 ? inet_bind(t, f, a[1], (int)a[2])
+		 : netlink_file(f) ? netlink_bind(t, f, a[1], (int)a[2])
+				   : unix_bind(t, f, a[1], (int)a[2]);
 	file_put(f);
 	return r;
 }
@@ -64,7 +68,9 @@ SYSCALL(listen)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_listen(t, f, (int)a[1]) : unix_listen(t, f, (int)a[1]);
+	long r = inet_file(f)	 ? inet_listen(t, f, (int)a[1])
+		 : netlink_file(f) ? -EOPNOTSUPP
+				   : unix_listen(t, f, (int)a[1]);
 	file_put(f);
 	return r;
 }
@@ -75,8 +81,9 @@ static long do_accept(struct k_task *t, const uint64_t *a, int flags)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_accept(t, f, a[1], a[2], flags)
-			      : unix_accept(t, f, a[1], a[2], flags);
+	long r = inet_file(f)	 ? inet_accept(t, f, a[1], a[2], flags)
+		 : netlink_file(f) ? -EOPNOTSUPP
+				   : unix_accept(t, f, a[1], a[2], flags);
 	file_put(f);
 	return r;
 }
@@ -90,7 +97,10 @@ SYSCALL(connect)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_connect(t, f, a[1], (int)a[2]) : unix_connect(t, f, a[1], (int)a[2]);
+	/* A netlink socket "connects" to the kernel: nothing changes. */
+	long r = inet_file(f)	 ? inet_connect(t, f, a[1], (int)a[2])
+		 : netlink_file(f) ? 0
+				   : unix_connect(t, f, a[1], (int)a[2]);
 	file_put(f);
 	return r;
 }
@@ -101,11 +111,17 @@ SYSCALL(sendto)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
+	struct iovec v = {(void *)a[1], a[2]};
+	bool trunc;
+	if (netlink_file(f)) {
+		long r = netlink_transfer(t, f, &v, 1, (int)a[3], true, 0, 0, &trunc);
+		file_put(f);
+		return r;
+	}
 	if (!inet_file(f)) {
 		file_put(f);
 		return unix_sendto(t, a);
 	}
-	struct iovec v = {(void *)a[1], a[2]};
 	long r = inet_sendmsg(t, f, &v, 1, a[4], (int)a[5], (int)a[3]);
 	file_put(f);
 	return r;
@@ -117,12 +133,17 @@ SYSCALL(recvfrom)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
+	struct iovec v = {(void *)a[1], a[2]};
+	bool trunc;
+	if (netlink_file(f)) {
+		long r = netlink_transfer(t, f, &v, 1, (int)a[3], false, a[4], a[5], &trunc);
+		file_put(f);
+		return r;
+	}
 	if (!inet_file(f)) {
 		file_put(f);
 		return unix_recvfrom(t, a);
 	}
-	struct iovec v = {(void *)a[1], a[2]};
-	bool trunc;
 	long r = inet_recvmsg(t, f, &v, 1, (int)a[3], a[4], a[5], &trunc);
 	file_put(f);
 	return r;
@@ -142,13 +163,15 @@ static long inet_msg(struct k_task *t, struct k_file *f, uint64_t umsg, int flag
 	if (mh.msg_iovlen && k_copy_in(t, gv, (uint64_t)mh.msg_iov, mh.msg_iovlen * sizeof(*gv)))
 		r = -EFAULT;
 	bool trunc = false;
-	if (!r && send)
+	uint64_t name = mh.msg_name ? (uint64_t)mh.msg_name : 0;
+	uint64_t namelen = mh.msg_name ? umsg + offsetof(struct msghdr, msg_namelen) : 0;
+	if (!r && netlink_file(f))
+		r = netlink_transfer(t, f, gv, (int)mh.msg_iovlen, flags, send, name, namelen, &trunc);
+	else if (!r && send)
 		r = inet_sendmsg(t, f, gv, (int)mh.msg_iovlen, (uint64_t)mh.msg_name,
 				 (int)mh.msg_namelen, flags);
 	else if (!r)
-		r = inet_recvmsg(t, f, gv, (int)mh.msg_iovlen, flags,
-				 mh.msg_name ? (uint64_t)mh.msg_name : 0,
-				 mh.msg_name ? umsg + offsetof(struct msghdr, msg_namelen) : 0, &trunc);
+		r = inet_recvmsg(t, f, gv, (int)mh.msg_iovlen, flags, name, namelen, &trunc);
 	free(gv);
 	if (r >= 0 && !send) {
 		/* No control messages yet; truncation said in the flags. */
@@ -172,7 +195,7 @@ static long msg(struct k_task *t, const uint64_t *a, bool send)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	if (!inet_file(f)) {
+	if (unix_file(f)) {
 		file_put(f);
 		return unix_msg(t, (int)a[0], a[1], (int)a[2], send);
 	}
@@ -251,11 +274,13 @@ SYSCALL(shutdown)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	if (!inet_file(f)) {
+	if (unix_file(f)) {
 		file_put(f);
 		return unix_shutdown(t, a);
 	}
-	long r = how < SHUT_RD || how > SHUT_RDWR ? -EINVAL : inet_shutdown(t, f, how);
+	long r = how < SHUT_RD || how > SHUT_RDWR ? -EINVAL
+		 : netlink_file(f)		   ? 0
+						   : inet_shutdown(t, f, how);
 	file_put(f);
 	return r;
 }
@@ -266,8 +291,9 @@ static long name(struct k_task *t, const uint64_t *a, bool peer)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	long r = inet_file(f) ? inet_name(t, f, a[1], a[2], peer)
-			      : unix_getname(t, f, a[1], a[2], peer);
+	long r = inet_file(f)	 ? inet_name(t, f, a[1], a[2], peer)
+		 : netlink_file(f) ? netlink_getname(t, f, a[1], a[2], peer)
+				   : unix_getname(t, f, a[1], a[2], peer);
 	file_put(f);
 	return r;
 }
@@ -275,17 +301,43 @@ static long name(struct k_task *t, const uint64_t *a, bool peer)
 SYSCALL(getsockname) { return name(t, a, false); }
 SYSCALL(getpeername) { return name(t, a, true); }
 
+static long netlink_getsockopt(struct k_task *t, int level, int opt, uint64_t uval, uint64_t ulen)
+{
+	int v;
+	if (level != SOL_SOCKET)
+		return -ENOPROTOOPT;
+	switch (opt) {
+	case SO_TYPE: v = SOCK_RAW; break;
+	case SO_DOMAIN: v = AF_NETLINK; break;
+	case SO_PROTOCOL: v = 0; /* NETLINK_ROUTE */ break;
+	case SO_RCVBUF: case SO_SNDBUF: v = 212992; break;
+	case SO_ERROR: v = 0; break;
+	default: return -ENOPROTOOPT;
+	}
+	int32_t len;
+	if (k_copy_in(t, &len, ulen, sizeof(len)))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	size_t n = (size_t)len < sizeof(v) ? (size_t)len : sizeof(v);
+	if (n && k_copy_out(t, uval, &v, n))
+		return -EFAULT;
+	len = (int32_t)n;
+	return k_copy_out(t, ulen, &len, sizeof(len));
+}
+
 SYSCALL(getsockopt)
 {
 	long err;
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	if (!inet_file(f)) {
+	if (unix_file(f)) {
 		file_put(f);
 		return unix_getsockopt(t, a);
 	}
-	long r = inet_getsockopt(t, f, (int)a[1], (int)a[2], a[3], a[4]);
+	long r = netlink_file(f) ? netlink_getsockopt(t, (int)a[1], (int)a[2], a[3], a[4])
+				 : inet_getsockopt(t, f, (int)a[1], (int)a[2], a[3], a[4]);
 	file_put(f);
 	return r;
 }
@@ -296,11 +348,14 @@ SYSCALL(setsockopt)
 	struct k_file *f = sock_get(t, (int)a[0], &err);
 	if (!f)
 		return err;
-	if (!inet_file(f)) {
+	if (unix_file(f)) {
 		file_put(f);
 		return unix_setsockopt(t, a);
 	}
-	long r = inet_setsockopt(t, f, (int)a[1], (int)a[2], a[3], (int)a[4]);
+	/* A netlink socket takes its options (buffer sizes, NETLINK_*)
+	 * without effect: nothing it offers depends on them. */
+	long r = netlink_file(f) ? ((int)a[4] < 0 ? -EINVAL : 0)
+				 : inet_setsockopt(t, f, (int)a[1], (int)a[2], a[3], (int)a[4]);
 	file_put(f);
 	return r;
 }

@@ -148,5 +148,16 @@ fi
 kill "$srv" 2>/dev/null
 wait "$srv" 2>/dev/null
 
+# The interfaces programs see, through netlink (getifaddrs, if_nameindex):
+# the sandbox's, lo alone without a link, lo and eth0 with one.
+want='[(1, '"'"'lo'"'"')]'
+got=$("$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} -- /usr/bin/python3 -c 'import socket; print(socket.if_nameindex())' 2>&1)
+[ "$got" = "$want" ] && ok "netlink: python's if_nameindex ($got)" || bad "netlink: if_nameindex: $got"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+got=$("$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --publish "$port:80" -- /usr/bin/node -e \
+	'const i = require("os").networkInterfaces(); console.log(Object.keys(i).map(k => k + " " + i[k][0].cidr).join(", "))' 2>&1)
+want="lo 127.0.0.1/8, eth0 10.0.2.15/24"
+[ "$got" = "$want" ] && ok "netlink: node's os.networkInterfaces ($got)" || bad "netlink: networkInterfaces: $got"
+
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
