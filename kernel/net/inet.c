@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/tcp.h>
+#include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,11 +268,91 @@ static bool listening(const struct inet_sock *sk)
 	return ni.state == 10; /* TCP_LISTEN */
 }
 
+/* The interface an ifreq names (by name, or by index for SIOCGIFNAME). */
+static int find_if(struct ns_stack *s, const struct ifreq *r, bool by_index, struct ns_ifinfo *out)
+{
+	for (int k = 0; ns_if_info(s, k, out) > 0; k++)
+		if (by_index ? out->index == r->ifr_ifindex
+			     : !strncmp(out->name, r->ifr_name, sizeof(r->ifr_name)))
+			return 0;
+	return -ENODEV;
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(addr)};
+	memcpy(sa, &in, sizeof(in));
+}
+
+/* The interface ioctls (SIOCGIF*): what ifconfig and older programs ask,
+ * answered from the sandbox's netstack.  Setting anything is EPERM. */
+static long if_ioctl(struct k_task *t, unsigned cmd, uint64_t arg)
+{
+	struct ns_stack *s = stack_of(t->k);
+	struct ns_ifinfo i;
+	if (cmd == SIOCGIFCONF) {
+		struct ifconf ic;
+		if (k_copy_in(t, &ic, arg, sizeof(ic)))
+			return -EFAULT;
+		int len = 0;
+		for (int k = 0; ns_if_info(s, k, &i) > 0; k++) {
+			if (ic.ifc_buf) {
+				if (ic.ifc_len - len < (int)sizeof(struct ifreq))
+					break;
+				struct ifreq r;
+				memset(&r, 0, sizeof(r));
+				memcpy(r.ifr_name, i.name, sizeof(r.ifr_name) - 1);
+				set_sin(&r.ifr_addr, i.addr);
+				if (k_copy_out(t, (uint64_t)ic.ifc_buf + (uint64_t)len, &r, sizeof(r)))
+					return -EFAULT;
+			}
+			len += (int)sizeof(struct ifreq);
+		}
+		ic.ifc_len = len;
+		return k_copy_out(t, arg, &ic, sizeof(ic));
+	}
+	struct ifreq r;
+	if (k_copy_in(t, &r, arg, sizeof(r)))
+		return -EFAULT;
+	int err = find_if(s, &r, cmd == SIOCGIFNAME, &i);
+	if (err)
+		return err;
+	switch (cmd) {
+	case SIOCGIFNAME: memset(r.ifr_name, 0, sizeof(r.ifr_name));
+		memcpy(r.ifr_name, i.name, sizeof(r.ifr_name) - 1);
+		break;
+	case SIOCGIFINDEX: r.ifr_ifindex = i.index; break;
+	case SIOCGIFFLAGS:
+		r.ifr_flags = (short)(IFF_UP | IFF_RUNNING |
+				      (i.loopback ? IFF_LOOPBACK : IFF_POINTOPOINT | IFF_NOARP));
+		break;
+	case SIOCGIFMTU: r.ifr_mtu = i.mtu; break;
+	case SIOCGIFADDR: set_sin(&r.ifr_addr, i.addr); break;
+	case SIOCGIFNETMASK: set_sin(&r.ifr_netmask, i.prefix ? 0xffffffffu << (32 - i.prefix) : 0); break;
+	case SIOCGIFBRDADDR:
+		set_sin(&r.ifr_broadaddr, i.addr | (i.prefix ? ~(0xffffffffu << (32 - i.prefix)) : ~0u));
+		break;
+	case SIOCGIFHWADDR:
+		memset(&r.ifr_hwaddr, 0, sizeof(r.ifr_hwaddr));
+		r.ifr_hwaddr.sa_family = i.loopback ? ARPHRD_LOOPBACK : ARPHRD_NONE;
+		break;
+	default: return -EINVAL;
+	}
+	return k_copy_out(t, arg, &r, sizeof(r));
+}
+
 static long inet_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_t arg)
 {
 	struct inet_sock *sk = sock_of(f);
 	int n;
 	switch (cmd) {
+	case SIOCGIFCONF: case SIOCGIFNAME: case SIOCGIFINDEX: case SIOCGIFFLAGS:
+	case SIOCGIFMTU: case SIOCGIFADDR: case SIOCGIFNETMASK: case SIOCGIFBRDADDR:
+	case SIOCGIFHWADDR:
+		return if_ioctl(t, cmd, arg);
+	case SIOCSIFFLAGS: case SIOCSIFADDR: case SIOCSIFNETMASK: case SIOCSIFMTU:
+	case SIOCSIFBRDADDR: case SIOCSIFNAME: case SIOCSIFHWADDR:
+		return -EPERM;
 	case FIONREAD:
 		if (listening(sk))
 			return -EINVAL;
