@@ -745,6 +745,8 @@ void k_file_notify(void);
 /* The network stack's timers (net/inet.c): runs those due, and lowers
  * *wake (0: none) to its next one. */
 void k_net_tick(struct k_kernel *k, int64_t now, int64_t *wake);
+/* The sandbox's netstack (made with lo if it has none yet), its clock set. */
+struct ns_stack *k_net_stack(struct k_kernel *k);
 /* Packets waiting on the sandbox's link (cfg.net_fd) into the stack. */
 void k_net_rx(struct k_kernel *k);
 /* The stack and its link, at boot when the sandbox has one. */

@@ -215,6 +215,18 @@ struct ns_tcp_info {
 };
 void ns_tcp_info(const struct ns_tcp *t, struct ns_tcp_info *out);
 
+/* ---- what /proc/net lists ---- */
+struct ns_conn {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	int state;        /* Linux's TCP state numbers; UDP: 7 (CLOSE) or 1 (connected) */
+	size_t tx_queue, rx_queue;
+};
+/* Up to max of the stack's TCP connections (listeners included) or UDP
+ * endpoints, in out; how many there are in all. */
+int ns_tcp_list(const struct ns_stack *s, struct ns_conn *out, int max);
+int ns_udp_list(const struct ns_stack *s, struct ns_conn *out, int max);
+
 /* ---- helpers for callers and tests ---- */
 /* The Internet checksum (RFC 1071) of buf, folded, complemented. */
 uint16_t ns_checksum(const void *buf, size_t len);

@@ -637,6 +637,21 @@ int ns_tcp_name(const struct ns_tcp *t, struct ns_sockaddr *local, struct ns_soc
 	return 0;
 }
 
+int ns_tcp_list(const struct ns_stack *s, struct ns_conn *out, int max)
+{
+	int n = 0;
+	for (const struct ns_tcp *t = s->tcps; t; t = t->next, n++) {
+		if (n >= max)
+			continue;
+		struct ns_tcp_info i;
+		ns_tcp_info(t, &i);
+		out[n] = (struct ns_conn){.laddr = t->laddr, .raddr = t->raddr, .lport = t->lport,
+					  .rport = t->rport, .state = i.state,
+					  .tx_queue = t->sndq.len, .rx_queue = t->rcvq.len};
+	}
+	return n;
+}
+
 size_t ns_tcp_readable(const struct ns_tcp *t)
 {
 	return t->rcvq.len;

@@ -316,6 +316,18 @@ unsigned ns_udp_poll(const struct ns_udp *u)
 	return m;
 }
 
+int ns_udp_list(const struct ns_stack *s, struct ns_conn *out, int max)
+{
+	int n = 0;
+	for (const struct ns_udp *u = s->udps; u; u = u->next, n++)
+		if (n < max)
+			out[n] = (struct ns_conn){.laddr = u->laddr, .raddr = u->raddr,
+						  .lport = u->lport, .rport = u->rport,
+						  .state = u->connected ? 1 : 7,
+						  .rx_queue = u->rq_bytes};
+	return n;
+}
+
 size_t ns_udp_next_len(const struct ns_udp *u)
 {
 	return u->rq ? u->rq->len : 0;

@@ -12,6 +12,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "../../netstack/netstack.h"
 #include "procfs.h"
 
 /* ======================= /proc itself ======================= */
@@ -243,6 +244,62 @@ static int gen_file_max(struct pfs_ctx *c, struct pbuf *b)
 	return 0;
 }
 
+/* /proc/net: the sandbox's own network, from its netstack. */
+static int gen_net_dev(struct pfs_ctx *c, struct pbuf *b)
+{
+	pb_printf(b, "Inter-|   Receive                                                |  Transmit\n"
+		     " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
+		     "packets errs drop fifo colls carrier compressed\n");
+	struct ns_stack *s = k_net_stack(c->ps->k);
+	struct ns_ifinfo i;
+	for (int k = 0; s && ns_if_info(s, k, &i) > 0; k++)
+		pb_printf(b, "%6s: %7llu %7llu    0 %4llu    0     0          0         0 %8llu "
+			     "%7llu    0 %4llu    0     0       0          0\n",
+			  i.name, (unsigned long long)i.rx_bytes, (unsigned long long)i.rx_packets,
+			  (unsigned long long)i.rx_dropped, (unsigned long long)i.tx_bytes,
+			  (unsigned long long)i.tx_packets, (unsigned long long)i.tx_dropped);
+	return 0;
+}
+
+/* Addresses as Linux prints them: the 32 bits in memory order, in hex. */
+static void net_conns(struct pbuf *b, struct ns_conn *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		pb_printf(b, "%4d: %08X:%04X %08X:%04X %02X %08zX:%08zX 00:00000000 00000000 %5u "
+			     "%8d %lu 1 0000000000000000 100 0 0 10 0\n",
+			  i, __builtin_bswap32(v[i].laddr), v[i].lport, __builtin_bswap32(v[i].raddr),
+			  v[i].rport, v[i].state, v[i].tx_queue, v[i].rx_queue, 0u, 0, 0ul);
+}
+
+static int gen_net_tcp(struct pfs_ctx *c, struct pbuf *b)
+{
+	pb_printf(b, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+		     "   uid  timeout inode\n");
+	struct ns_stack *s = k_net_stack(c->ps->k);
+	static struct ns_conn v[1024];
+	int n = s ? ns_tcp_list(s, v, 1024) : 0;
+	net_conns(b, v, n < 1024 ? n : 1024);
+	return 0;
+}
+
+static int gen_net_udp(struct pfs_ctx *c, struct pbuf *b)
+{
+	pb_printf(b, "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+		     "   uid  timeout inode ref pointer drops\n");
+	struct ns_stack *s = k_net_stack(c->ps->k);
+	static struct ns_conn v[1024];
+	int n = s ? ns_udp_list(s, v, 1024) : 0;
+	net_conns(b, v, n < 1024 ? n : 1024);
+	return 0;
+}
+
+static const struct pfs_ent net_kids[] = {
+	PFS_REG("dev", 0444, gen_net_dev),
+	PFS_REG("tcp", 0444, gen_net_tcp),
+	PFS_REG("udp", 0444, gen_net_udp),
+	{0},
+};
+
 #define SYSCTL_INT(n, m, s)                                                                     \
 	{.name = (n), .mode = S_IFREG | (m), .flags = PFS_RO_OPEN | PFS_INTVAL, .text = (s)}
 #define SYSCTL_STR(n, m, s) {.name = (n), .mode = S_IFREG | (m), .flags = PFS_RO_OPEN, .text = (s)}
@@ -316,6 +373,7 @@ static const struct pfs_ent root_kids[] = {
 	PFS_REG("loadavg", 0444, gen_loadavg),
 	PFS_REG("meminfo", 0444, gen_meminfo),
 	{.name = "mounts", .mode = S_IFLNK | 0777, .readlink = link_mounts},
+	PDIR("net", net_kids),
 	PFS_REG("stat", 0444, gen_stat_root),
 	PFS_REG("uptime", 0444, gen_uptime),
 	PFS_TEXT("version", 0444, "Linux version " K_UTS_RELEASE " " K_UTS_VERSION "\n"),

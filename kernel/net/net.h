@@ -111,8 +111,6 @@ long netlink_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len);
 long netlink_getname(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, bool peer);
 long netlink_transfer(struct k_task *t, struct k_file *f, struct iovec *gv, int cnt, int flags,
 		      bool send, uint64_t uaddr, uint64_t ulen, bool *trunc);
-/* The sandbox's netstack (made with lo if it has none yet), its clock set. */
-struct ns_stack *k_net_stack(struct k_kernel *k);
 
 /* inet.c: AF_INET TCP and UDP over the sandbox's netstack. */
 bool inet_file(const struct k_file *f);

@@ -158,6 +158,17 @@ got=$("$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --publish "$port:8
 	'const i = require("os").networkInterfaces(); console.log(Object.keys(i).map(k => k + " " + i[k][0].cidr).join(", "))' 2>&1)
 want="lo 127.0.0.1/8, eth0 10.0.2.15/24"
 [ "$got" = "$want" ] && ok "netlink: node's os.networkInterfaces ($got)" || bad "netlink: networkInterfaces: $got"
+# /proc/net: a listener and a connection as Linux lists them.
+got=$("$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} -- /usr/bin/python3 -c '
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 8080)); l.listen()
+c = socket.socket(); c.connect(("127.0.0.1", 8080)); a, _ = l.accept()
+rows = [r.split() for r in open("/proc/net/tcp").read().splitlines()[1:]]
+print(sorted((r[1], r[3]) for r in rows if r[1].endswith(":1F90")))
+print("lo" in open("/proc/net/dev").read())' 2>&1)
+want="[('0100007F:1F90', '01'), ('0100007F:1F90', '0A')]
+True"
+[ "$got" = "$want" ] && ok "/proc/net/tcp and dev list the sandbox's sockets" || bad "/proc/net: $got"
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
