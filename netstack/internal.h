@@ -67,6 +67,7 @@ struct ns_stack {
 	struct ns_udp *udps;
 	struct ns_tcp *tcps;
 	int ntcbs;
+	size_t ring_mem; /* what TCP's queues hold (tcp_internal.h's rings) */
 	uint64_t isn_secret;
 	uint16_t next_port;
 	ns_forward_fn forward;

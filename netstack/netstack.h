@@ -111,6 +111,7 @@ struct ns_stats {
 		tcp_in_segs, tcp_out_segs, tcp_retrans_segs, tcp_in_errs, tcp_out_rsts,
 		tcp_in_csum_errors, tcp_listen_drops, tcp_fast_retrans, tcp_timeouts,
 		tcp_ooo_drops;
+	uint64_t tcp_mem_bytes; /* what TCP's queues hold now (64 MiB at most) */
 	uint64_t backlog_drops;
 };
 void ns_stats_get(const struct ns_stack *s, struct ns_stats *out);

@@ -165,4 +165,5 @@ int ns_pick_port(struct ns_stack *s, int proto, uint32_t addr)
 void ns_stats_get(const struct ns_stack *s, struct ns_stats *out)
 {
 	*out = s->st;
+	out->tcp_mem_bytes = s->ring_mem;
 }

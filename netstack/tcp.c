@@ -7,12 +7,16 @@
 /* ---- rings ---- */
 #define RING_FIRST 4096
 
-int ring_init(struct ring *r, size_t cap)
+int ring_init(struct ring *r, size_t cap, size_t *mem)
 {
+	/* The first page is granted even past the ceiling (it is bounded by
+	 * the count of connections): a full stack still takes new ones. */
 	r->alloc = cap < RING_FIRST ? cap : RING_FIRST;
 	r->buf = malloc(r->alloc);
 	if (!r->buf)
 		return -ENOMEM;
+	r->mem = mem;
+	*mem += r->alloc;
 	r->cap = cap;
 	r->head = r->len = 0;
 	return 0;
@@ -20,6 +24,8 @@ int ring_init(struct ring *r, size_t cap)
 
 void ring_free(struct ring *r)
 {
+	if (r->buf && r->mem)
+		*r->mem -= r->alloc;
 	free(r->buf);
 	r->buf = NULL;
 	r->alloc = r->cap = r->head = r->len = 0;
@@ -31,12 +37,20 @@ static bool ring_grow(struct ring *r, size_t need)
 	size_t n = r->alloc * 2 > need ? r->alloc * 2 : need;
 	if (n > r->cap)
 		n = r->cap;
+	size_t others = *r->mem - r->alloc;
+	if (others >= STACK_RING_MAX)
+		return false;
+	if (others + n > STACK_RING_MAX)
+		n = STACK_RING_MAX - others;
+	if (n <= r->alloc)
+		return false;
 	uint8_t *b = malloc(n);
 	if (!b)
 		return false;
 	ring_peek(r, 0, b, r->len);
 	free(r->buf);
 	r->buf = b;
+	*r->mem += n - r->alloc;
 	r->alloc = n;
 	r->head = 0;
 	return true;
@@ -46,7 +60,10 @@ size_t ring_write(struct ring *r, const uint8_t *data, size_t n)
 {
 	if (n > r->cap - r->len)
 		n = r->cap - r->len;
-	if (r->len + n > r->alloc && !ring_grow(r, r->len + n))
+	/* Growth may stop short of what was asked (the stack's ceiling). */
+	if (r->len + n > r->alloc)
+		ring_grow(r, r->len + n);
+	if (n > r->alloc - r->len)
 		n = r->alloc - r->len;
 	if (!n)
 		return 0;
@@ -56,6 +73,20 @@ size_t ring_write(struct ring *r, const uint8_t *data, size_t n)
 	memcpy(r->buf, data + first, n - first);
 	r->len += n;
 	return n;
+}
+
+size_t ring_room(const struct ring *r)
+{
+	size_t limit = r->cap;
+	if (r->mem) {
+		size_t others = *r->mem - r->alloc;
+		size_t most = others >= STACK_RING_MAX ? 0 : STACK_RING_MAX - others;
+		if (limit > most)
+			limit = most;
+	}
+	if (limit < r->alloc)
+		limit = r->alloc;
+	return limit > r->len ? limit - r->len : 0;
 }
 
 void ring_peek(const struct ring *r, size_t off, uint8_t *dst, size_t n)
@@ -307,9 +338,9 @@ int ns_tcp_accept(struct ns_tcp *t, struct ns_tcp **out)
 
 int tcp_alloc_queues(struct ns_tcp *t)
 {
-	if (!t->sndq.buf && ring_init(&t->sndq, t->sndbuf))
+	if (!t->sndq.buf && ring_init(&t->sndq, t->sndbuf, &t->s->ring_mem))
 		return -ENOBUFS;
-	if (!t->rcvq.buf && ring_init(&t->rcvq, t->rcvbuf))
+	if (!t->rcvq.buf && ring_init(&t->rcvq, t->rcvbuf, &t->s->ring_mem))
 		return -ENOBUFS;
 	return 0;
 }
@@ -541,7 +572,7 @@ unsigned ns_tcp_poll(const struct ns_tcp *t)
 	if (t->err)
 		m |= NS_POLLERR | NS_POLLIN;
 	bool can_send = t->state == TCP_ESTABLISHED || t->state == TCP_CLOSE_WAIT;
-	if (can_send && !t->fin_queued && t->sndq.len < t->sndq.cap)
+	if (can_send && !t->fin_queued && ring_room(&t->sndq))
 		m |= NS_POLLOUT;
 	if (t->state == TCP_CLOSED && t->raddr)
 		m |= NS_POLLHUP | NS_POLLIN | NS_POLLOUT;

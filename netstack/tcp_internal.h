@@ -47,14 +47,22 @@ enum { TH_FIN = 1, TH_SYN = 2, TH_RST = 4, TH_PSH = 8, TH_ACK = 16, TH_URG = 32 
 #define SACK_SCOREBOARD 32
 
 /* A byte ring: the send queue (from snd_una on) or the receive queue.
- * Memory comes as bytes do, up to cap: an idle connection holds little. */
+ * Memory comes as bytes do, up to cap: an idle connection holds little;
+ * what the rings of a stack hold together is counted in *mem, and past
+ * STACK_RING_MAX a ring does not grow beyond its first page (as Linux's
+ * tcp_mem pressure: the sender waits, data that does not fit is dropped
+ * and sent again). */
 struct ring {
 	uint8_t *buf;
 	size_t alloc, cap, head, len;
+	size_t *mem;
 };
-int ring_init(struct ring *r, size_t cap);
+#define STACK_RING_MAX (64u << 20)
+int ring_init(struct ring *r, size_t cap, size_t *mem);
 void ring_free(struct ring *r);
 size_t ring_write(struct ring *r, const uint8_t *data, size_t n);
+/* Bytes a write could take now (memory of the stack allowing). */
+size_t ring_room(const struct ring *r);
 /* Copies n bytes starting off bytes into the ring out to dst. */
 void ring_peek(const struct ring *r, size_t off, uint8_t *dst, size_t n);
 void ring_drop(struct ring *r, size_t n);

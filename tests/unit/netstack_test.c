@@ -663,3 +663,29 @@ Test(netstack, fd_link_and_refused_egress)
 	ns_stack_free(g);
 	ns_stack_free(u);
 }
+
+Test(netstack, tcp_memory_is_bounded_per_stack)
+{
+	/* Connections whose data nobody reads: together their queues stay
+	 * within the stack's ceiling, and each sender is told to wait. */
+	struct ns_tcp *l;
+	ns_tcp_open(s, &l);
+	ns_tcp_bind(l, 0x7f000001, 9000);
+	ns_tcp_listen(l, 1024);
+	static uint8_t blob[65536];
+	struct iovec iov = {blob, sizeof blob};
+	for (int i = 0; i < 300; i++) {
+		struct ns_tcp *c, *a;
+		cr_assert_eq(ns_tcp_open(s, &c), 0);
+		cr_assert_eq(ns_tcp_connect(c, 0x7f000001, 9000), -EINPROGRESS);
+		cr_assert_eq(ns_tcp_accept(l, &a), 0);
+		for (int k = 0; k < 16 && ns_tcp_send(c, &iov, 1, 0) > 0; k++)
+			;
+	}
+	struct ns_stats st;
+	ns_stats_get(s, &st);
+	/* 64 MiB, and the first page of each queue. */
+	cr_assert_leq(st.tcp_mem_bytes, (64u << 20) + 1200 * 4096, "%llu bytes",
+		      (unsigned long long)st.tcp_mem_bytes);
+	cr_assert_gt(st.tcp_mem_bytes, 32u << 20, "the queues did fill");
+}
