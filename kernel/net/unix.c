@@ -563,6 +563,10 @@ static long transfer(struct k_task *t, struct k_file *f, struct iovec *gv, int n
 		if (!(e->send_to = unix_dgram_peer(e, &err)))
 			return err;
 	}
+	/* What a plain read left behind says nothing of this call. */
+	e->got_any = false;
+	e->got_len = 0;
+	e->got_from.len = 0;
 	e->rflags = flags & MSG_PEEK;
 	return k_file_rw(t, f, gv, n, send, NULL, msg_flags(flags));
 }
