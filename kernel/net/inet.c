@@ -467,23 +467,12 @@ static long get_addr(struct k_task *t, uint64_t uaddr, int len, struct ns_sockad
  * and the whole length to *ulen (Linux's move_addr_to_user). */
 static long put_addr(struct k_task *t, uint64_t uaddr, uint64_t ulen, struct ns_sockaddr a)
 {
-	if (!uaddr || !ulen)
-		return 0;
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
 	struct sockaddr_in in;
 	memset(&in, 0, sizeof(in));
 	in.sin_family = AF_INET;
 	in.sin_port = htons(a.port);
 	in.sin_addr.s_addr = htonl(a.addr);
-	size_t n = (size_t)len < sizeof(in) ? (size_t)len : sizeof(in);
-	if (n && k_copy_out(t, uaddr, &in, n))
-		return -EFAULT;
-	len = sizeof(in);
-	return k_copy_out(t, ulen, &len, sizeof(len));
+	return sock_copy_out(t, uaddr, ulen, &in, sizeof(in), SOCK_OUT_ADDR);
 }
 
 long inet_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
@@ -748,30 +737,12 @@ long inet_name(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen
 
 static long put_int(struct k_task *t, uint64_t uval, uint64_t ulen, int val)
 {
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	size_t n = (size_t)len < sizeof(val) ? (size_t)len : sizeof(val);
-	if (n && k_copy_out(t, uval, &val, n))
-		return -EFAULT;
-	len = (int32_t)n;
-	return k_copy_out(t, ulen, &len, sizeof(len));
+	return sock_copy_out(t, uval, ulen, &val, sizeof(val), SOCK_OUT_OPT);
 }
 
 static long put_blob(struct k_task *t, uint64_t uval, uint64_t ulen, const void *v, size_t size)
 {
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	size_t n = (size_t)len < size ? (size_t)len : size;
-	if (n && k_copy_out(t, uval, v, n))
-		return -EFAULT;
-	len = (int32_t)n;
-	return k_copy_out(t, ulen, &len, sizeof(len));
+	return sock_copy_out(t, uval, ulen, v, size, SOCK_OUT_OPT);
 }
 
 long inet_getsockopt(struct k_task *t, struct k_file *f, int level, int opt, uint64_t uval,

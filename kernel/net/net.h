@@ -5,6 +5,14 @@
 
 #include "../sentry.h"
 
+/* socket.c: writes size bytes of v to a guest buffer of *ulen bytes,
+ * truncated to it, then *ulen: the whole size for an address (Linux's
+ * move_addr_to_user; nothing when ubuf or ulen is NULL), what was
+ * copied for an option (getsockopt). */
+enum { SOCK_OUT_ADDR, SOCK_OUT_OPT };
+long sock_copy_out(struct k_task *t, uint64_t ubuf, uint64_t ulen, const void *v, size_t size,
+		   int kind);
+
 /* unix.c and unix_name.c: AF_UNIX. */
 #include <sys/un.h>
 

@@ -362,19 +362,8 @@ long netlink_socket(struct k_task *t, int type, int proto, int flags)
 
 static long put_nladdr(struct k_task *t, uint64_t uaddr, uint64_t ulen, uint32_t pid)
 {
-	if (!uaddr || !ulen)
-		return 0;
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
 	struct sockaddr_nl a = {.nl_family = AF_NETLINK, .nl_pid = pid};
-	size_t n = (size_t)len < sizeof(a) ? (size_t)len : sizeof(a);
-	if (n && k_copy_out(t, uaddr, &a, n))
-		return -EFAULT;
-	len = sizeof(a);
-	return k_copy_out(t, ulen, &len, sizeof(len));
+	return sock_copy_out(t, uaddr, ulen, &a, sizeof(a), SOCK_OUT_ADDR);
 }
 
 long netlink_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)

@@ -10,6 +10,23 @@
 
 #define MAX_IOV 1024
 
+long sock_copy_out(struct k_task *t, uint64_t ubuf, uint64_t ulen, const void *v, size_t size,
+		   int kind)
+{
+	if (kind == SOCK_OUT_ADDR && (!ubuf || !ulen))
+		return 0;
+	int32_t len;
+	if (k_copy_in(t, &len, ulen, sizeof(len)))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	size_t n = (size_t)len < size ? (size_t)len : size;
+	if (n && k_copy_out(t, ubuf, v, n))
+		return -EFAULT;
+	len = (int32_t)(kind == SOCK_OUT_ADDR ? size : n);
+	return k_copy_out(t, ulen, &len, sizeof(len));
+}
+
 /* The socket at fd (a new reference), or NULL with *err set. */
 static struct k_file *sock_get(struct k_task *t, int fd, long *err)
 {
@@ -314,16 +331,7 @@ static long netlink_getsockopt(struct k_task *t, int level, int opt, uint64_t uv
 	case SO_ERROR: v = 0; break;
 	default: return -ENOPROTOOPT;
 	}
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	size_t n = (size_t)len < sizeof(v) ? (size_t)len : sizeof(v);
-	if (n && k_copy_out(t, uval, &v, n))
-		return -EFAULT;
-	len = (int32_t)n;
-	return k_copy_out(t, ulen, &len, sizeof(len));
+	return sock_copy_out(t, uval, ulen, &v, sizeof(v), SOCK_OUT_OPT);
 }
 
 SYSCALL(getsockopt)

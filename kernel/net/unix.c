@@ -692,22 +692,13 @@ long unix_getsockopt(struct k_task *t, const uint64_t *a)
 	struct unix_end *e = f->priv;
 	struct unix_end copy = *e;
 	file_put(f);
-	int32_t len;
-	if (k_copy_in(t, &len, a[4], sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
 	if (level != SOL_SOCKET)
 		return -EOPNOTSUPP;
 	if (opt == SO_PEERCRED) {
 		if (!copy.has_peer_cred)
 			return -ENOTCONN;
 		struct ucred uc = {copy.peer_cred.pid, copy.peer_cred.uid, copy.peer_cred.gid};
-		size_t n = (size_t)len < sizeof(uc) ? (size_t)len : sizeof(uc);
-		if (k_copy_out(t, a[3], &uc, n))
-			return -EFAULT;
-		len = (int32_t)n;
-		return k_copy_out(t, a[4], &len, sizeof(len));
+		return sock_copy_out(t, a[3], a[4], &uc, sizeof(uc), SOCK_OUT_OPT);
 	}
 	int val;
 	switch (opt) {
@@ -721,11 +712,7 @@ long unix_getsockopt(struct k_task *t, const uint64_t *a)
 	case SO_KEEPALIVE: val = 0; break;
 	default: return -ENOPROTOOPT;
 	}
-	size_t n = (size_t)len < sizeof(val) ? (size_t)len : sizeof(val);
-	if (k_copy_out(t, a[3], &val, n))
-		return -EFAULT;
-	len = (int32_t)n;
-	return k_copy_out(t, a[4], &len, sizeof(len));
+	return sock_copy_out(t, a[3], a[4], &val, sizeof(val), SOCK_OUT_OPT);
 }
 
 long unix_setsockopt(struct k_task *t, const uint64_t *a)

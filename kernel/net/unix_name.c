@@ -67,23 +67,12 @@ static long get_addr(struct k_task *t, uint64_t uaddr, int len, struct unix_addr
 
 long unix_put_addr(struct k_task *t, uint64_t uaddr, uint64_t ulen, const struct unix_addr *a)
 {
-	if (!uaddr || !ulen)
-		return 0;
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
 	struct sockaddr_un sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, a->path, a->len);
-	size_t total = offsetof(struct sockaddr_un, sun_path) + a->len;
-	size_t n = (size_t)len < total ? (size_t)len : total;
-	if (n && k_copy_out(t, uaddr, &sa, n))
-		return -EFAULT;
-	len = (int32_t)total;
-	return k_copy_out(t, ulen, &len, sizeof(len));
+	return sock_copy_out(t, uaddr, ulen, &sa, offsetof(struct sockaddr_un, sun_path) + a->len,
+			     SOCK_OUT_ADDR);
 }
 
 /* The node a filesystem name is (referenced), for connect and sendto:
@@ -394,10 +383,7 @@ long unix_getname(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t u
 	struct unix_end *e = f->priv;
 	if (peer && !e->tx && !e->peer.len)
 		return -ENOTCONN;
-	int32_t len;
-	if (k_copy_in(t, &len, ulen, sizeof(len)))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
+	if (!ulen)
+		return -EFAULT; /* getsockname's length is not optional */
 	return unix_put_addr(t, uaddr, ulen, peer ? &e->peer : &e->name);
 }
