@@ -139,6 +139,21 @@ if [ "$got" = "served from inside husk" ]; then
 else
 	bad "--publish: got '$got'"
 fi
+# The gateway (husk run's child in the host's pid namespace that is not
+# the gofer; the stubs live in one of their own) runs confined: seccomp
+# filter mode and no_new_privs (the sanitizer build leaves it be).
+if [[ "$husk" != */san/* ]]; then
+	confined=0
+	for c in $(cat /proc/"$srv"/task/*/children 2>/dev/null); do
+		st=/proc/"$c"/status
+		if [ "$(awk '/^NSpid:/ {print NF}' "$st" 2>/dev/null)" = 2 ] &&
+			! tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null | grep -q ' gofer ' &&
+			grep -q '^Seccomp:[[:space:]]*2' "$st" && grep -q '^NoNewPrivs:[[:space:]]*1' "$st"; then
+			confined=$((confined + 1))
+		fi
+	done
+	[ "$confined" -ge 1 ] && ok "--publish: the gateway runs under seccomp" || bad "--publish: no confined gateway among husk run's children"
+fi
 load=$(timeout 300 /usr/bin/python3 "$here/http_load.py" "$port" 1000 20 25 "$www/index.txt" 2>&1)
 if grep -q '^sequential 1000: 0 errors, .* concurrent 20x25: 0 errors' <<<"$load"; then
 	ok "--publish: keep-alive load, no error ($load)"
