@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -325,6 +326,12 @@ static int confine(void)
 	int err = 0;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && !err; i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* libuv reopens a spare descriptor when accept hits EMFILE: it is
+	 * told no, and carries on without, rather than the gateway dying. */
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 	if (!err)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -367,6 +374,12 @@ static __attribute__((noreturn)) void serve(int link_fd, const int *lfd,
 		if (uv_tcp_open(&l->tcp, lfd[i]) < 0 ||
 		    uv_listen((uv_stream_t *)&l->tcp, 128, on_connection) < 0)
 			_exit(1);
+	}
+	/* As many descriptors as the host allows: a relay holds one each. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || confine() != 0)
 		_exit(1);

@@ -160,7 +160,7 @@ static __attribute__((noreturn)) void stub_child(int memfd, int sysmsg, int door
 		       "the stub's descriptor numbers");
 	int want[4] = {memfd, sysmsg, doorbell, fdsock};
 	for (int i = 0; i < 4; i++)
-		if (want[i] >= 0 && (want[i] = fcntl(want[i], F_DUPFD, 100)) < 0)
+		if (want[i] >= 0 && (want[i] = fcntl(want[i], F_DUPFD, STUB_MEMFD + 4)) < 0)
 			_exit(STEP_FDS);
 	for (int i = 0; i < 4; i++)
 		if (want[i] >= 0 && dup2(want[i], STUB_MEMFD + i) != STUB_MEMFD + i)
