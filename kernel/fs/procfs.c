@@ -271,26 +271,28 @@ static void net_conns(struct pbuf *b, struct ns_conn *v, int n)
 			  v[i].rport, v[i].state, v[i].tx_queue, v[i].rx_queue, 0u, 0, 0ul);
 }
 
-static int gen_net_tcp(struct pfs_ctx *c, struct pbuf *b)
+static int gen_net_list(struct pfs_ctx *c, struct pbuf *b, const char *head,
+			int (*list)(const struct ns_stack *, struct ns_conn *, int))
 {
-	pb_printf(b, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
-		     "   uid  timeout inode\n");
+	pb_printf(b, "%s", head);
 	struct ns_stack *s = k_net_stack(c->ps->k);
 	static struct ns_conn v[1024];
-	int n = s ? ns_tcp_list(s, v, 1024) : 0;
+	int n = s ? list(s, v, 1024) : 0;
 	net_conns(b, v, n < 1024 ? n : 1024);
 	return 0;
 }
 
+static int gen_net_tcp(struct pfs_ctx *c, struct pbuf *b)
+{
+	return gen_net_list(c, b, "  sl  local_address rem_address   st tx_queue rx_queue tr "
+				  "tm->when retrnsmt   uid  timeout inode\n", ns_tcp_list);
+}
+
 static int gen_net_udp(struct pfs_ctx *c, struct pbuf *b)
 {
-	pb_printf(b, "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
-		     "   uid  timeout inode ref pointer drops\n");
-	struct ns_stack *s = k_net_stack(c->ps->k);
-	static struct ns_conn v[1024];
-	int n = s ? ns_udp_list(s, v, 1024) : 0;
-	net_conns(b, v, n < 1024 ? n : 1024);
-	return 0;
+	return gen_net_list(c, b, "   sl  local_address rem_address   st tx_queue rx_queue tr "
+				  "tm->when retrnsmt   uid  timeout inode ref pointer drops\n",
+			    ns_udp_list);
 }
 
 static const struct pfs_ent net_kids[] = {

@@ -56,12 +56,6 @@ bool inet_file(const struct k_file *f)
 	return f->ops == &inet_ops;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	k_clock_ts(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void wake_files(void *ctx)
 {
@@ -89,7 +83,7 @@ void k_net_rx(struct k_kernel *k)
 {
 	if (!k->net || !k->net_if)
 		return;
-	ns_set_time(k->net, (uint64_t)now_ns());
+	ns_set_time(k->net, (uint64_t)sock_now_ns());
 	int n = ns_link_fd_rx(k->net, k->net_if, k->net_fd);
 	if (n < 0) {
 		/* The host side is gone: the link is down for good (sends on
@@ -115,7 +109,7 @@ static struct ns_stack *stack_of(struct k_kernel *k)
 			return NULL;
 		}
 	}
-	ns_set_time(k->net, (uint64_t)now_ns());
+	ns_set_time(k->net, (uint64_t)sock_now_ns());
 	return k->net;
 }
 
@@ -154,9 +148,9 @@ static ssize_t blocked(struct inet_sock *sk, bool write)
 	const struct timeval *tv = write ? &sk->sndtimeo : &sk->rcvtimeo;
 	if (!tv->tv_sec && !tv->tv_usec)
 		return -K_EBLOCK;
-	int64_t now = now_ns();
+	int64_t now = sock_now_ns();
 	if (!sk->deadline) {
-		sk->deadline = now + tv->tv_sec * 1000000000LL + tv->tv_usec * 1000LL;
+		sk->deadline = sock_deadline(tv->tv_sec, tv->tv_usec * 1000LL);
 		return -K_EBLOCK;
 	}
 	if (now >= sk->deadline) {
@@ -535,7 +529,7 @@ static int64_t deadline_of(const struct timeval *tv)
 {
 	if (!tv->tv_sec && !tv->tv_usec)
 		return 0;
-	return now_ns() + tv->tv_sec * 1000000000LL + tv->tv_usec * 1000LL;
+	return sock_deadline(tv->tv_sec, tv->tv_usec * 1000LL);
 }
 
 long inet_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, int flags)
@@ -656,6 +650,26 @@ long inet_sendmsg(struct k_task *t, struct k_file *f, struct iovec *gv, int n, u
 	return r;
 }
 
+/* A datagram received into no buffer still waits for one and takes it
+ * (Linux's udp_recvmsg); the read/write layer would call an empty
+ * transfer done at once. */
+static long empty_recv(struct k_task *t, struct k_file *f, struct inet_sock *sk, int flags)
+{
+	int64_t until = deadline_of(&sk->rcvtimeo);
+	for (;;) {
+		stack_of(sk->k);
+		long r = ns_udp_recvmsg(sk->udp, NULL, 0, (flags & MSG_PEEK) ? NS_MSG_PEEK : 0,
+					&sk->from, &sk->full);
+		if (r != -EAGAIN)
+			return r;
+		if ((flags & MSG_DONTWAIT) || (f->flags & O_NONBLOCK))
+			return -EAGAIN;
+		long w = wait_stack(t, until);
+		if (w)
+			return w == -ETIMEDOUT ? -EAGAIN : w;
+	}
+}
+
 long inet_recvmsg(struct k_task *t, struct k_file *f, struct iovec *gv, int n, int flags,
 		  uint64_t uaddr, uint64_t ulen, bool *trunc)
 {
@@ -665,7 +679,14 @@ long inet_recvmsg(struct k_task *t, struct k_file *f, struct iovec *gv, int n, i
 	sk->flags = flags;
 	sk->full = 0;
 	sk->deadline = 0;
-	long r = k_file_rw(t, f, gv, n, false, NULL, rw_flags(flags));
+	bool empty = true;
+	for (int i = 0; i < n; i++)
+		empty &= gv[i].iov_len == 0;
+	long r;
+	if (sk->udp && empty)
+		r = empty_recv(t, f, sk, flags);
+	else
+		r = k_file_rw(t, f, gv, n, false, NULL, rw_flags(flags));
 	/* MSG_WAITALL on a stream: on until the buffers are full, the end of
 	 * the stream, an error or a signal (what came is returned then). */
 	if (r > 0 && sk->tcp && (flags & MSG_WAITALL) && !(flags & (MSG_PEEK | MSG_DONTWAIT)) &&

@@ -10,6 +10,11 @@
  * move_addr_to_user; nothing when ubuf or ulen is NULL), what was
  * copied for an option (getsockopt). */
 enum { SOCK_OUT_ADDR, SOCK_OUT_OPT };
+/* CLOCK_MONOTONIC in ns, and when a wait of sec+nsec from now ends: a
+ * guest's timeout, so a negative one ends at once and a huge one is held
+ * to 10^9 s (no overflow), as Linux clamps to MAX_SCHEDULE_TIMEOUT. */
+int64_t sock_now_ns(void);
+int64_t sock_deadline(int64_t sec, int64_t nsec);
 long sock_copy_out(struct k_task *t, uint64_t ubuf, uint64_t ulen, const void *v, size_t size,
 		   int kind);
 

@@ -224,11 +224,20 @@ static long msg(struct k_task *t, const uint64_t *a, bool send)
 SYSCALL(sendmsg) { return msg(t, a, true); }
 SYSCALL(recvmsg) { return msg(t, a, false); }
 
-static int64_t mono_now(void)
+int64_t sock_now_ns(void)
 {
 	struct timespec ts;
 	k_clock_ts(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t sock_deadline(int64_t sec, int64_t nsec)
+{
+	if (sec < 0 || nsec < 0)
+		return sock_now_ns();
+	if (sec > 1000000000LL)
+		sec = 1000000000LL;
+	return sock_now_ns() + sec * 1000000000LL + nsec % 1000000000LL;
 }
 
 /* sendmmsg and recvmmsg: one msg call per entry, each one's length into
@@ -254,7 +263,7 @@ static long mmsg(struct k_task *t, const uint64_t *a, bool send)
 			return -EFAULT;
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
 			return -EINVAL;
-		until = mono_now() + ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		until = sock_deadline(ts.tv_sec, ts.tv_nsec);
 	}
 	bool waitforone = !send && (flags & MSG_WAITFORONE);
 	flags &= ~MSG_WAITFORONE;
@@ -273,7 +282,7 @@ static long mmsg(struct k_task *t, const uint64_t *a, bool send)
 			return i ? (long)i : -EFAULT;
 		if (waitforone)
 			flags |= MSG_DONTWAIT;
-		if (until && mono_now() >= until) {
+		if (until && sock_now_ns() >= until) {
 			i++;
 			break;
 		}

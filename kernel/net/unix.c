@@ -23,6 +23,7 @@
  * past this a send fails with ENOBUFS, as under Linux's memory pressure;
  * and descriptors in flight (Linux bounds them by RLIMIT_NOFILE): past
  * this, ETOOMANYREFS. */
+#define ERESTARTSYS 512 /* the kernel's: restart under SA_RESTART */
 #define SANDBOX_BYTES (256UL << 20)
 #define SANDBOX_INFLIGHT 4096
 static size_t queued_bytes;
@@ -104,7 +105,8 @@ static ssize_t unix_read(struct k_file *f, const struct iovec *iov, int n, int64
 	size_t want = iov_total(iov, n), done = 0, at = 0;
 	int i = 0;
 	struct unix_msg *m = q->head;
-	while (m && done < want) {
+	/* A message read into no buffer is taken all the same (not a stream). */
+	while (m && (done < want || (!want && e->type != SOCK_STREAM))) {
 		/* A read never takes two messages' descriptors. */
 		if (done && m->nfiles)
 			break;
@@ -568,6 +570,25 @@ static long transfer(struct k_task *t, struct k_file *f, struct iovec *gv, int n
 	e->got_len = 0;
 	e->got_from.len = 0;
 	e->rflags = flags & MSG_PEEK;
+	bool empty = true;
+	for (int i = 0; i < n; i++)
+		empty &= gv[i].iov_len == 0;
+	if (!send && e->type != SOCK_STREAM && e->rx && empty) {
+		/* Into no buffer a datagram is still waited for and taken (the
+		 * read/write layer would call an empty read done at once). */
+		for (;;) {
+			if (e->rx->head || e->rx->eof || e->shut_rd) {
+				struct iovec none = {NULL, 0};
+				return unix_read(f, &none, 0, NULL);
+			}
+			if ((flags & MSG_DONTWAIT) || (f->flags & O_NONBLOCK))
+				return -EAGAIN;
+			struct k_waitq *wq = &k_file_events;
+			struct k_sleep sl = {.qs = &wq, .nq = 1};
+			if (k_sleep(t, &sl) == -EINTR)
+				return -ERESTARTSYS;
+		}
+	}
 	return k_file_rw(t, f, gv, n, send, NULL, msg_flags(flags));
 }
 

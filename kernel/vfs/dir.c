@@ -107,6 +107,29 @@ static long do_mkdir(struct k_task *t, int dirfd, uint64_t upath, uint32_t mode)
 SYSCALL(mkdir) { return do_mkdir(t, AT_FDCWD, a[0], (uint32_t)a[1]); }
 SYSCALL(mkdirat) { return do_mkdir(t, (int)a[0], a[1], (uint32_t)a[2]); }
 
+/* A new node at tg's name (mode less the umask): its inode, referenced. */
+static int make_node(struct k_task *t, struct target *tg, uint32_t mode, uint64_t rdev,
+		     struct k_inode **out)
+{
+	struct k_inode *dir = tg->parent.d->inode;
+	int err;
+	if (tg->dot || tg->d->inode)
+		return -EEXIST;
+	if (tg->slash)
+		return -ENOENT;
+	if ((err = may_change(t, &tg->parent)))
+		return err;
+	if (!dir->ops->create)
+		return -EPERM;
+	struct k_cred c;
+	task_cred(t, &c);
+	uint32_t m = (mode & S_IFMT) | (mode & 07777 & ~t->fs->umask);
+	if ((err = dir->ops->create(dir, tg->last, m, rdev, &c, out)))
+		return err;
+	dentry_instantiate(tg->d, *out);
+	return 0;
+}
+
 static long do_mknod(struct k_task *t, int dirfd, uint64_t upath, uint32_t mode, uint64_t dev)
 {
 	switch (mode & S_IFMT) {
@@ -124,26 +147,14 @@ static long do_mknod(struct k_task *t, int dirfd, uint64_t upath, uint32_t mode,
 	int err = target_get(t, dirfd, upath, &tg);
 	if (err)
 		return err;
-	struct k_inode *dir = tg.parent.d->inode, *ino = NULL;
-	if (tg.dot || tg.d->inode)
-		err = -EEXIST;
-	else if (tg.slash)
-		err = -ENOENT;
-	else if ((S_ISCHR(mode) || S_ISBLK(mode)) && t->tg->euid != 0)
+	struct k_inode *ino = NULL;
+	if ((S_ISCHR(mode) || S_ISBLK(mode)) && t->tg->euid != 0 && !tg.dot && !tg.d->inode &&
+	    !tg.slash)
 		err = -EPERM;
-	else if (!(err = may_change(t, &tg.parent)) && !dir->ops->create)
-		err = -EPERM;
-	if (!err) {
-		struct k_cred c;
-		task_cred(t, &c);
-		uint32_t m = (mode & S_IFMT) | (mode & 07777 & ~t->fs->umask);
-		uint64_t rdev = S_ISCHR(mode) || S_ISBLK(mode) ? dev : 0;
-		err = dir->ops->create(dir, tg.last, m, rdev, &c, &ino);
-	}
-	if (!err) {
-		dentry_instantiate(tg.d, ino);
+	else
+		err = make_node(t, &tg, mode, S_ISCHR(mode) || S_ISBLK(mode) ? dev : 0, &ino);
+	if (!err)
 		inode_put(ino);
-	}
 	target_put(&tg);
 	return err;
 }
@@ -160,23 +171,7 @@ int vfs_mknod_path(struct k_task *t, const char *path, uint32_t mode, struct k_i
 		path_put(&tg.parent);
 		return err;
 	}
-	struct k_inode *dir = tg.parent.d->inode, *ino = NULL;
-	if (tg.dot || tg.d->inode)
-		err = -EEXIST;
-	else if (tg.slash)
-		err = -ENOENT;
-	else if (!(err = may_change(t, &tg.parent)) && !dir->ops->create)
-		err = -EPERM;
-	if (!err) {
-		struct k_cred c;
-		task_cred(t, &c);
-		err = dir->ops->create(dir, tg.last, (mode & S_IFMT) | (mode & 07777 & ~t->fs->umask),
-				       0, &c, &ino);
-	}
-	if (!err) {
-		dentry_instantiate(tg.d, ino);
-		*out = ino; /* create's reference, the caller's now */
-	}
+	err = make_node(t, &tg, mode, 0, out); /* create's reference, the caller's now */
 	target_put(&tg);
 	return err;
 }

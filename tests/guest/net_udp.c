@@ -1,6 +1,7 @@
 /* net_udp.c - UDP over loopback: sendto and recvfrom with the source's
  * address, a connected socket's send and recv, MSG_PEEK, MSG_TRUNC (in
- * the flags and in msg_flags), an empty datagram, FIONREAD, recvmsg's
+ * the flags and in msg_flags), an empty datagram, a receive into no
+ * buffer (it waits for a datagram and takes it), FIONREAD, recvmsg's
  * name, a connected socket that sends to a closed port and hears
  * ECONNREFUSED, and disconnecting with AF_UNSPEC. */
 #include <arpa/inet.h>
@@ -71,6 +72,10 @@ int main(void)
 	/* An empty datagram. */
 	CHECK("send empty", sendto(b, "", 0, 0, (struct sockaddr *)&an, sizeof an));
 	CHECK("recv empty", recv(a, buf, sizeof buf, 0));
+	CHECK("recv into no buffer, nothing queued", recv(a, buf, 0, MSG_DONTWAIT));
+	sendto(b, "xyz", 3, 0, (struct sockaddr *)&an, sizeof an);
+	CHECK("recv into no buffer takes a datagram", recv(a, buf, 0, 0));
+	CHECK("it is gone", recv(a, buf, sizeof buf, MSG_DONTWAIT));
 
 	/* Connected: the peer is implied, and only its datagrams come. */
 	CHECK("connect", connect(b, (struct sockaddr *)&an, sizeof an));

@@ -208,6 +208,10 @@ int main(void)
 	r = recvfrom(y, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
 	EXPECT("it came, from x's name", r == 6 && flen == l1 && !memcmp(from.sun_path, d1.sun_path, l1 - 2));
 	CHECK("sendto a name nobody has", sendto(x, "?", 1, 0, (struct sockaddr *)&ab, ablen));
+	CHECK("recv into no buffer, nothing queued", recv(y, buf, 0, MSG_DONTWAIT));
+	sendto(x, "zz", 2, 0, (struct sockaddr *)&d2, l2n);
+	CHECK("recv into no buffer takes the datagram", recv(y, buf, 0, 0));
+	CHECK("it is gone", recv(y, buf, sizeof buf, MSG_DONTWAIT));
 
 	/* Autobind: an empty name picks an abstract one. */
 	int z = socket(AF_UNIX, SOCK_DGRAM, 0);

@@ -2,8 +2,9 @@
  * sockets until something says no, a thousand half-open handshakes to a
  * listener that never accepts, datagrams by the ten thousand to a
  * socket that never reads, and a stream written into a peer that never
- * reads.  Every one must end in an error or a full buffer, bounded, and
- * the stack must still carry a conversation afterwards.  Prints "done". */
+ * reads, and timeouts of either extreme.  Every one must end in an error
+ * or a full buffer, bounded, and the stack must still carry a
+ * conversation afterwards.  Prints "done". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct sockaddr_in lo(uint16_t port)
@@ -115,7 +118,24 @@ int main(void)
 	close(c);
 	close(l);
 
-	/* 5. Still a working stack. */
+	/* 5. Timeouts at the edges: a negative one ends at once, a huge one
+	 * neither overflows nor hangs a non-blocking call. */
+	int tq = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in tqa = lo(0);
+	bind(tq, (struct sockaddr *)&tqa, sizeof tqa);
+	struct timeval neg = {-5, 0}, huge = {0x7fffffffffffffffL, 999999};
+	setsockopt(tq, SOL_SOCKET, SO_RCVTIMEO, &neg, sizeof neg);
+	int neg_ok = recv(tq, b, 1, 0) < 0 && errno == EAGAIN;
+	setsockopt(tq, SOL_SOCKET, SO_RCVTIMEO, &huge, sizeof huge);
+	setsockopt(tq, SOL_SOCKET, SO_SNDTIMEO, &huge, sizeof huge);
+	int huge_ok = recv(tq, b, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+	struct mmsghdr mm = {0};
+	struct timespec forever = {0x7fffffffffffffffL, 0};
+	huge_ok &= recvmmsg(tq, &mm, 1, MSG_DONTWAIT, &forever) < 0 && errno == EAGAIN;
+	printf("timeouts: %s\n", neg_ok && huge_ok ? "bounded" : "wrong");
+	close(tq);
+
+	/* 6. Still a working stack. */
 	l = socket(AF_INET, SOCK_STREAM, 0);
 	la = lo(0);
 	bind(l, (struct sockaddr *)&la, sizeof la);

@@ -148,6 +148,7 @@ out=$(timeout 300 "$husk" run ${HUSK_FLAGS:-} -- "$dir/net_flood" 2>&1 </dev/nul
 st=$?
 if [ "$st" -eq 0 ] && grep -q '^done$' <<<"$out" && grep -q 'a bounded number queued' <<<"$out" &&
 	grep -q '^stream: a bounded amount' <<<"$out" && grep -q '^after all that: working' <<<"$out" &&
+	grep -q '^timeouts: bounded' <<<"$out" &&
 	! grep -qE 'AddressSanitizer|runtime error' <<<"$out"; then
 	ok "network flood bounded ($(grep -o '^sockets: .*' <<<"$out"))"
 else
