@@ -26,6 +26,9 @@ static void usage(FILE *f)
 		"  --tasks N           threads and processes at once (default 1024); past it: EAGAIN\n"
 		"  --hostname NAME     the sandbox's hostname (default: husk)\n"
 		"  --publish H:G       relay 127.0.0.1:H on the host to the guest's port G\n"
+		"  --egress POLICY     where the guest may connect: none (default), all, or\n"
+		"                      CIDR,... (never the host's loopback, link-local, or\n"
+		"                      the node's own ports)\n"
 		"  --debug             log sentry events on stderr\n");
 }
 

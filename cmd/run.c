@@ -122,6 +122,7 @@ int cmd_run(int argc, char **argv)
 	int nbinds = 0;
 	struct ex_publish pubs[MAX_PUBLISH];
 	int npubs = 0;
+	struct ex_egress egress = {0}; /* none */
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -186,6 +187,14 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			npubs++;
+		} else if ((strcmp(a, "--egress") == 0 && i + 1 < argc) ||
+			   strncmp(a, "--egress=", 9) == 0) {
+			const char *v = a[8] == '=' ? a + 9 : argv[++i];
+			if (ex_egress_parse(v, &egress)) {
+				fprintf(stderr, "husk run: --egress wants none, all or CIDR,... "
+						"(at most %d), not '%s'\n", EX_EGRESS_MAX, v);
+				return 2;
+			}
 		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
 			root_spec = argv[++i];
 		} else if (strncmp(a, "--root=", 7) == 0) {
@@ -250,13 +259,15 @@ int cmd_run(int argc, char **argv)
 		cfg.cwd = cwd;
 	cfg.spec = &spec;
 	cfg.gofer_sock = sock;
-	/* Published ports: the sandbox gets a network link, whose host side
-	 * (the gateway) listens on them. */
+	/* Published ports or egress: the sandbox gets a network link, whose
+	 * host side (the gateway) listens on those ports and relays what the
+	 * policy lets out. */
 	pid_t gw = -1;
-	if (npubs) {
+	if (npubs || ex_egress_any(&egress)) {
 		int link;
-		if ((err = ex_gateway_start(pubs, npubs, &link, &gw))) {
-			fprintf(stderr, "husk run: cannot publish the ports: %s\n", strerror(-err));
+		if ((err = ex_gateway_start(pubs, npubs, &egress, &link, &gw))) {
+			fprintf(stderr, "husk run: cannot start the sandbox's gateway: %s\n",
+				strerror(-err));
 			close(sock);
 			waitpid(gofer, NULL, 0);
 			gf_spec_free(&spec);

@@ -3,7 +3,14 @@
  * that relays each host connection to a published port into a netstack
  * connection to the guest (and back), with backpressure both ways: a
  * guest that does not read stops the host read, a host client that does
- * not read stops the guest's data at the stack's window. */
+ * not read stops the guest's data at the stack's window.
+ *
+ * Egress is the same relay the other way round, as slirp and passt do
+ * it: the stack's forward hook gets the guest's first packet to another
+ * address; where the policy allows, the gateway connects a host socket
+ * there and only then accepts the guest's SYN as that address (so the
+ * guest sees the real outcome: connected, refused, unreachable), or
+ * opens a host UDP socket for the flow. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +37,17 @@
 #define READ_CHUNK 65536
 /* The link's socket buffers: room for a window's worth of packets. */
 #define LINK_BUF (4 << 20)
+/* Egress bounds per sandbox: TCP connections (and those still being
+ * connected on the host), UDP flows; past them a first packet is dropped
+ * and the guest retries, as with a full SYN queue. */
+#define EGRESS_TCP_MAX 1024
+#define EGRESS_CONNECTING_MAX 256
+#define EGRESS_UDP_MAX 256
+/* Linux's conntrack UDP timeouts: a flow with no answer yet, and one
+ * that has been answered (a "stream"), in seconds. */
+#define UDP_IDLE_S 30
+#define UDP_STREAM_IDLE_S 120
+#define SWEEP_MS 5000
 
 struct gw;
 
@@ -42,6 +60,28 @@ struct relay {
 	size_t pend_off, pend_len; /* of rbuf: not yet taken by the guest */
 	size_t host_queued;        /* bytes in libuv's writes to the host */
 	bool reading, host_eof, guest_shut, guest_eof, host_shut, closing;
+	/* Egress: the guest's SYN, kept while the host socket connects. */
+	bool egress, connecting;
+	uv_connect_t conn;
+	uint8_t *syn;
+	size_t syn_len;
+	uint32_t src, dst;
+	uint16_t sport, dport;
+};
+
+/* A guest's UDP flow to another address: its transparent endpoint in the
+ * stack and a connected host socket. */
+struct flow {
+	struct gw *gw;
+	struct flow *next;
+	uv_udp_t host;
+	struct ns_udp *guest;
+	uint64_t last; /* activity, uv_hrtime */
+	bool replied, closing;
+	/* The first datagram's IP and UDP headers: what an ICMP error
+	 * quotes if the destination refuses. */
+	uint8_t head[68];
+	size_t head_len;
 };
 
 struct listener {
@@ -59,6 +99,11 @@ struct gw {
 	struct listener *ls;
 	int nls;
 	struct relay *relays;
+	struct ex_egress egress;
+	int n_out, n_connecting, n_flows;
+	struct flow *flows;
+	uv_timer_t sweep;
+	uint8_t dgram[65536]; /* one UDP datagram on its way */
 };
 
 int ex_publish_parse(const char *s, struct ex_publish *out)
@@ -80,7 +125,9 @@ static void pump(struct gw *g);
 
 static void on_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct relay *r = h->data;
+	free(r->syn);
+	free(r);
 }
 
 static void relay_close(struct relay *r, bool reset)
@@ -93,11 +140,16 @@ static void relay_close(struct relay *r, bool reset)
 			*pp = r->next;
 			break;
 		}
+	if (r->egress)
+		r->gw->n_out--;
+	if (r->connecting)
+		r->gw->n_connecting--;
 	if (r->guest)
 		ns_tcp_close(r->guest);
 	r->guest = NULL;
 	r->host.data = r;
-	if (reset)
+	/* A socket still connecting has nothing to reset. */
+	if (reset && !r->connecting)
 		uv_tcp_close_reset(&r->host, on_closed);
 	else
 		uv_close((uv_handle_t *)&r->host, on_closed);
@@ -223,14 +275,21 @@ static void on_timer(uv_timer_t *t)
 	pump(g);
 }
 
-/* After anything touched the stack: every relay moves, and the timer
- * follows the stack's next deadline. */
+static void flow_service(struct flow *f);
+
+/* After anything touched the stack: every relay and flow moves, and the
+ * timer follows the stack's next deadline. */
 static void pump(struct gw *g)
 {
 	ns_set_time(g->s, uv_hrtime());
 	for (struct relay *r = g->relays, *next; r; r = next) {
 		next = r->next;
-		service(r);
+		if (!r->connecting)
+			service(r);
+	}
+	for (struct flow *f = g->flows, *next; f; f = next) {
+		next = f->next;
+		flow_service(f);
 	}
 	uint64_t d = ns_next_deadline(g->s);
 	if (d == UINT64_MAX) {
@@ -296,14 +355,250 @@ static void on_connection(uv_stream_t *server, int status)
 	pump(g);
 }
 
+/* ---- egress: TCP ---- */
+
+/* The host socket connected (or could not): the guest's SYN is accepted
+ * as the destination, or answered as the destination answered. */
+static void on_egress_connect(uv_connect_t *req, int status)
+{
+	struct relay *r = req->data;
+	struct gw *g = r->gw;
+	if (r->closing)
+		return; /* closed while connecting (UV_ECANCELED) */
+	r->connecting = false;
+	g->n_connecting--;
+	ns_set_time(g->s, uv_hrtime());
+	if (status < 0) {
+		/* libuv's codes are negated errnos on Unix. */
+		ns_reject(g->s, r->syn, r->syn_len, -status);
+		relay_close(r, false);
+		pump(g);
+		return;
+	}
+	int err = ns_tcp_accept_syn(g->s, r->syn, r->syn_len, &r->guest);
+	free(r->syn);
+	r->syn = NULL;
+	if (err) {
+		r->guest = NULL;
+		relay_close(r, true);
+		pump(g);
+		return;
+	}
+	ns_tcp_setopt(r->guest, NS_TCP_NODELAY, 1);
+	ns_tcp_setopt(r->guest, NS_TCP_QUICKACK, 1);
+	uv_tcp_nodelay(&r->host, 1);
+	pump(g);
+}
+
+static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
+{
+	return (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(port),
+				    .sin_addr.s_addr = htonl(addr)};
+}
+
+/* A TCP segment for another address that no relay holds.  Returns the
+ * forward hook's answer. */
+static int egress_tcp(struct gw *g, const uint8_t *pkt, size_t len, const uint8_t *th,
+		      size_t tlen, uint32_t src, uint32_t dst)
+{
+	if (tlen < 20)
+		return -1;
+	uint16_t sport = (uint16_t)(th[0] << 8 | th[1]), dport = (uint16_t)(th[2] << 8 | th[3]);
+	uint8_t flags = th[13] & 0x3f;
+	if ((flags & 0x17) != 0x02) {
+		/* Not a SYN: a segment of no connection, answered with a reset
+		 * as a host answers it (never one to a reset). */
+		ns_reject(g->s, pkt, len, ECONNREFUSED);
+		return 0;
+	}
+	for (struct relay *r = g->relays; r; r = r->next)
+		if (r->connecting && r->src == src && r->sport == sport && r->dst == dst &&
+		    r->dport == dport)
+			return 0; /* the SYN again, while the host socket connects */
+	if (g->n_out >= EGRESS_TCP_MAX || g->n_connecting >= EGRESS_CONNECTING_MAX)
+		return 0; /* dropped: the guest retries */
+	struct relay *r = calloc(1, sizeof(*r));
+	if (!r || !(r->syn = malloc(len))) {
+		free(r);
+		return 0;
+	}
+	memcpy(r->syn, pkt, len);
+	r->syn_len = len;
+	r->gw = g;
+	r->egress = r->connecting = true;
+	r->src = src, r->dst = dst, r->sport = sport, r->dport = dport;
+	uv_tcp_init(g->loop, &r->host);
+	r->host.data = r;
+	r->conn.data = r;
+	g->n_out++;
+	g->n_connecting++;
+	r->next = g->relays;
+	g->relays = r;
+	struct sockaddr_in to = sin_of(dst, dport);
+	int err = uv_tcp_connect(&r->conn, &r->host, (const struct sockaddr *)&to,
+				 on_egress_connect);
+	if (err < 0) {
+		ns_reject(g->s, pkt, len, -err);
+		relay_close(r, false);
+	}
+	return 0;
+}
+
+/* ---- egress: UDP ---- */
+
+static void on_flow_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void flow_close(struct flow *f)
+{
+	if (f->closing)
+		return;
+	f->closing = true;
+	for (struct flow **pp = &f->gw->flows; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	if (--f->gw->n_flows == 0)
+		uv_timer_stop(&f->gw->sweep);
+	ns_udp_close(f->guest);
+	f->guest = NULL;
+	uv_close((uv_handle_t *)&f->host, on_flow_closed);
+}
+
+/* The guest's datagrams of the flow go out (a full host queue drops
+ * them, as a full NIC queue would). */
+static void flow_service(struct flow *f)
+{
+	struct gw *g = f->gw;
+	for (;;) {
+		struct iovec iov = {g->dgram, sizeof(g->dgram)};
+		size_t full;
+		ssize_t n = ns_udp_recvmsg(f->guest, &iov, 1, 0, NULL, &full);
+		if (n < 0)
+			break;
+		uv_buf_t b = uv_buf_init((char *)g->dgram, (unsigned)n);
+		uv_udp_try_send(&f->host, &b, 1, NULL);
+		f->last = uv_hrtime();
+	}
+}
+
+static void on_flow_alloc(uv_handle_t *h, size_t want, uv_buf_t *buf)
+{
+	(void)want;
+	struct flow *f = h->data;
+	*buf = uv_buf_init((char *)f->gw->dgram, sizeof(f->gw->dgram));
+}
+
+static void on_flow_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+			 const struct sockaddr *from, unsigned flags)
+{
+	(void)flags;
+	struct flow *f = h->data;
+	struct gw *g = f->gw;
+	if (f->closing || (n == 0 && !from))
+		return; /* nothing more to read (an empty datagram has a sender) */
+	ns_set_time(g->s, uv_hrtime());
+	if (n < 0) {
+		/* The destination's ICMP errors reach a connected socket as
+		 * receive errors: passed on, quoting the flow's first header. */
+		if (n == UV_ECONNREFUSED || n == UV_EHOSTUNREACH || n == UV_ENETUNREACH)
+			ns_reject(g->s, f->head, f->head_len, (int)-n);
+		return;
+	}
+	struct iovec iov = {buf->base, (size_t)n};
+	ns_udp_sendmsg(f->guest, &iov, 1, NULL, 0);
+	f->last = uv_hrtime();
+	f->replied = true;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct gw *g = t->data;
+	uint64_t now = uv_hrtime();
+	for (struct flow *f = g->flows, *next; f; f = next) {
+		next = f->next;
+		uint64_t idle = (uint64_t)(f->replied ? UDP_STREAM_IDLE_S : UDP_IDLE_S) * 1000000000ULL;
+		if (now - f->last > idle)
+			flow_close(f);
+	}
+}
+
+/* A UDP datagram for another address that no flow holds: a new flow. */
+static int egress_udp(struct gw *g, const uint8_t *pkt, size_t len, size_t hlen, uint32_t dst,
+		      uint16_t dport)
+{
+	if (g->n_flows >= EGRESS_UDP_MAX || hlen + 8 > sizeof(((struct flow *)0)->head))
+		return 0; /* dropped */
+	struct flow *f = calloc(1, sizeof(*f));
+	if (!f)
+		return 0;
+	f->gw = g;
+	if (ns_udp_accept(g->s, pkt, len, &f->guest) != 0) {
+		free(f);
+		return 0;
+	}
+	/* The headers alone, made a whole (checksummed) datagram again. */
+	memcpy(f->head, pkt, hlen + 8);
+	f->head_len = hlen + 8;
+	f->head[2] = (uint8_t)(f->head_len >> 8), f->head[3] = (uint8_t)f->head_len;
+	f->head[6] = f->head[7] = 0;
+	f->head[10] = f->head[11] = 0;
+	uint16_t sum = ns_checksum(f->head, hlen);
+	f->head[10] = (uint8_t)(sum >> 8), f->head[11] = (uint8_t)sum;
+	f->head[hlen + 4] = 0, f->head[hlen + 5] = 8;
+	f->last = uv_hrtime();
+	uv_udp_init(g->loop, &f->host);
+	f->host.data = f;
+	f->next = g->flows;
+	g->flows = f;
+	if (g->n_flows++ == 0)
+		uv_timer_start(&g->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+	struct sockaddr_in to = sin_of(dst, dport);
+	int err = uv_udp_connect(&f->host, (const struct sockaddr *)&to);
+	if (!err)
+		err = uv_udp_recv_start(&f->host, on_flow_alloc, on_flow_recv);
+	if (err) {
+		ns_reject(g->s, f->head, f->head_len, -err);
+		flow_close(f);
+		return 0;
+	}
+	flow_service(f); /* the first datagram, queued on the endpoint */
+	return 0;
+}
+
+/* The stack's forward hook: a packet from the guest for another address
+ * that no relay or flow holds yet.  0: taken; -1: refused by the policy
+ * (ICMP administratively prohibited). */
+static int forward(void *ctx, int ifindex, const uint8_t *pkt, size_t len)
+{
+	(void)ifindex;
+	struct gw *g = ctx;
+	size_t hlen = (size_t)(pkt[0] & 15) * 4;
+	uint32_t src = (uint32_t)pkt[12] << 24 | (uint32_t)pkt[13] << 16 | (uint32_t)pkt[14] << 8 | pkt[15];
+	uint32_t dst = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 | pkt[19];
+	if (src != K_NET_GUEST || (pkt[9] != 6 && pkt[9] != 17) || len < hlen + 8)
+		return -1;
+	const uint8_t *l4 = pkt + hlen;
+	uint16_t dport = (uint16_t)(l4[2] << 8 | l4[3]);
+	if (!ex_egress_allows(&g->egress, dst, dport))
+		return -1;
+	if (pkt[9] == 6)
+		return egress_tcp(g, pkt, len, l4, len - hlen, src, dst);
+	return egress_udp(g, pkt, len, hlen, dst, dport);
+}
+
 /* Once listening, the gateway only moves bytes between descriptors it
  * holds or accepts: a seccomp allowlist (libuv's loop, the sockets,
  * memory, time, leaving) so that a packet or a client that broke it
  * could do little more.  Not under AddressSanitizer, whose runtime makes
  * calls of its own (as the sentry's). */
-static int confine(void)
+static int confine(bool egress)
 {
 #if defined(__SANITIZE_ADDRESS__)
+	(void)egress;
 	return 0;
 #else
 	static const int allowed[] = {
@@ -332,6 +627,18 @@ static int confine(void)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	/* Egress: IPv4 sockets of its own, connected where the policy
+	 * (checked before each connect) allows; UDP sockets are bound to an
+	 * ephemeral port first. */
+	if (egress) {
+		if (!err)
+			err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+					       SCMP_A0(SCMP_CMP_EQ, AF_INET));
+		static const int more[] = {SCMP_SYS(connect), SCMP_SYS(bind),
+					   SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg)};
+		for (size_t i = 0; i < sizeof(more) / sizeof(more[0]) && !err; i++)
+			err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, more[i], 0);
+	}
 	if (!err)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -339,17 +646,14 @@ static int confine(void)
 #endif
 }
 
-/* Egress policy "none": nothing the guest sends leaves the sandbox. */
-static int refuse(void *ctx, int ifindex, const uint8_t *pkt, size_t len)
-{
-	(void)ctx, (void)ifindex, (void)pkt, (void)len;
-	return -1;
-}
-
 static __attribute__((noreturn)) void serve(int link_fd, const int *lfd,
-					    const struct ex_publish *pub, int npub)
+					    const struct ex_publish *pub, int npub,
+					    const struct ex_egress *egress)
 {
-	struct gw g = {.link_fd = link_fd, .nls = npub};
+	static struct gw g; /* big (a datagram buffer): not on the stack */
+	g.link_fd = link_fd;
+	g.nls = npub;
+	g.egress = *egress;
 	g.loop = uv_default_loop();
 	g.s = ns_stack_new();
 	g.ls = calloc((size_t)npub, sizeof(*g.ls));
@@ -359,9 +663,11 @@ static __attribute__((noreturn)) void serve(int link_fd, const int *lfd,
 			  &g.link_fd);
 	if (g.ifx < 0)
 		_exit(1);
-	ns_set_forward(g.s, refuse, NULL);
+	ns_set_forward(g.s, forward, &g);
 	uv_timer_init(g.loop, &g.timer);
 	g.timer.data = &g;
+	uv_timer_init(g.loop, &g.sweep);
+	g.sweep.data = &g;
 	uv_poll_init(g.loop, &g.link, link_fd);
 	g.link.data = &g;
 	uv_poll_start(&g.link, UV_READABLE | UV_DISCONNECT, on_link);
@@ -381,17 +687,29 @@ static __attribute__((noreturn)) void serve(int link_fd, const int *lfd,
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || confine() != 0)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || confine(ex_egress_any(egress)) != 0)
 		_exit(1);
 	uv_run(g.loop, UV_RUN_DEFAULT);
 	_exit(0);
 }
 
-int ex_gateway_start(const struct ex_publish *pub, int npub, int *sandbox_fd, pid_t *pid)
+int ex_gateway_start(const struct ex_publish *pub, int npub, const struct ex_egress *egress,
+		     int *sandbox_fd, pid_t *pid)
 {
 	if (npub < 0 || npub > 64 || (npub && !pub))
 		return -EINVAL;
-	int lfd[64], sv[2], err = 0, n = 0;
+	/* The policy the child enforces, with the host's addresses now and
+	 * the published ports among the node's own. */
+	struct ex_egress policy = {0};
+	if (egress)
+		policy = *egress;
+	for (int i = 0; i < npub; i++)
+		if (ex_egress_add_node_port(&policy, pub[i].host_port))
+			return -E2BIG;
+	int err = ex_egress_any(&policy) ? ex_egress_host_addrs(&policy) : 0;
+	if (err)
+		return err;
+	int lfd[64], sv[2], n = 0;
 	for (; n < npub; n++) {
 		lfd[n] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		int one = 1;
@@ -436,7 +754,7 @@ int ex_gateway_start(const struct ex_publish *pub, int npub, int *sandbox_fd, pi
 			if (!keep)
 				close(fd);
 		}
-		serve(sv[0], lfd, pub, npub);
+		serve(sv[0], lfd, pub, npub, &policy);
 	}
 	for (int i = 0; i < npub; i++)
 		close(lfd[i]);

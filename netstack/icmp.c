@@ -34,6 +34,26 @@ static int unreach_errno(uint8_t code)
 	return code < 16 ? map[code] : EHOSTUNREACH;
 }
 
+void ns_reject(struct ns_stack *s, const uint8_t *pkt, size_t len, int err)
+{
+	int hlen = ns_ip_check(pkt, len);
+	if (hlen < 0)
+		return;
+	ns_enter(s);
+	const uint8_t *p = pkt + hlen;
+	size_t plen = len - (size_t)hlen;
+	if (err == ECONNREFUSED && pkt[9] == IPPROTO_TCP_) {
+		ns_tcp_reset_for(s, pkt, p, plen);
+	} else {
+		uint8_t code = err == ECONNREFUSED  ? 3
+			       : err == ENETUNREACH ? 0
+			       : err == EHOSTUNREACH || err == ETIMEDOUT ? 1
+							       : 13 /* administratively prohibited */;
+		ns_icmp_error(s, ICMP_DEST_UNREACH, code, pkt, (size_t)hlen, p, plen);
+	}
+	ns_leave(s);
+}
+
 /* The global token bucket of Linux's icmp_global_allow. */
 static bool rate_ok(struct ns_stack *s)
 {

@@ -70,6 +70,7 @@ struct ns_stack {
 	size_t ring_mem; /* what TCP's queues hold (tcp_internal.h's rings) */
 	uint64_t isn_secret;
 	uint16_t next_port;
+	int nforeign; /* transparent endpoints (ns_*_accept*) */
 	ns_forward_fn forward;
 	void *forward_ctx;
 	uint64_t icmp_refill_at;
@@ -118,6 +119,9 @@ struct ns_if *ns_route(struct ns_stack *s, uint32_t dst, uint32_t *src);
  * to dst, fragmenting where the interface needs it (unless df). */
 int ns_ip_output(struct ns_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
 		 const struct iovec *iov, int iovcnt, bool df);
+/* Checks pkt is one whole IPv4 datagram (a forward hook's): its header
+ * length, or -EINVAL. */
+int ns_ip_check(const uint8_t *pkt, size_t len);
 /* A whole datagram, after reassembly: header hdr (hlen bytes), payload. */
 void ns_ip_deliver(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size_t hlen,
 		   const uint8_t *payload, size_t len);
@@ -143,6 +147,11 @@ void ns_udp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size
 void ns_udp_icmp_error(struct ns_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		       uint16_t rport, int err);
 void ns_udp_free_all(struct ns_stack *s);
+/* Whether a transparent endpoint holds that flow to a foreign address. */
+bool ns_udp_foreign_owns(const struct ns_stack *s, uint32_t src, uint16_t sport, uint32_t dst,
+			 uint16_t dport);
+bool ns_tcp_foreign_owns(const struct ns_stack *s, uint32_t src, uint16_t sport, uint32_t dst,
+			 uint16_t dport);
 /* An ephemeral port no endpoint of proto (17 or 6) holds on addr. */
 int ns_pick_port(struct ns_stack *s, int proto, uint32_t addr);
 /* Whether an endpoint of that protocol is bound to port on addr (or on
@@ -157,6 +166,9 @@ void ns_tcp_icmp_error(struct ns_stack *s, uint32_t laddr, uint16_t lport, uint3
 		       uint16_t rport, uint32_t seq, int err);
 uint64_t ns_tcp_deadline(const struct ns_stack *s);
 void ns_tcp_run_timers(struct ns_stack *s);
+/* Answers a TCP segment (th, len bytes, in datagram ip) with a reset, as
+ * for a port nothing listens on; checks it first. */
+void ns_tcp_reset_for(struct ns_stack *s, const uint8_t *ip, const uint8_t *th, size_t len);
 void ns_tcp_free_all(struct ns_stack *s);
 
 #endif

@@ -206,9 +206,50 @@ int ns_ip_output(struct ns_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
 	return err;
 }
 
+int ns_ip_check(const uint8_t *pkt, size_t len)
+{
+	if (!pkt || len < IP_HDR_MIN || (pkt[0] >> 4) != 4)
+		return -EINVAL;
+	size_t hlen = (size_t)(pkt[0] & 15) * 4;
+	if (hlen < IP_HDR_MIN || hlen > len || get16(pkt + 2) != len ||
+	    (get16(pkt + 6) & 0x3fff) || ns_checksum(pkt, hlen) != 0)
+		return -EINVAL;
+	return (int)hlen;
+}
+
+/* Whether a transparent endpoint (ns_tcp_accept_syn, ns_udp_accept)
+ * owns this datagram for another address. */
+static bool foreign_owned(struct ns_stack *s, const uint8_t *hdr, const uint8_t *payload,
+			  size_t len)
+{
+	if (!s->nforeign || len < 4)
+		return false;
+	uint32_t src = get32(hdr + 12), dst = get32(hdr + 16);
+	uint16_t sport = get16(payload), dport = get16(payload + 2);
+	if (hdr[9] == IPPROTO_TCP_)
+		return ns_tcp_foreign_owns(s, src, sport, dst, dport);
+	if (hdr[9] == IPPROTO_UDP_)
+		return ns_udp_foreign_owns(s, src, sport, dst, dport);
+	return false;
+}
+
 void ns_ip_deliver(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size_t hlen,
 		   const uint8_t *payload, size_t len)
 {
+	uint32_t dst = get32(hdr + 16);
+	if (!ns_is_local(s, dst) && !ns_is_broadcast(s, dst) &&
+	    !foreign_owned(s, hdr, payload, len)) {
+		/* The hook sees the whole datagram in one buffer: the link's
+		 * packet, or reassembly's copy (header then payload). */
+		if (!s->forward || payload != hdr + hlen) {
+			s->st.ip_in_addr_errors++;
+			return;
+		}
+		if (s->forward(s->forward_ctx, in->index, hdr, hlen + len) != 0)
+			ns_icmp_error(s, 3, 13 /* administratively prohibited */, hdr, hlen,
+				      payload, len);
+		return;
+	}
 	switch (hdr[9]) {
 	case IPPROTO_ICMP_:
 		s->st.ip_in_delivers++;
@@ -260,12 +301,10 @@ void ns_input(struct ns_stack *s, int ifindex, const uint8_t *pkt, size_t len)
 		in->rx_dropped++;
 		goto out;
 	}
-	if (!ns_is_local(s, dst) && !ns_is_broadcast(s, dst)) {
-		if (s->forward && s->forward(s->forward_ctx, in->index, pkt, total) != 0)
-			ns_icmp_error(s, 3, 13 /* administratively prohibited */, pkt, hlen,
-				      pkt + hlen, total - hlen);
-		else if (!s->forward)
-			s->st.ip_in_addr_errors++;
+	/* Datagrams for other addresses go to the forward hook (if any)
+	 * whole: fragments are reassembled first, as a proxy must. */
+	if (!ns_is_local(s, dst) && !ns_is_broadcast(s, dst) && !s->forward) {
+		s->st.ip_in_addr_errors++;
 		goto out;
 	}
 	uint16_t frag = get16(pkt + 6);

@@ -74,12 +74,38 @@ int ns_if_info(const struct ns_stack *s, int i, struct ns_ifinfo *out);
 void ns_input(struct ns_stack *s, int ifindex, const uint8_t *pkt, size_t len);
 
 /* Packets for addresses that are not the stack's: by default dropped (a
- * host, not a router).  With a forward hook, the hook decides: 0 it took
+ * host, not a router).  With a forward hook, the hook gets each such
+ * datagram whole (fragments reassembled first, as a proxy needs them;
+ * pkt is a checked IPv4 datagram of len bytes) and decides: 0 it took
  * the packet, -1 it refuses it, and the stack answers the sender with
- * ICMP destination unreachable, administratively prohibited (EHOSTUNREACH
- * to a connected socket there), as a firewall rejects. */
+ * ICMP destination unreachable, administratively prohibited
+ * (EHOSTUNREACH to a connection opening there), as a firewall rejects. */
 typedef int (*ns_forward_fn)(void *ctx, int ifindex, const uint8_t *pkt, size_t len);
 void ns_set_forward(struct ns_stack *s, ns_forward_fn fn, void *ctx);
+
+/* ---- terminating flows to other addresses (a transparent proxy) ----
+ * As Linux's TPROXY lets a proxy do, a forward hook may end a flow
+ * itself: it keeps the first packet (a TCP SYN, a UDP datagram), decides
+ * (say, after connecting to the real destination), then accepts it: the
+ * stack makes an endpoint whose local address is the packet's
+ * destination, and the flow's later packets reach that endpoint, not the
+ * hook.  Or it rejects it (ns_reject). */
+/* Answers the SYN pkt as a listener at its destination would: a
+ * connection (SYN-RECEIVED until the peer's ACK: then NS_POLLOUT) that
+ * the caller owns as one from ns_tcp_open.  -EINVAL if pkt is not a SYN
+ * for another address, -EEXIST if that connection exists, -ENOBUFS. */
+int ns_tcp_accept_syn(struct ns_stack *s, const uint8_t *pkt, size_t len, struct ns_tcp **out);
+/* An endpoint bound to the datagram pkt's destination and connected to
+ * its source, with the datagram queued: the caller owns it (ns_udp_close).
+ * -EINVAL if pkt is not a UDP datagram for another address, -EEXIST if
+ * that flow has one. */
+int ns_udp_accept(struct ns_stack *s, const uint8_t *pkt, size_t len, struct ns_udp **out);
+/* Answers a packet the hook kept as the destination's host or network
+ * would: err is the errno the real destination gave.  ECONNREFUSED to a
+ * TCP SYN is a reset, to anything else ICMP port unreachable;
+ * ENETUNREACH and EHOSTUNREACH (or ETIMEDOUT) are ICMP net and host
+ * unreachable; anything else is ICMP administratively prohibited. */
+void ns_reject(struct ns_stack *s, const uint8_t *pkt, size_t len, int err);
 
 /* ---- a packet link over a descriptor (link.c) ----
  * One IPv4 packet per read and write of a non-blocking descriptor: a

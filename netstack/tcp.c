@@ -135,6 +135,8 @@ static void unlink_tcb(struct ns_tcp *t)
 		if (*pp == t) {
 			*pp = t->next;
 			t->s->ntcbs--;
+			if (t->foreign)
+				t->s->nforeign--;
 			return;
 		}
 }

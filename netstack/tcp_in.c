@@ -134,6 +134,43 @@ static void established(struct ns_tcp *t)
 		t->t_keep = t->s->now + (uint64_t)t->ka_idle * 1000 * MS;
 }
 
+/* A connection answering a SYN (SYN-RECEIVED): a listener's child, or
+ * (l NULL) a transparent one of the user's. */
+static struct ns_tcp *passive_open(struct ns_stack *s, struct ns_tcp *l, const struct seg *g,
+				   uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	struct ns_tcp *c = tcp_new(s);
+	if (!c)
+		return NULL;
+	if (l) {
+		c->sndbuf = l->sndbuf;
+		c->rcvbuf = l->rcvbuf;
+		c->nodelay = l->nodelay;
+		c->keepalive = l->keepalive;
+		c->ka_idle = l->ka_idle, c->ka_intvl = l->ka_intvl, c->ka_cnt = l->ka_cnt;
+	}
+	if (tcp_alloc_queues(c)) {
+		tcp_destroy(c);
+		return NULL;
+	}
+	c->laddr = dst;
+	c->lport = dport;
+	c->raddr = src;
+	c->rport = sport;
+	c->bound = true;
+	c->listener = l;
+	if (l)
+		l->syn_len++;
+	c->irs = g->seq;
+	c->rcv_nxt = g->seq + 1;
+	c->state = TCP_SYN_RECEIVED;
+	take_syn_options(c, g);
+	c->iss = tcp_isn(s, dst, c->lport, src, sport);
+	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+	s->st.tcp_passive_opens++;
+	return c;
+}
+
 /* A SYN for a listener: a half-open child answers it. */
 static void listen_syn(struct ns_stack *s, struct ns_tcp *l, const struct seg *g, uint32_t src,
 		       uint16_t sport, uint32_t dst)
@@ -142,35 +179,11 @@ static void listen_syn(struct ns_stack *s, struct ns_tcp *l, const struct seg *g
 		s->st.tcp_listen_drops++;
 		return;
 	}
-	struct ns_tcp *c = tcp_new(s);
+	struct ns_tcp *c = passive_open(s, l, g, src, sport, dst, l->lport);
 	if (!c) {
 		s->st.tcp_listen_drops++;
 		return;
 	}
-	c->sndbuf = l->sndbuf;
-	c->rcvbuf = l->rcvbuf;
-	c->nodelay = l->nodelay;
-	c->keepalive = l->keepalive;
-	c->ka_idle = l->ka_idle, c->ka_intvl = l->ka_intvl, c->ka_cnt = l->ka_cnt;
-	if (tcp_alloc_queues(c)) {
-		tcp_destroy(c);
-		s->st.tcp_listen_drops++;
-		return;
-	}
-	c->laddr = dst;
-	c->lport = l->lport;
-	c->raddr = src;
-	c->rport = sport;
-	c->bound = true;
-	c->listener = l;
-	l->syn_len++;
-	c->irs = g->seq;
-	c->rcv_nxt = g->seq + 1;
-	c->state = TCP_SYN_RECEIVED;
-	take_syn_options(c, g);
-	c->iss = tcp_isn(s, dst, c->lport, src, sport);
-	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
-	s->st.tcp_passive_opens++;
 	tcp_send_syn(c);
 }
 
@@ -329,6 +342,7 @@ static bool process_ack(struct ns_tcp *t, const struct seg *g)
 		if (seq_lt(t->snd_nxt, t->snd_una))
 			t->snd_nxt = t->snd_una;
 		t->retries = 0;
+		t->soft_err = 0; /* the path works after all */
 		if (t->sack_ok)
 			sack_update(t, g);
 		/* Congestion control. */
@@ -608,6 +622,93 @@ static void syn_sent(struct ns_tcp *t, struct seg *g)
 	}
 }
 
+/* Checks and parses a segment (th, len bytes, in datagram ip); false,
+ * counted, when it is not a valid one. */
+static bool parse_segment(struct ns_stack *s, const uint8_t *ip, const uint8_t *th, size_t len,
+			  struct seg *g)
+{
+	uint32_t src = get32(ip + 12), dst = get32(ip + 16);
+	if (len < TCP_HDR) {
+		s->st.tcp_in_errs++;
+		return false;
+	}
+	size_t doff = (size_t)(th[12] >> 4) * 4;
+	if (doff < TCP_HDR || doff > len) {
+		s->st.tcp_in_errs++;
+		return false;
+	}
+	if (csum_fold(csum_add(csum_pseudo(src, dst, IPPROTO_TCP_, (uint32_t)len), th, len))) {
+		s->st.tcp_in_errs++;
+		s->st.tcp_in_csum_errors++;
+		return false;
+	}
+	*g = (struct seg){0};
+	g->seq = get32(th + 4);
+	g->ack = get32(th + 8);
+	g->flags = th[13] & 0x3f;
+	g->wnd = get16(th + 14);
+	g->data = th + doff;
+	g->ip = ip;
+	g->th = th;
+	g->tlen = len;
+	g->len = (uint32_t)(len - doff);
+	g->seglen = g->len + !!(g->flags & TH_SYN) + !!(g->flags & TH_FIN);
+	if (!parse_options(th + TCP_HDR, doff - TCP_HDR, g)) {
+		s->st.tcp_in_errs++;
+		return false;
+	}
+	return true;
+}
+
+void ns_tcp_reset_for(struct ns_stack *s, const uint8_t *ip, const uint8_t *th, size_t len)
+{
+	struct seg g;
+	if (parse_segment(s, ip, th, len, &g) && !(g.flags & TH_RST))
+		tcp_send_reset_for(s, ip, th, len, g.seglen);
+}
+
+bool ns_tcp_foreign_owns(const struct ns_stack *s, uint32_t src, uint16_t sport, uint32_t dst,
+			 uint16_t dport)
+{
+	for (const struct ns_tcp *t = s->tcps; t; t = t->next)
+		if (t->foreign && t->state != TCP_CLOSED && t->laddr == dst && t->lport == dport &&
+		    t->raddr == src && t->rport == sport)
+			return true;
+	return false;
+}
+
+int ns_tcp_accept_syn(struct ns_stack *s, const uint8_t *pkt, size_t len, struct ns_tcp **out)
+{
+	int hlen = ns_ip_check(pkt, len);
+	if (hlen < 0 || pkt[9] != IPPROTO_TCP_ || !out)
+		return -EINVAL;
+	uint32_t src = get32(pkt + 12), dst = get32(pkt + 16);
+	const uint8_t *th = pkt + hlen;
+	size_t tlen = len - (size_t)hlen;
+	ns_enter(s);
+	struct seg g;
+	int err = 0;
+	if (!parse_segment(s, pkt, th, tlen, &g) ||
+	    (g.flags & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) != TH_SYN || !get16(th) ||
+	    !get16(th + 2) || ns_is_local(s, dst) || ns_is_broadcast(s, dst) || !src) {
+		err = -EINVAL;
+	} else if (ns_tcp_foreign_owns(s, src, get16(th), dst, get16(th + 2))) {
+		err = -EEXIST;
+	} else {
+		struct ns_tcp *c = passive_open(s, NULL, &g, src, get16(th), dst, get16(th + 2));
+		if (!c) {
+			err = -ENOBUFS;
+		} else {
+			c->foreign = true;
+			s->nforeign++;
+			tcp_send_syn(c);
+			*out = c;
+		}
+	}
+	ns_leave(s);
+	return err;
+}
+
 void ns_tcp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *ip, size_t hlen,
 		  const uint8_t *th, size_t len)
 {
@@ -615,37 +716,11 @@ void ns_tcp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *ip, size_
 	(void)hlen;
 	s->st.tcp_in_segs++;
 	uint32_t src = get32(ip + 12), dst = get32(ip + 16);
-	if (len < TCP_HDR) {
-		s->st.tcp_in_errs++;
+	struct seg g;
+	if (!parse_segment(s, ip, th, len, &g))
 		return;
-	}
-	size_t doff = (size_t)(th[12] >> 4) * 4;
-	if (doff < TCP_HDR || doff > len) {
-		s->st.tcp_in_errs++;
-		return;
-	}
-	if (csum_fold(csum_add(csum_pseudo(src, dst, IPPROTO_TCP_, (uint32_t)len), th, len))) {
-		s->st.tcp_in_errs++;
-		s->st.tcp_in_csum_errors++;
-		return;
-	}
 	if (ns_is_broadcast(s, dst))
 		return;
-	struct seg g = {0};
-	g.seq = get32(th + 4);
-	g.ack = get32(th + 8);
-	g.flags = th[13] & 0x3f;
-	g.wnd = get16(th + 14);
-	g.data = th + doff;
-	g.ip = ip;
-	g.th = th;
-	g.tlen = len;
-	g.len = (uint32_t)(len - doff);
-	g.seglen = g.len + !!(g.flags & TH_SYN) + !!(g.flags & TH_FIN);
-	if (!parse_options(th + TCP_HDR, doff - TCP_HDR, &g)) {
-		s->st.tcp_in_errs++;
-		return;
-	}
 	uint16_t sport = get16(th), dport = get16(th + 2);
 	struct ns_tcp *t = lookup(s, src, sport, dst, dport);
 	if (!t) {
@@ -686,10 +761,17 @@ void ns_tcp_icmp_error(struct ns_stack *s, uint32_t laddr, uint16_t lport, uint3
 			continue;
 		if (seq_lt(seq, t->snd_una) || seq_geq(seq, t->snd_max))
 			return; /* not about anything in flight: forged or stale */
-		/* Linux: hard errors abort a connection still connecting;
-		 * established ones only note them (a soft error). */
-		if (t->state == TCP_SYN_SENT && (err == ECONNREFUSED || err == ENOPROTOOPT))
+		/* Linux (tcp_v4_err): any unreachable ends a connection still
+		 * opening ("fragmentation needed" is path MTU news, not an
+		 * error); once established they are soft errors, reported if
+		 * the connection then times out (RFC 1122 4.2.3.9). */
+		if ((t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED) && err != EMSGSIZE) {
+			if (t->state == TCP_SYN_SENT)
+				s->st.tcp_attempt_fails++;
 			tcp_done(t, err);
+		} else {
+			t->soft_err = err;
+		}
 		return;
 	}
 }

@@ -83,6 +83,7 @@ struct ns_tcp {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	bool bound, reuse, orphan; /* orphan: the user closed it */
+	bool foreign; /* transparent: laddr is not the stack's */
 
 	/* A listener's queues; a child's listener until accepted. */
 	struct ns_tcp *listener;
@@ -137,7 +138,8 @@ struct ns_tcp {
 	int persist_backoff;
 
 	/* The user's side. */
-	int err; /* pending, positive */
+	int err;      /* pending, positive */
+	int soft_err; /* from ICMP: what a timeout reports (Linux's sk_err_soft) */
 	bool shut_rd, nodelay, keepalive, linger0, quickack;
 	int ka_idle, ka_intvl, ka_cnt, ka_probes;
 	size_t sndbuf, rcvbuf;

@@ -31,7 +31,7 @@ static bool rexmit(struct ns_tcp *t)
 	if (++t->retries > limit) {
 		if (t->state == TCP_SYN_SENT)
 			s->st.tcp_attempt_fails++;
-		tcp_done(t, ETIMEDOUT);
+		tcp_done(t, t->soft_err ? t->soft_err : ETIMEDOUT);
 		return false;
 	}
 	s->st.tcp_timeouts++;

@@ -23,6 +23,7 @@ struct ns_udp {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	bool bound, connected, reuse, shut_rd, shut_wr;
+	bool foreign; /* transparent: laddr is not the stack's */
 	int err; /* pending, positive */
 	struct dgram *rq, **rq_tail;
 	size_t rq_bytes, rcvbuf, sndbuf;
@@ -65,6 +66,8 @@ void ns_udp_close(struct ns_udp *u)
 			*pp = u->next;
 			break;
 		}
+	if (u->foreign)
+		u->s->nforeign--;
 	flush_queue(u);
 	free(u);
 }
@@ -375,14 +378,14 @@ static struct ns_udp *lookup(struct ns_stack *s, uint32_t src, uint16_t sport, u
 	return best;
 }
 
-void ns_udp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size_t hlen,
-		  const uint8_t *seg, size_t len)
+/* Checks a datagram's UDP header and checksum: its length without the
+ * link's padding, or 0 (counted) if it is not a valid one. */
+static size_t check_dgram(struct ns_stack *s, uint32_t src, uint32_t dst, const uint8_t *seg,
+			  size_t len)
 {
-	(void)in;
-	uint32_t src = get32(hdr + 12), dst = get32(hdr + 16);
 	if (len < UDP_HDR || get16(seg + 4) < UDP_HDR || get16(seg + 4) > len) {
 		s->st.udp_in_errors++;
-		return;
+		return 0;
 	}
 	len = get16(seg + 4); /* bytes past the UDP length: padding */
 	if (get16(seg + 6) != 0) {
@@ -390,17 +393,17 @@ void ns_udp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size
 		if (csum_fold(sum) != 0) {
 			s->st.udp_in_errors++;
 			s->st.udp_in_csum_errors++;
-			return;
+			return 0;
 		}
 	}
-	uint16_t sport = get16(seg), dport = get16(seg + 2);
-	struct ns_udp *u = lookup(s, src, sport, dst, dport);
-	if (!u) {
-		s->st.udp_no_ports++;
-		ns_icmp_error(s, 3, 3 /* port unreachable */, hdr, hlen, seg, len);
-		return;
-	}
-	size_t plen = len - UDP_HDR;
+	return len;
+}
+
+/* Queues a datagram's payload on u (dropped, counted, past SO_RCVBUF). */
+static void enqueue(struct ns_udp *u, uint32_t src, uint16_t sport, const uint8_t *data,
+		    size_t plen)
+{
+	struct ns_stack *s = u->s;
 	if (u->rq_bytes + plen > u->rcvbuf) {
 		s->st.udp_rcvbuf_errors++;
 		s->st.udp_in_errors++;
@@ -415,12 +418,69 @@ void ns_udp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size
 	d->addr = src;
 	d->port = sport;
 	d->len = plen;
-	memcpy(d->data, seg + UDP_HDR, plen);
+	memcpy(d->data, data, plen);
 	*u->rq_tail = d;
 	u->rq_tail = &d->next;
 	u->rq_bytes += plen;
 	s->st.udp_in_datagrams++;
 	notify(u);
+}
+
+void ns_udp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *hdr, size_t hlen,
+		  const uint8_t *seg, size_t len)
+{
+	(void)in;
+	uint32_t src = get32(hdr + 12), dst = get32(hdr + 16);
+	if (!(len = check_dgram(s, src, dst, seg, len)))
+		return;
+	uint16_t sport = get16(seg), dport = get16(seg + 2);
+	struct ns_udp *u = lookup(s, src, sport, dst, dport);
+	if (!u) {
+		s->st.udp_no_ports++;
+		ns_icmp_error(s, 3, 3 /* port unreachable */, hdr, hlen, seg, len);
+		return;
+	}
+	enqueue(u, src, sport, seg + UDP_HDR, len - UDP_HDR);
+}
+
+bool ns_udp_foreign_owns(const struct ns_stack *s, uint32_t src, uint16_t sport, uint32_t dst,
+			 uint16_t dport)
+{
+	for (const struct ns_udp *u = s->udps; u; u = u->next)
+		if (u->foreign && !u->shut_rd && u->laddr == dst && u->lport == dport &&
+		    u->raddr == src && u->rport == sport)
+			return true;
+	return false;
+}
+
+int ns_udp_accept(struct ns_stack *s, const uint8_t *pkt, size_t len, struct ns_udp **out)
+{
+	int hlen = ns_ip_check(pkt, len);
+	if (hlen < 0 || pkt[9] != IPPROTO_UDP_ || !out)
+		return -EINVAL;
+	uint32_t src = get32(pkt + 12), dst = get32(pkt + 16);
+	const uint8_t *seg = pkt + hlen;
+	size_t ulen = check_dgram(s, src, dst, seg, len - (size_t)hlen);
+	if (!ulen || !get16(seg) || !get16(seg + 2) || !src || ns_is_local(s, dst) ||
+	    ns_is_broadcast(s, dst))
+		return -EINVAL;
+	if (ns_udp_foreign_owns(s, src, get16(seg), dst, get16(seg + 2)))
+		return -EEXIST;
+	struct ns_udp *u;
+	int err = ns_udp_open(s, &u);
+	if (err)
+		return err;
+	u->laddr = dst;
+	u->lport = get16(seg + 2);
+	u->bound = true;
+	u->raddr = src;
+	u->rport = get16(seg);
+	u->connected = true;
+	u->foreign = true;
+	s->nforeign++;
+	enqueue(u, src, u->rport, seg + UDP_HDR, ulen - UDP_HDR);
+	*out = u;
+	return 0;
 }
 
 void ns_udp_icmp_error(struct ns_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,

@@ -185,5 +185,48 @@ want="[('0100007F:1F90', '01'), ('0100007F:1F90', '0A')]
 True"
 [ "$got" = "$want" ] && ok "/proc/net/tcp and dev list the sandbox's sockets" || bad "/proc/net: $got"
 
+# Egress: what each policy lets a guest reach, in a network namespace of
+# the test's own (egress.sh): echo servers answer where allowed, a closed
+# port refuses, the node's own port, link-local and whatever the policy
+# leaves out are administratively prohibited (EHOSTUNREACH), an address
+# with no route is unreachable, and 127.0.0.1 stays the sandbox's own.
+blocked="tcp:192.0.2.1:18090 EHOSTUNREACH
+tcp:169.254.169.254:80 EHOSTUNREACH"
+denied="tcp:192.0.2.1:9000 EHOSTUNREACH
+udp:192.0.2.1:9000 EHOSTUNREACH
+tcp:192.0.2.1:9999 EHOSTUNREACH
+udp:192.0.2.1:9999 EHOSTUNREACH
+$blocked
+tcp:203.0.113.9:80 EHOSTUNREACH
+tcp:127.0.0.1:9000 ECONNREFUSED"
+allowed="tcp:192.0.2.1:9000 got tcp-echo ping
+udp:192.0.2.1:9000 got udp-echo ping
+tcp:192.0.2.1:9999 ECONNREFUSED
+udp:192.0.2.1:9999 ECONNREFUSED
+$blocked"
+want="== all
+$allowed
+tcp:203.0.113.9:80 ENETUNREACH
+tcp:127.0.0.1:9000 ECONNREFUSED
+== none
+$denied
+== 192.0.2.0/24
+$allowed
+tcp:203.0.113.9:80 EHOSTUNREACH
+tcp:127.0.0.1:9000 ECONNREFUSED
+== 198.51.100.0/24
+$denied"
+if unshare -n true 2>/dev/null; then
+	got=$(timeout 300 unshare -n bash "$here/egress.sh" "$husk" "$repo" 2>&1)
+	if [ "$got" = "$want" ]; then
+		ok "--egress: all, none and CIDR policies, each as Linux reports it"
+	else
+		bad "--egress"
+		diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -n 20
+	fi
+else
+	echo "SKIP --egress: no network namespaces here"
+fi
+
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
