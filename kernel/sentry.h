@@ -752,6 +752,16 @@ void k_net_rx(struct k_kernel *k);
 /* The stack and its link, at boot when the sandbox has one. */
 int k_net_init(struct k_kernel *k);
 void k_net_free(struct k_kernel *k);
+/* The sandbox's AF_UNIX sockets, for /proc/net/unix: up to max in out;
+ * how many there are. */
+struct k_unix_info {
+	int type, state; /* SOCK_*; Linux's SS_UNCONNECTED 1, CONNECTING 2, CONNECTED 3 */
+	bool listening;
+	unsigned long ino; /* 0: not accepted yet */
+	int path_len;      /* bytes of path: an abstract name's start with 0; 0: unnamed */
+	char path[108];
+};
+int k_unix_list(struct k_unix_info *out, int max);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);
 

@@ -136,7 +136,8 @@ struct ns_stats {
 	uint64_t tcp_active_opens, tcp_passive_opens, tcp_attempt_fails, tcp_estab_resets,
 		tcp_in_segs, tcp_out_segs, tcp_retrans_segs, tcp_in_errs, tcp_out_rsts,
 		tcp_in_csum_errors, tcp_listen_drops, tcp_fast_retrans, tcp_timeouts,
-		tcp_ooo_drops;
+		tcp_ooo_drops, tcp_syncookies_sent, tcp_syncookies_recv,
+		tcp_syncookies_failed;
 	uint64_t tcp_mem_bytes; /* what TCP's queues hold now (64 MiB at most) */
 	uint64_t backlog_drops;
 };

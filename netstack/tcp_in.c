@@ -6,8 +6,11 @@
 
 #include "tcp_internal.h"
 
-/* Half-open connections one listener keeps (SYN flood bound). */
+/* Half-open connections one listener keeps; past them, SYN cookies. */
 #define SYN_BACKLOG_MAX 256
+/* A cookie's clock ticks every 64 s; a cookie is good for its tick and
+ * the next (Linux: a minute counter, MAX_SYNCOOKIE_AGE 2). */
+#define COOKIE_TICK_NS (64ULL * 1000000000ULL)
 /* cwnd never grows past this (bytes). */
 #define CWND_MAX (64u << 20)
 
@@ -171,12 +174,127 @@ static struct ns_tcp *passive_open(struct ns_stack *s, struct ns_tcp *l, const s
 	return c;
 }
 
-/* A SYN for a listener: a half-open child answers it. */
+/* ---- SYN cookies (in the spirit of Linux's syncookies=1) ----
+ * With its half-open queue full, a listener keeps no state for a SYN:
+ * its SYN-ACK's sequence number is a cookie, [tick:5][mss index:3]
+ * [keyed hash:24], the hash over the connection, the tick, the index and
+ * the client's ISN; the client's ACK of it is checked and becomes the
+ * connection.  The peer's window scale and SACK permission ride in the
+ * low bits of the SYN-ACK's timestamp, which the ACK echoes; without
+ * timestamps they are not offered (as Linux does). */
+static void synchronized(struct ns_tcp *t, struct seg *g);
+
+static const uint16_t cookie_mss[8] = {536, 1220, 1440, 1460, 4312, 8960, 16344, 65483};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint32_t cookie_hash(const struct ns_stack *s, uint32_t la, uint16_t lp, uint32_t ra,
+			    uint16_t rp, uint64_t tick, uint32_t peer_isn, uint32_t idx)
+{
+	uint64_t x = mix64(s->isn_secret ^ 0x636f6f6b6965ULL ^ ((uint64_t)la << 32 | ra));
+	x = mix64(x ^ ((uint64_t)lp << 48 | (uint64_t)rp << 32 | peer_isn));
+	x = mix64(x ^ (tick << 3 | idx));
+	return (uint32_t)(x >> 40);
+}
+
+static void send_cookie(struct ns_stack *s, struct ns_tcp *l, const struct seg *g, uint32_t src,
+			uint16_t sport, uint32_t dst)
+{
+	struct ns_tcp c = {0};
+	c.s = s;
+	c.state = TCP_SYN_RECEIVED;
+	c.laddr = dst, c.lport = l->lport, c.raddr = src, c.rport = sport;
+	c.irs = g->seq;
+	c.rcv_nxt = g->seq + 1;
+	c.rcvq.cap = l->rcvbuf; /* the window offered; nothing is allocated */
+	take_syn_options(&c, g);
+	uint32_t idx = 0;
+	while (idx < 7 && cookie_mss[idx + 1] <= c.peer_mss)
+		idx++;
+	uint64_t tick = s->now / COOKIE_TICK_NS;
+	c.iss = (uint32_t)(tick & 31) << 27 | idx << 24 |
+		cookie_hash(s, dst, l->lport, src, sport, tick, g->seq, idx);
+	c.snd_una = c.snd_nxt = c.snd_max = c.iss;
+	if (c.ts_ok) {
+		uint32_t now_ms = (uint32_t)(s->now / MS);
+		uint32_t v = (now_ms & ~0x3fu) | (c.ws_ok ? c.snd_wscale : 0xf) | (c.sack_ok ? 0x10 : 0);
+		c.syn_tsval = v > now_ms && v >= 64 ? v - 64 : v;
+		if (!c.syn_tsval)
+			c.syn_tsval = 0x40 | (v & 0x3f);
+	} else {
+		c.ws_ok = c.sack_ok = false;
+		c.rcv_wscale = 0;
+	}
+	tcp_send_syn(&c);
+	l->cookies_until = s->now + 2 * COOKIE_TICK_NS;
+	s->st.tcp_syncookies_sent++;
+}
+
+/* An ACK for a listener: the completion of a cookie's handshake?  True
+ * if it was (a connection, or a full accept queue's drop). */
+static bool cookie_ack(struct ns_stack *s, struct ns_tcp *l, struct seg *g, uint32_t src,
+		       uint16_t sport, uint32_t dst)
+{
+	if (!l->cookies_until || s->now > l->cookies_until || (g->flags & (TH_SYN | TH_FIN)))
+		return false;
+	uint32_t cookie = g->ack - 1, peer_isn = g->seq - 1, idx = cookie >> 24 & 7;
+	uint64_t tick = s->now / COOKIE_TICK_NS;
+	bool good = false;
+	for (uint64_t d = 0; d < 2 && d <= tick && !good; d++)
+		good = ((tick - d) & 31) == cookie >> 27 &&
+		       cookie_hash(s, dst, l->lport, src, sport, tick - d, peer_isn, idx) ==
+			       (cookie & 0xffffff);
+	if (!good) {
+		s->st.tcp_syncookies_failed++;
+		return false;
+	}
+	if (l->aq_len >= l->backlog) {
+		s->st.tcp_listen_drops++;
+		return true;
+	}
+	/* The SYN, as far as the cookie remembers it. */
+	struct seg syn = {.seq = peer_isn, .has_mss = true, .mss = cookie_mss[idx]};
+	if (g->has_ts && (g->tsecr & 0xf) != 0xf) {
+		syn.has_ws = true;
+		syn.ws = (uint8_t)(g->tsecr & 0xf) > MAX_WSCALE ? MAX_WSCALE : (uint8_t)(g->tsecr & 0xf);
+	}
+	if (g->has_ts) {
+		syn.sack_perm = g->tsecr & 0x10;
+		syn.has_ts = true;
+		syn.tsval = g->tsval;
+	}
+	struct ns_tcp *c = passive_open(s, l, &syn, src, sport, dst, l->lport);
+	if (!c) {
+		s->st.tcp_listen_drops++;
+		return true;
+	}
+	c->iss = cookie;
+	c->snd_una = c->recover = cookie;
+	c->snd_nxt = c->snd_max = cookie + 1;
+	s->st.tcp_syncookies_recv++;
+	synchronized(c, g); /* the ACK completes it, and its data is taken */
+	if (c->state == TCP_SYN_RECEIVED)
+		tcp_done(c, 0); /* it did not: no half-open child without a timer */
+	return true;
+}
+
+/* A SYN for a listener: a half-open child answers it, or a cookie. */
 static void listen_syn(struct ns_stack *s, struct ns_tcp *l, const struct seg *g, uint32_t src,
 		       uint16_t sport, uint32_t dst)
 {
-	if (l->syn_len >= SYN_BACKLOG_MAX || l->aq_len >= l->backlog) {
+	if (l->aq_len >= l->backlog) {
 		s->st.tcp_listen_drops++;
+		return;
+	}
+	if (l->syn_len >= SYN_BACKLOG_MAX) {
+		send_cookie(s, l, g, src, sport, dst);
 		return;
 	}
 	struct ns_tcp *c = passive_open(s, l, g, src, sport, dst, l->lport);
@@ -732,7 +850,8 @@ void ns_tcp_input(struct ns_stack *s, struct ns_if *in, const uint8_t *ip, size_
 		if (g.flags & TH_RST)
 			return;
 		if (g.flags & TH_ACK) {
-			tcp_send_reset_for(s, ip, th, len, g.seglen);
+			if (!cookie_ack(s, t, &g, src, sport, dst))
+				tcp_send_reset_for(s, ip, th, len, g.seglen);
 			return;
 		}
 		if (!(g.flags & TH_SYN) || sport == 0)

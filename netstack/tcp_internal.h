@@ -84,6 +84,8 @@ struct ns_tcp {
 	uint16_t lport, rport;
 	bool bound, reuse, orphan; /* orphan: the user closed it */
 	bool foreign; /* transparent: laddr is not the stack's */
+	uint32_t syn_tsval;    /* a SYN-ACK's own timestamp (a cookie's options); 0: the clock */
+	uint64_t cookies_until; /* a listener: SYN cookies went out; their ACKs count until then */
 
 	/* A listener's queues; a child's listener until accepted. */
 	struct ns_tcp *listener;

@@ -79,7 +79,7 @@ static size_t put_options(struct ns_tcp *t, uint8_t *o, bool syn)
 	}
 	if (syn ? (!synack || t->ts_ok) : t->ts_ok) {
 		o[n++] = 1, o[n++] = 1, o[n++] = 8, o[n++] = 10;
-		put32(o + n, (uint32_t)(t->s->now / MS));
+		put32(o + n, syn && t->syn_tsval ? t->syn_tsval : (uint32_t)(t->s->now / MS));
 		put32(o + n + 4, t->ts_recent);
 		n += 8;
 	}

@@ -72,6 +72,8 @@ struct unix_end {
 	int backlog, aq_len;        /* listening: connections not yet accepted */
 	struct unix_end *aq_head, *aq_tail, *aq_next;
 	struct unix_end *next_bound;
+	struct unix_end *all_next, **all_prev; /* every end of the sandbox */
+	unsigned long file_ino; /* its file's inode number; 0: not yet accepted */
 	/* The call in progress (set by unix_msg, read by the file ops). */
 	int rflags;
 	bool want_control;
@@ -92,6 +94,9 @@ extern const struct k_file_ops unix_ops;
 struct unix_queue *unix_queue_new(void);
 void unix_queue_put(struct unix_queue *q);
 struct unix_end *unix_end_new(struct k_task *t, int type);
+void unix_end_free(struct unix_end *e);
+/* The end becomes f's (its inode number is what /proc/net/unix shows). */
+void unix_end_attach(struct unix_end *e, struct k_file *f);
 void unix_cred_of(const struct k_task *t, struct unix_cred *c);
 bool unix_file(const struct k_file *f);
 long unix_socketpair(struct k_task *t, const uint64_t *a);

@@ -69,6 +69,8 @@ void unix_cred_of(const struct k_task *t, struct unix_cred *c)
 	*c = (struct unix_cred){t->tg->pid, t->tg->euid, t->tg->egid};
 }
 
+static struct unix_end *all_ends;
+
 struct unix_end *unix_end_new(struct k_task *t, int type)
 {
 	struct unix_end *e = calloc(1, sizeof(*e));
@@ -76,7 +78,48 @@ struct unix_end *unix_end_new(struct k_task *t, int type)
 		return NULL;
 	e->type = type;
 	unix_cred_of(t, &e->cred);
+	e->all_next = all_ends;
+	if (all_ends)
+		all_ends->all_prev = &e->all_next;
+	e->all_prev = &all_ends;
+	all_ends = e;
 	return e;
+}
+
+void unix_end_free(struct unix_end *e)
+{
+	if (!e)
+		return;
+	*e->all_prev = e->all_next;
+	if (e->all_next)
+		e->all_next->all_prev = e->all_prev;
+	free(e);
+}
+
+void unix_end_attach(struct unix_end *e, struct k_file *f)
+{
+	f->priv = e;
+	e->file_ino = f->ino;
+}
+
+int k_unix_list(struct k_unix_info *out, int max)
+{
+	int n = 0;
+	for (const struct unix_end *e = all_ends; e; e = e->all_next, n++) {
+		if (n >= max)
+			continue;
+		struct k_unix_info *i = &out[n];
+		i->type = e->type;
+		i->listening = e->listening;
+		i->ino = e->file_ino;
+		/* Linux's socket states: an accepted-to-be end has no socket
+		 * yet (connecting); the rest are connected or not. */
+		bool connected = e->type == SOCK_DGRAM ? e->peer.len || e->peer_ino : e->tx != NULL;
+		i->state = !e->file_ino ? 2 : connected ? 3 : 1;
+		i->path_len = e->name.len;
+		memcpy(i->path, e->name.path, e->name.len);
+	}
+	return n;
 }
 
 static void drop_head(struct unix_queue *q)
@@ -266,7 +309,7 @@ static void unix_release(struct k_file *f)
 		e->rx->nopeer = true; /* and its sends fail */
 	unix_queue_put(e->rx);
 	unix_queue_put(e->tx);
-	free(e);
+	unix_end_free(e);
 	k_file_notify();
 }
 
@@ -342,7 +385,7 @@ long unix_socketpair(struct k_task *t, const uint64_t *a)
 	int fl = O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0);
 	struct k_file *f1 = file_new(&unix_ops, fl), *f2 = file_new(&unix_ops, fl);
 	if (!q1 || !q2 || !e1 || !e2 || !f1 || !f2) {
-		free(q1), free(q2), free(e1), free(e2);
+		free(q1), free(q2), unix_end_free(e1), unix_end_free(e2);
 		if (f1)
 			f1->ops = NULL, file_put(f1);
 		if (f2)
@@ -354,8 +397,8 @@ long unix_socketpair(struct k_task *t, const uint64_t *a)
 	e2->rx = q2, e2->tx = q1;
 	e1->peer_cred = e2->cred, e2->peer_cred = e1->cred;
 	e1->has_peer_cred = e2->has_peer_cred = true;
-	f1->priv = e1;
-	f2->priv = e2;
+	unix_end_attach(e1, f1);
+	unix_end_attach(e2, f2);
 	bool cloexec = flags & SOCK_CLOEXEC;
 	int fds[2] = {fdt_install(t, f1, 0, cloexec), -1};
 	if (fds[0] >= 0)

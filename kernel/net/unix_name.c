@@ -121,7 +121,7 @@ long unix_socket(struct k_task *t, int type, int proto, int flags)
 		return -EPROTONOSUPPORT;
 	struct unix_end *e = unix_end_new(t, type);
 	if (e && type == SOCK_DGRAM && !(e->rx = unix_queue_new())) {
-		free(e);
+		unix_end_free(e);
 		e = NULL;
 	}
 	struct k_file *f = e ? file_new(&unix_ops, O_RDWR | ((flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0))
@@ -129,10 +129,10 @@ long unix_socket(struct k_task *t, int type, int proto, int flags)
 	if (!f) {
 		if (e)
 			unix_queue_put(e->rx);
-		free(e);
+		unix_end_free(e);
 		return -ENOMEM;
 	}
-	f->priv = e;
+	unix_end_attach(e, f);
 	int fd = fdt_install(t, f, 0, flags & SOCK_CLOEXEC);
 	file_put(f);
 	return fd;
@@ -201,7 +201,7 @@ void unix_unbind(struct unix_end *e)
 		s->rx->nopeer = true;
 		unix_queue_put(s->rx);
 		unix_queue_put(s->tx);
-		free(s);
+		unix_end_free(s);
 	}
 	e->aq_tail = NULL;
 	e->aq_len = 0;
@@ -283,7 +283,7 @@ long unix_connect(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
 		struct unix_queue *q1 = unix_queue_new(), *q2 = unix_queue_new();
 		struct unix_end *s = unix_end_new(t, e->type);
 		if (!q1 || !q2 || !s) {
-			free(q1), free(q2), free(s);
+			free(q1), free(q2), unix_end_free(s);
 			return -ENOMEM;
 		}
 		q1->refs = q2->refs = 2;
@@ -334,7 +334,7 @@ long unix_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ul
 		e->aq_tail = NULL;
 	e->aq_len--;
 	s->aq_next = NULL;
-	nf->priv = s;
+	unix_end_attach(s, nf);
 	long err = unix_put_addr(t, uaddr, ulen, &s->peer);
 	if (err) {
 		file_put(nf);

@@ -526,3 +526,105 @@ Test(tcp, random_segments_do_no_harm)
 	run_for(&net, 10 * MS);
 	cr_assert_eq(ns_tcp_readable(s2), 2);
 }
+
+/* A segment to A from src:sport (not on the link: A's answers vanish). */
+static void forge(uint32_t src, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+		  uint32_t ack)
+{
+	uint8_t p[40] = {0};
+	p[0] = 0x45;
+	p[3] = 40;
+	p[8] = 64;
+	p[9] = 6;
+	for (int i = 0; i < 4; i++) {
+		p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+		p[16 + i] = (uint8_t)(A_ADDR >> (24 - 8 * i));
+	}
+	uint8_t *t = p + 20;
+	t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
+	t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
+	for (int i = 0; i < 4; i++) {
+		t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		t[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	t[12] = 5 << 4;
+	t[13] = flags;
+	t[14] = 0xff, t[15] = 0xff;
+	uint8_t ph[12 + 20];
+	memcpy(ph, p + 12, 8);
+	ph[8] = 0, ph[9] = 6, ph[10] = 0, ph[11] = 20;
+	memcpy(ph + 12, t, 20);
+	uint16_t sum = ns_checksum(ph, sizeof ph);
+	t[16] = (uint8_t)(sum >> 8), t[17] = (uint8_t)sum;
+	uint16_t isum = ns_checksum(p, 20);
+	p[10] = (uint8_t)(isum >> 8), p[11] = (uint8_t)isum;
+	ns_input(net.st[0], net.ifx[0], p, 40);
+}
+
+Test(tcp, syn_flood_answered_with_cookies)
+{
+	struct ns_tcp *l;
+	ns_tcp_open(net.st[0], &l);
+	ns_tcp_bind(l, 0, 91);
+	ns_tcp_listen(l, 1024);
+	/* A flood of SYNs from an address that never answers fills the
+	 * half-open queue (256)... */
+	for (int i = 0; i < 1000; i++)
+		forge(0x0a000063, (uint16_t)(10000 + i), 91, 0x02, (uint32_t)i * 7919, 0);
+	struct ns_stats st;
+	ns_stats_get(net.st[0], &st);
+	cr_assert_eq(st.tcp_syncookies_sent, 1000 - 256, "past the queue: cookies, no state");
+	struct ns_conn conns[8];
+	cr_assert_eq(ns_tcp_list(net.st[0], conns, 8), 1 + 256);
+	/* ...yet a real client still gets in, through a cookie, with its
+	 * options (window scaling and timestamps ride in the cookie's
+	 * timestamp), and its data arrives. */
+	struct ns_tcp *c, *s;
+	ns_tcp_open(net.st[1], &c);
+	ns_tcp_connect(c, A_ADDR, 91);
+	run_for(&net, 10 * MS);
+	cr_assert(ns_tcp_poll(c) & NS_POLLOUT);
+	cr_assert_eq(ns_tcp_accept(l, &s), 0);
+	ns_stats_get(net.st[0], &st);
+	cr_assert_eq(st.tcp_syncookies_recv, 1);
+	struct ns_tcp_info info;
+	ns_tcp_info(s, &info);
+	cr_assert_eq(info.state, 1);
+	cr_assert(info.timestamps && info.wscale);
+	cr_assert_eq(info.snd_wscale, 7);
+	cr_assert_eq(info.snd_mss, 1460 - 12, "the MSS the cookie kept");
+	static uint8_t big[200000];
+	memset(big, 'c', sizeof big);
+	struct iovec iov = {big, sizeof big};
+	size_t sent = 0, got = 0;
+	for (int round = 0; round < 200 && got < sizeof big; round++) {
+		if (sent < sizeof big) {
+			struct iovec rest = {big + sent, sizeof big - sent};
+			ssize_t n = ns_tcp_send(c, &rest, 1, 0);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		run_for(&net, 5 * MS);
+		static uint8_t in[65536];
+		struct iovec r = {in, sizeof in};
+		ssize_t n;
+		while ((n = ns_tcp_recv(s, &r, 1, 0)) > 0)
+			got += (size_t)n;
+	}
+	(void)iov;
+	cr_assert_eq(got, sizeof big, "a window past 64 KiB: scaling works");
+	/* A forged ACK (a guessed cookie) is no connection: it is reset. */
+	forge(0x0a000064, 4242, 91, 0x10, 1000, 0x12345678);
+	ns_stats_get(net.st[0], &st);
+	cr_assert_eq(st.tcp_syncookies_failed, 1);
+	cr_assert_eq(st.tcp_syncookies_recv, 1);
+	struct ns_tcp *none;
+	cr_assert_eq(ns_tcp_accept(l, &none), -EAGAIN);
+	/* The flood's half-open connections give up (SYN-ACK retries). */
+	run_for(&net, 200 * SEC);
+	int left = ns_tcp_list(net.st[0], conns, 8);
+	cr_assert_eq(left, 2, "the listener and the one connection, not %d", left);
+	ns_tcp_close(s);
+	ns_tcp_close(c);
+	ns_tcp_close(l);
+}
