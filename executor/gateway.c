@@ -526,12 +526,29 @@ static void on_sweep(uv_timer_t *t)
 	}
 }
 
+/* Room for one more flow: at the limit, the one idle longest goes,
+ * unanswered ones first (conntrack's early drop), so that a guest that
+ * sprays datagrams cannot keep its own later flows out. */
+static void flow_make_room(struct gw *g)
+{
+	if (g->n_flows < EGRESS_UDP_MAX)
+		return;
+	struct flow *victim = NULL;
+	for (struct flow *f = g->flows; f; f = f->next)
+		if (!victim || (!f->replied && victim->replied) ||
+		    (f->replied == victim->replied && f->last < victim->last))
+			victim = f;
+	if (victim)
+		flow_close(victim);
+}
+
 /* A UDP datagram for another address that no flow holds: a new flow. */
 static int egress_udp(struct gw *g, const uint8_t *pkt, size_t len, size_t hlen, uint32_t dst,
 		      uint16_t dport)
 {
-	if (g->n_flows >= EGRESS_UDP_MAX || hlen + 8 > sizeof(((struct flow *)0)->head))
+	if (hlen + 8 > sizeof(((struct flow *)0)->head))
 		return 0; /* dropped */
+	flow_make_room(g);
 	struct flow *f = calloc(1, sizeof(*f));
 	if (!f)
 		return 0;

@@ -3,7 +3,8 @@
 # -n): the host has 192.0.2.1 (on its loopback) with echo servers on 9000
 # (TCP and UDP) and on 18090, a port the sandbox's node publishes; each
 # policy's guest tries them, a closed port, link-local, an address with no
-# route, and its own loopback.  Prints what each got.
+# route, and its own loopback; then a guest sprays new flows and
+# connections and must still get through.  Prints what each got.
 # usage: egress.sh HUSK REPO
 set -u
 husk=$1
@@ -24,4 +25,7 @@ for pol in all none 192.0.2.0/24 198.51.100.0/24; do
 		tcp:192.0.2.1:9000 udp:192.0.2.1:9000 tcp:192.0.2.1:9999 udp:192.0.2.1:9999 \
 		tcp:192.0.2.1:18090 tcp:169.254.169.254:80 tcp:203.0.113.9:80 tcp:127.0.0.1:9000 2>&1
 done
+echo "== flood"
+timeout 120 "$husk" run ${HUSK_PLATFORM:+--platform=$HUSK_PLATFORM} --bind "$repo" --egress=all \
+	-- /usr/bin/python3 "$here/egress_flood.py" 192.0.2.1 2>&1
 kill "$srv"
