@@ -69,6 +69,8 @@ struct ns_stack {
 	int ntcbs;
 	size_t ring_mem; /* what TCP's queues hold (tcp_internal.h's rings) */
 	uint64_t isn_secret;
+	uint64_t challenge_sec; /* RFC 5961's challenge ACKs: this second's budget */
+	int challenge_budget;
 	uint16_t next_port;
 	int nforeign; /* transparent endpoints (ns_*_accept*) */
 	ns_forward_fn forward;

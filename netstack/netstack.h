@@ -137,7 +137,7 @@ struct ns_stats {
 		tcp_in_segs, tcp_out_segs, tcp_retrans_segs, tcp_in_errs, tcp_out_rsts,
 		tcp_in_csum_errors, tcp_listen_drops, tcp_fast_retrans, tcp_timeouts,
 		tcp_ooo_drops, tcp_syncookies_sent, tcp_syncookies_recv,
-		tcp_syncookies_failed;
+		tcp_syncookies_failed, tcp_challenge_acks, tcp_acks_rate_limited;
 	uint64_t tcp_mem_bytes; /* what TCP's queues hold now (64 MiB at most) */
 	uint64_t backlog_drops;
 };

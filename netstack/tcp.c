@@ -58,6 +58,8 @@ static bool ring_grow(struct ring *r, size_t need)
 
 size_t ring_write(struct ring *r, const uint8_t *data, size_t n)
 {
+	if (r->len >= r->cap)
+		return 0; /* shrunk below what it holds */
 	if (n > r->cap - r->len)
 		n = r->cap - r->len;
 	/* Growth may stop short of what was asked (the stack's ceiling). */
@@ -620,11 +622,23 @@ int ns_tcp_setopt(struct ns_tcp *t, int opt, int val)
 		return 0;
 	case NS_TCP_RCVBUF:
 	case NS_TCP_SNDBUF:
-		/* Fixed once the queues exist (Linux resizes; a later change). */
-		if (val < 2048 || val > 16 << 20 || t->sndq.buf)
-			return t->sndq.buf ? 0 : -EINVAL;
+	{
+		if (val < 2048 || val > 16 << 20)
+			return -EINVAL;
 		*(opt == NS_TCP_RCVBUF ? &t->rcvbuf : &t->sndbuf) = (size_t)val;
+		/* Live queues take the new size as Linux's do: the rings grow
+		 * on demand up to it; a smaller one keeps what is queued and
+		 * (receiving) offers a window only once reading frees room. */
+		struct ring *r = opt == NS_TCP_RCVBUF ? &t->rcvq : &t->sndq;
+		if (r->buf)
+			r->cap = (size_t)val; /* may be below what it holds */
+		if (opt == NS_TCP_RCVBUF && t->rcvq.buf && t->state == TCP_ESTABLISHED) {
+			ns_enter(t->s);
+			window_update(t);
+			ns_leave(t->s);
+		}
 		return 0;
+	}
 	case NS_TCP_REUSE:
 		t->reuse = val != 0;
 		return 0;

@@ -11,6 +11,9 @@
 /* A cookie's clock ticks every 64 s; a cookie is good for its tick and
  * the next (Linux: a minute counter, MAX_SYNCOOKIE_AGE 2). */
 #define COOKIE_TICK_NS (64ULL * 1000000000ULL)
+/* Linux's tcp_invalid_ratelimit and tcp_challenge_ack_limit. */
+#define OOW_GAP_NS (500ULL * 1000000ULL)
+#define CHALLENGE_ACK_LIMIT 1000
 /* cwnd never grows past this (bytes). */
 #define CWND_MAX (64u << 20)
 
@@ -544,13 +547,59 @@ static void reset_received(struct ns_tcp *t)
 	tcp_done(t, err);
 }
 
+/* Linux's tcp_invalid_ratelimit: a connection answers segments without
+ * data (or with SYN) that it refuses at most once per 500 ms, so that two
+ * confused ends cannot loop ACKs.  True: skip this answer. */
+static bool oow_limited(struct ns_tcp *t, const struct seg *g)
+{
+	if (g->len && !(g->flags & TH_SYN))
+		return false; /* data wants its duplicate ACK: not a loop */
+	if (t->last_oow_ack && t->s->now - t->last_oow_ack < OOW_GAP_NS) {
+		t->s->st.tcp_acks_rate_limited++;
+		return true;
+	}
+	t->last_oow_ack = t->s->now;
+	return false;
+}
+
+static void send_dupack(struct ns_tcp *t, const struct seg *g)
+{
+	if (!oow_limited(t, g))
+		tcp_send_ack(t);
+}
+
+/* RFC 5961 section 7: challenge ACKs are throttled, per connection as
+ * above and per stack to about CHALLENGE_ACK_LIMIT a second, the exact
+ * budget drawn at random each second (as Linux does since CVE-2016-5696,
+ * so that the count is no side channel). */
+static void challenge_ack(struct ns_tcp *t, const struct seg *g)
+{
+	struct ns_stack *s = t->s;
+	if (oow_limited(t, g))
+		return;
+	uint64_t sec = s->now / 1000000000ULL;
+	if (sec != s->challenge_sec || !s->challenge_budget) {
+		s->challenge_sec = sec;
+		uint64_t r = mix64(s->isn_secret ^ sec ^ (uint64_t)(uintptr_t)t);
+		s->challenge_budget = CHALLENGE_ACK_LIMIT / 2 + (int)(r % CHALLENGE_ACK_LIMIT) + 1;
+	}
+	if (s->challenge_budget <= 1) {
+		s->challenge_budget = 1; /* spent until the next second */
+		s->st.tcp_acks_rate_limited++;
+		return;
+	}
+	s->challenge_budget--;
+	s->st.tcp_challenge_acks++;
+	tcp_send_ack(t);
+}
+
 static void synchronized(struct ns_tcp *t, struct seg *g)
 {
 	struct ns_stack *s = t->s;
 	/* PAWS (RFC 7323 5.3): an old timestamp is a segment from the past. */
 	if (t->ts_ok && g->has_ts && !(g->flags & TH_RST) &&
 	    (int32_t)(g->tsval - t->ts_recent) < 0) {
-		tcp_send_ack(t);
+		send_dupack(t, g);
 		return;
 	}
 	/* 1. Acceptability (RFC 9293 3.10.7.4), against the window offered
@@ -568,8 +617,10 @@ static void synchronized(struct ns_tcp *t, struct seg *g)
 		      (seq_leq(t->rcv_nxt, g->seq + g->seglen - 1) &&
 		       seq_lt(g->seq + g->seglen - 1, t->rcv_nxt + rwnd)));
 	if (!ok) {
-		if (!(g->flags & TH_RST))
-			tcp_send_ack(t);
+		if (g->flags & TH_SYN)
+			challenge_ack(t, g);
+		else if (!(g->flags & TH_RST))
+			send_dupack(t, g);
 		return;
 	}
 	/* 2. RST (RFC 5961 3.2): exactly at RCV.NXT resets; elsewhere in the
@@ -578,12 +629,12 @@ static void synchronized(struct ns_tcp *t, struct seg *g)
 		if (g->seq == t->rcv_nxt)
 			reset_received(t);
 		else
-			tcp_send_ack(t);
+			challenge_ack(t, g);
 		return;
 	}
 	/* 4. A SYN in a synchronized state (RFC 5961 4.2): challenge ACK. */
 	if (g->flags & TH_SYN) {
-		tcp_send_ack(t);
+		challenge_ack(t, g);
 		return;
 	}
 	/* 5. ACK. */

@@ -86,6 +86,7 @@ struct ns_tcp {
 	bool foreign; /* transparent: laddr is not the stack's */
 	uint32_t syn_tsval;    /* a SYN-ACK's own timestamp (a cookie's options); 0: the clock */
 	uint64_t cookies_until; /* a listener: SYN cookies went out; their ACKs count until then */
+	uint64_t last_oow_ack;  /* when it last answered a segment it refused */
 
 	/* A listener's queues; a child's listener until accepted. */
 	struct ns_tcp *listener;

@@ -628,3 +628,80 @@ Test(tcp, syn_flood_answered_with_cookies)
 	ns_tcp_close(c);
 	ns_tcp_close(l);
 }
+
+/* Bytes the receiver holds once the sender has pushed all it can. */
+static size_t fill_unread(struct ns_tcp *c, struct ns_tcp *s)
+{
+	static uint8_t chunk[65536];
+	for (int round = 0; round < 400; round++) {
+		struct iovec iov = {chunk, sizeof chunk};
+		ns_tcp_send(c, &iov, 1, 0);
+		run_for(&net, 5 * MS);
+	}
+	return ns_tcp_readable(s);
+}
+
+Test(tcp, buffers_resized_on_a_live_connection)
+{
+	struct ns_tcp *s, *c;
+	connect_pair(92, &s, &c, NULL);
+	ns_tcp_setopt(c, NS_TCP_SNDBUF, 4 << 20);
+	size_t before = fill_unread(c, s);
+	cr_assert_leq(before, 212992, "the default receive buffer bounds it");
+	cr_assert_gt(before, 100000);
+	/* A bigger buffer: the window opens (an update goes out at once)
+	 * and more arrives without a byte read. */
+	cr_assert_eq(ns_tcp_setopt(s, NS_TCP_RCVBUF, 2 << 20), 0);
+	size_t after = fill_unread(c, s);
+	cr_assert_gt(after, 1 << 20, "held %zu", after);
+	cr_assert_leq(after, 2 << 20);
+	/* A smaller one keeps what is held; nothing more comes until it is
+	 * read below the new size. */
+	cr_assert_eq(ns_tcp_setopt(s, NS_TCP_RCVBUF, 65536), 0);
+	cr_assert_eq(fill_unread(c, s), after);
+	static uint8_t sink[1 << 16];
+	size_t drained = 0;
+	while (drained < after) {
+		struct iovec r = {sink, sizeof sink};
+		ssize_t n = ns_tcp_recv(s, &r, 1, 0);
+		cr_assert_gt(n, 0);
+		drained += (size_t)n;
+	}
+	size_t again = fill_unread(c, s);
+	cr_assert_gt(again, 0);
+	cr_assert_leq(again, 65536);
+	int v;
+	ns_tcp_getopt(s, NS_TCP_RCVBUF, &v);
+	cr_assert_eq(v, 65536);
+	ns_tcp_close(c);
+	ns_tcp_close(s);
+}
+
+Test(tcp, challenge_acks_are_rate_limited)
+{
+	struct ns_tcp *s, *c;
+	connect_pair(93, &s, &c, NULL);
+	struct ns_sockaddr cme;
+	ns_tcp_name(c, &cme, NULL);
+	struct ns_stats st0, st;
+	ns_stats_get(net.st[0], &st0);
+	/* A burst of SYNs on the established connection (RFC 5961 4.2):
+	 * one challenge ACK, the rest held back (500 ms per connection). */
+	for (int i = 0; i < 100; i++)
+		forge(B_ADDR, cme.port, 93, 0x02, (uint32_t)i * 1000003u, 0);
+	ns_stats_get(net.st[0], &st);
+	cr_assert_eq(st.tcp_challenge_acks - st0.tcp_challenge_acks, 1);
+	cr_assert_eq(st.tcp_acks_rate_limited - st0.tcp_acks_rate_limited, 99);
+	run_for(&net, 600 * MS);
+	forge(B_ADDR, cme.port, 93, 0x02, 77, 0);
+	ns_stats_get(net.st[0], &st);
+	cr_assert_eq(st.tcp_challenge_acks - st0.tcp_challenge_acks, 2, "half a second later, one more");
+	/* The connection is unharmed. */
+	run_for(&net, 10 * MS);
+	struct iovec iov = {"fine", 4};
+	cr_assert_eq(ns_tcp_send(c, &iov, 1, 0), 4);
+	run_for(&net, 10 * MS);
+	cr_assert_eq(ns_tcp_readable(s), 4);
+	ns_tcp_close(c);
+	ns_tcp_close(s);
+}
