@@ -113,8 +113,10 @@ long unix_listen(struct k_task *t, struct k_file *f, int backlog);
 long unix_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, int flags);
 long unix_connect(struct k_task *t, struct k_file *f, uint64_t uaddr, int len);
 /* The receive queue of the datagram socket a guest address names, or
- * that e is connected to (a new reference), or NULL with *err. */
-struct unix_queue *unix_dgram_target(struct k_task *t, uint64_t uaddr, int len, long *err);
+ * that e is connected to (a new reference), or NULL with *err (EPERM:
+ * that socket is connected to another than the sender, from). */
+struct unix_queue *unix_dgram_target(struct k_task *t, struct unix_end *from, uint64_t uaddr,
+				     int len, long *err);
 struct unix_queue *unix_dgram_peer(struct unix_end *e, long *err);
 long unix_getname(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ulen, bool peer);
 /* Writes a to the guest as a sockaddr_un (truncated to its buffer). */

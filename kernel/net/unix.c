@@ -600,7 +600,7 @@ static long transfer(struct k_task *t, struct k_file *f, struct iovec *gv, int n
 		if (e->type != SOCK_DGRAM)
 			return e->tx ? -EISCONN : -EOPNOTSUPP;
 		long err;
-		if (!(e->send_to = unix_dgram_target(t, uaddr, alen, &err)))
+		if (!(e->send_to = unix_dgram_target(t, e, uaddr, alen, &err)))
 			return err;
 	} else if (send && e->type == SOCK_DGRAM && !e->tx && e->peer.len) {
 		/* Connected by name: the peer is looked up at each send. */

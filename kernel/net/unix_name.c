@@ -346,7 +346,19 @@ long unix_accept(struct k_task *t, struct k_file *f, uint64_t uaddr, uint64_t ul
 	return fd;
 }
 
-struct unix_queue *unix_dgram_target(struct k_task *t, uint64_t uaddr, int len, long *err)
+/* Linux's unix_may_send: a datagram socket connected to another takes
+ * datagrams from that one only. */
+static bool may_send(const struct unix_end *from, const struct unix_end *to)
+{
+	if (!to->peer.len)
+		return true;
+	if (to->peer_ino)
+		return from->ino == to->peer_ino;
+	return !from->ino && same_name(&from->name, &to->peer);
+}
+
+struct unix_queue *unix_dgram_target(struct k_task *t, struct unix_end *from, uint64_t uaddr,
+				     int len, long *err)
 {
 	struct unix_addr a;
 	if ((*err = get_addr(t, uaddr, len, &a)))
@@ -362,6 +374,10 @@ struct unix_queue *unix_dgram_target(struct k_task *t, uint64_t uaddr, int len, 
 		*err = -ECONNREFUSED;
 		return NULL;
 	}
+	if (!may_send(from, target)) {
+		*err = -EPERM;
+		return NULL;
+	}
 	target->rx->refs++;
 	return target->rx;
 }
@@ -372,6 +388,10 @@ struct unix_queue *unix_dgram_peer(struct unix_end *e, long *err)
 					       : find_bound(&e->peer, NULL, SOCK_DGRAM);
 	if (!target || target->type != SOCK_DGRAM || !target->rx) {
 		*err = -ECONNREFUSED;
+		return NULL;
+	}
+	if (!may_send(e, target)) {
+		*err = -EPERM;
 		return NULL;
 	}
 	target->rx->refs++;

@@ -222,6 +222,17 @@ int main(void)
 	printf("autobound: length %u, abstract %d\n", zlen, got.sun_path[0] == 0);
 	CHECK("bind with another family", bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&(struct sockaddr){.sa_family = AF_INET}, sizeof(struct sockaddr)));
 	CHECK("accept on a datagram socket", accept(z, NULL, NULL));
+	/* A datagram socket connected to another takes from no third party
+	 * (Linux's unix_may_send): x connects to z; y may not send to x, z
+	 * may; after x dissolves its association, y may too. */
+	CHECK("connect x to z", connect(x, (struct sockaddr *)&got, zlen));
+	CHECK("y to x (x is z's)", sendto(y, "no", 2, 0, (struct sockaddr *)&d1, l1));
+	CHECK("z to x", sendto(z, "ok", 2, 0, (struct sockaddr *)&d1, l1));
+	CHECK("x reads z's", recv(x, buf, sizeof buf, MSG_DONTWAIT));
+	CHECK("x to z by its connection", send(x, "hi", 2, 0));
+	struct sockaddr_un unspec = {.sun_family = AF_UNSPEC};
+	CHECK("x dissolves", connect(x, (struct sockaddr *)&unspec, sizeof(sa_family_t)));
+	CHECK("y to x now", sendto(y, "yes", 3, 0, (struct sockaddr *)&d1, l1));
 	close(x);
 	close(y);
 	close(z);
