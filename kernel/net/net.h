@@ -74,6 +74,9 @@ struct unix_end {
 	struct unix_end *next_bound;
 	struct unix_end *all_next, **all_prev; /* every end of the sandbox */
 	unsigned long file_ino; /* its file's inode number; 0: not yet accepted */
+	struct k_file *file;    /* its file (no reference: the file owns the end) */
+	int gc_inflight, gc_count; /* unix_gc's marks */
+	bool gc_candidate, gc_alive, gc_scanned;
 	/* The call in progress (set by unix_msg, read by the file ops). */
 	int rflags;
 	bool want_control;
@@ -95,6 +98,15 @@ struct unix_queue *unix_queue_new(void);
 void unix_queue_put(struct unix_queue *q);
 struct unix_end *unix_end_new(struct k_task *t, int type);
 void unix_end_free(struct unix_end *e);
+/* Every end of the sandbox (through all_next), and descriptors in flight. */
+struct unix_end *unix_all_ends(void);
+int unix_inflight_count(void);
+/* Moves q's messages onto *list (q is left empty), and frees such a list
+ * (its descriptors dropped). */
+void unix_queue_take(struct unix_queue *q, struct unix_msg **list);
+void unix_msgs_free(struct unix_msg *list);
+/* unix_gc.c: frees sockets only in-flight messages keep alive. */
+void unix_gc(void);
 /* The end becomes f's (its inode number is what /proc/net/unix shows). */
 void unix_end_attach(struct unix_end *e, struct k_file *f);
 void unix_cred_of(const struct k_task *t, struct unix_cred *c);

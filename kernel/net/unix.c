@@ -99,7 +99,43 @@ void unix_end_free(struct unix_end *e)
 void unix_end_attach(struct unix_end *e, struct k_file *f)
 {
 	f->priv = e;
+	e->file = f;
 	e->file_ino = f->ino;
+}
+
+struct unix_end *unix_all_ends(void)
+{
+	return all_ends;
+}
+
+int unix_inflight_count(void)
+{
+	return inflight;
+}
+
+void unix_queue_take(struct unix_queue *q, struct unix_msg **list)
+{
+	if (!q)
+		return;
+	while (q->head) {
+		struct unix_msg *m = q->head;
+		q->head = m->next;
+		q->bytes -= m->len + MSG_COST;
+		queued_bytes -= m->len + MSG_COST;
+		q->nmsgs--;
+		m->next = *list;
+		*list = m;
+	}
+	q->tail = NULL;
+}
+
+void unix_msgs_free(struct unix_msg *list)
+{
+	while (list) {
+		struct unix_msg *m = list;
+		list = m->next;
+		msg_free(m);
+	}
 }
 
 int k_unix_list(struct k_unix_info *out, int max)
@@ -311,6 +347,7 @@ static void unix_release(struct k_file *f)
 	unix_queue_put(e->tx);
 	unix_end_free(e);
 	k_file_notify();
+	unix_gc(); /* a closed socket may leave a cycle in flight */
 }
 
 static long unix_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_t arg)
@@ -463,6 +500,8 @@ static long parse_control(struct k_task *t, struct unix_end *e, const struct msg
 				err = -EINVAL;
 				break;
 			}
+			if (inflight + k > SANDBOX_INFLIGHT)
+				unix_gc(); /* what cycles hold may be freed */
 			if (inflight + k > SANDBOX_INFLIGHT) {
 				err = -ETOOMANYREFS;
 				break;
