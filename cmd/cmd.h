@@ -3,5 +3,7 @@
 #define HUSK_CMD_H
 
 int cmd_run(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

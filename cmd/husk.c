@@ -29,7 +29,14 @@ static void usage(FILE *f)
 		"  --egress POLICY     where the guest may connect: none (default), all, or\n"
 		"                      CIDR,... (never the host's loopback, link-local, or\n"
 		"                      the node's own ports)\n"
-		"  --debug             log sentry events on stderr\n");
+		"  --control PATH      a socket husk checkpoint can reach this sandbox by\n"
+		"  --debug             log sentry events on stderr\n"
+		"\n"
+		"husk checkpoint --control PATH [--leave-running] [--no-compress] FILE\n"
+		"  saves the sandbox husk run --control PATH runs into FILE (then it ends,\n"
+		"  unless --leave-running)\n"
+		"husk restore [husk run options] FILE\n"
+		"  a new sandbox that goes on where the snapshot FILE left off\n");
 }
 
 int main(int argc, char **argv)
@@ -40,6 +47,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return cmd_restore(argc - 1, argv + 1);
+	if (strcmp(argv[1], "checkpoint") == 0)
+		return cmd_checkpoint(argc - 1, argv + 1);
 	if (strcmp(argv[1], "gofer") == 0)
 		return gofer_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

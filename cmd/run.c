@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,7 +107,9 @@ static int env_set(char **env, int n, char *kv)
 	return n + 1;
 }
 
-int cmd_run(int argc, char **argv)
+/* husk run, and husk restore (the same options; a snapshot file where
+ * run takes a program). */
+static int run_main(int argc, char **argv, bool restore)
 {
 	struct k_config cfg = {
 		.platform = NULL, /* systrap where it can run */
@@ -123,6 +127,7 @@ int cmd_run(int argc, char **argv)
 	struct ex_publish pubs[MAX_PUBLISH];
 	int npubs = 0;
 	struct ex_egress egress = {0}; /* none */
+	const char *control = NULL;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -195,6 +200,9 @@ int cmd_run(int argc, char **argv)
 						"(at most %d), not '%s'\n", EX_EGRESS_MAX, v);
 				return 2;
 			}
+		} else if ((strcmp(a, "--control") == 0 && i + 1 < argc) ||
+			   strncmp(a, "--control=", 10) == 0) {
+			control = a[9] == '=' ? a + 10 : argv[++i];
 		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
 			root_spec = argv[++i];
 		} else if (strncmp(a, "--root=", 7) == 0) {
@@ -206,8 +214,9 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: husk run [OPTIONS] -- PROG [ARGS...]\n");
+	if (i >= argc || (restore && i + 1 != argc)) {
+		fprintf(stderr, restore ? "usage: husk restore [OPTIONS] SNAPSHOT\n"
+					: "usage: husk run [OPTIONS] -- PROG [ARGS...]\n");
 		return 2;
 	}
 	env[nenv] = NULL;
@@ -275,12 +284,40 @@ int cmd_run(int argc, char **argv)
 		}
 		cfg.net_fd = link;
 	}
+	/* The control socket: husk checkpoint connects to it. */
+	if (control) {
+		struct sockaddr_un ca = {.sun_family = AF_UNIX};
+		int cs = strlen(control) < sizeof(ca.sun_path)
+				 ? socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)
+				 : -1;
+		if (cs >= 0) {
+			strcpy(ca.sun_path, control);
+			unlink(control); /* a stale one of an earlier run */
+			if (bind(cs, (struct sockaddr *)&ca, sizeof(ca)) || listen(cs, 4)) {
+				close(cs);
+				cs = -1;
+			}
+		}
+		if (cs < 0) {
+			fprintf(stderr, "husk run: cannot listen on %s: %s\n", control,
+				strerror(errno ? errno : ENAMETOOLONG));
+			close(sock);
+			waitpid(gofer, NULL, 0);
+			gf_spec_free(&spec);
+			return 125;
+		}
+		cfg.control_fd = cs;
+	}
 	cfg.exe = argv[i];
 	cfg.argv = argv + i;
 	cfg.envp = env;
 	int status = 0;
-	err = k_run(&cfg, &status, &why);
+	err = restore ? k_restore(&cfg, argv[i], &status, &why) : k_run(&cfg, &status, &why);
 	close(sock);
+	/* (The socket's name stays: this process is confined now and may
+	 * not unlink; the next run on that path replaces it.) */
+	if (cfg.control_fd > 0)
+		close(cfg.control_fd);
 	if (gw > 0) {
 		close(cfg.net_fd); /* the gateway ends with its link */
 		waitpid(gw, NULL, 0);
@@ -288,9 +325,19 @@ int cmd_run(int argc, char **argv)
 	waitpid(gofer, NULL, 0);
 	gf_spec_free(&spec);
 	if (err) {
-		fprintf(stderr, "husk run: %s: %s: %s\n", argv[i], why ? why : "cannot run",
-			strerror(-err));
+		fprintf(stderr, "husk %s: %s: %s: %s\n", restore ? "restore" : "run", argv[i],
+			why ? why : "cannot run", strerror(-err));
 		return err == -ENOENT ? 127 : (err == -ENOEXEC || err == -EACCES) ? 126 : 125;
 	}
 	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return run_main(argc, argv, false);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	return run_main(argc, argv, true);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../gofer/gofer.h"
+#include "../snapshot/snapshot.h"
 #include "sentry.h"
 
 /* The memory file's size: the most guest memory one sandbox can have mapped
@@ -107,6 +108,7 @@ static int install_stdio(struct k_task *t, const int stdio[3])
 			close(fd);
 			return -ENOMEM;
 		}
+		hostfile_set_stdio(f, i);
 		int r = fdt_install_at(t, f, i, false);
 		file_put(f);
 		if (r < 0)
@@ -158,6 +160,7 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 		return *why = "out of memory", -ENOMEM;
 	}
 	k->cfg = *cfg;
+	k->ctl_conn = k->ckpt_fd = -1;
 	k->max_tasks = cfg->max_tasks ? cfg->max_tasks : K_DEFAULT_MAX_TASKS;
 	struct timespec now;
 	k_clock_ts(CLOCK_MONOTONIC, &now);
@@ -253,6 +256,73 @@ void k_teardown(struct k_task *t)
 	kernel_free(k);
 }
 
+/* The sandbox runs until its init is gone. */
+static int run_to_end(struct k_kernel *k, uint64_t ignored, int *status)
+{
+	k_schedule(k, ignored);
+	*status = k->init->exit_status;
+	if (k->enosys_count)
+		k_log(k, "%llu calls to unsupported syscalls", (unsigned long long)k->enosys_count);
+	if (k->gofer)
+		k_log(k, "%llu gofer round trips",
+		      (unsigned long long)gf_client_round_trips(k->gofer));
+	kernel_free(k);
+	return 0;
+}
+
+/* The boot task of a restored sandbox: the snapshot's tasks replace it. */
+static void drop_boot_task(struct k_task *t)
+{
+	struct k_kernel *k = t->k;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		k->tasks = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	k->ntasks--;
+	pf_ctx_free(t->ctx);
+	mm_put(t->mm);
+	fdt_put(t->fdt);
+	fs_ctx_put(t->fs);
+	tg_release(t->tg);
+	free(t);
+}
+
+int k_restore(const struct k_config *cfg, const char *path, int *status, const char **why)
+{
+	static char reason[512];
+	struct snap_reader *r;
+	int err = snap_open(path, &r, reason, sizeof(reason));
+	if (err) {
+		*why = reason;
+		return err;
+	}
+	struct k_task *t;
+	if ((err = k_boot(cfg, &t, why))) {
+		snap_close(r);
+		return err;
+	}
+	struct k_kernel *k = t->k;
+	int64_t t0 = k_clock_ns(CLOCK_MONOTONIC);
+	err = ckpt_restore(t, r, reason, sizeof(reason));
+	snap_close(r);
+	if (err) {
+		*why = reason;
+		k_teardown(t);
+		return err;
+	}
+	drop_boot_task(t);
+	k_log(k, "restored in %.3f ms", (double)(k_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+	if ((err = confine(k, why))) {
+		k_kill_all(k);
+		k_schedule(k, 0);
+		kernel_free(k);
+		return err;
+	}
+	return run_to_end(k, 0, status);
+}
+
 int k_run(const struct k_config *cfg, int *status, const char **why)
 {
 	struct k_task *t;
@@ -279,13 +349,5 @@ int k_run(const struct k_config *cfg, int *status, const char **why)
 		return err;
 	}
 	k_task_start(t);
-	k_schedule(k, ignored);
-	*status = k->init->exit_status;
-	if (k->enosys_count)
-		k_log(k, "%llu calls to unsupported syscalls", (unsigned long long)k->enosys_count);
-	if (k->gofer)
-		k_log(k, "%llu gofer round trips",
-		      (unsigned long long)gf_client_round_trips(k->gofer));
-	kernel_free(k);
-	return 0;
+	return run_to_end(k, ignored, status);
 }

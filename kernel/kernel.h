@@ -25,6 +25,8 @@ struct k_config {
 	int max_tasks;           /* threads and processes at once; 0: the default */
 	int net_fd;              /* the sandbox's packet link (a SOCK_SEQPACKET end, > 2),
 				  * or 0: loopback only */
+	int control_fd;          /* a listening SOCK_SEQPACKET unix socket (> 2) its
+				  * controller connects to (checkpoint), or 0: none */
 };
 
 /* The sandbox's network, as its link's two ends see it: the guest at
@@ -40,6 +42,11 @@ struct k_config {
  * returns a negative errno if the sandbox could not start; *why then says
  * what failed. */
 int k_run(const struct k_config *cfg, int *status, const char **why);
+
+/* The same for a sandbox saved by a checkpoint: cfg as for k_run (its
+ * exe, argv and envp unused), the snapshot file at path.  The sandbox
+ * goes on where the snapshot left it. */
+int k_restore(const struct k_config *cfg, const char *path, int *status, const char **why);
 
 /* The Linux release the guest sees in uname(2). */
 #define K_UTS_RELEASE "4.4.0"

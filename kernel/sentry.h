@@ -29,6 +29,8 @@
 
 struct k_task;
 struct k_kernel;
+struct snap_enc;
+struct snap_dec;
 
 #include "vfs/vfs.h"
 
@@ -87,6 +89,11 @@ struct k_mobj {
 	uint64_t off, len;
 	int fd;
 	uint8_t *host;
+	/* A host file's: the guest path it was opened by and what it was
+	 * then (a snapshot maps it again by path, if it is still that). */
+	char *src;
+	uint64_t src_ino, src_size;
+	struct timespec src_mtime;
 };
 
 /* A fresh object of len bytes of the memory file (refs 1), and dropping a
@@ -139,6 +146,9 @@ void mm_put(struct k_mm *mm);
 /* A copy of mm for fork: shared mappings stay shared, private memory is
  * copy-on-write in both (nothing is copied now). */
 int mm_fork(struct k_mm *mm, struct k_mm **out);
+/* Appends a VMA a snapshot describes (above every other, checked; it
+ * takes a reference to v->mobj) and maps it. */
+int mm_restore_vma(struct k_mm *mm, const struct k_vma *v);
 /* The VMA containing addr, or NULL. */
 struct k_vma *mm_find(struct k_mm *mm, uint64_t addr);
 /* The first VMA that ends above addr, or NULL. */
@@ -267,6 +277,11 @@ struct k_file_ops {
 	 * reference), which private mappings and execve share copy-on-write
 	 * instead of copying; NULL where there is none. */
 	struct k_mobj *(*page_cache)(struct k_file *f);
+	/* Checkpoint (ckpt/): the kind a snapshot records (CKF_*; 0: cannot
+	 * be saved yet) and what this description adds (its kind's restore
+	 * function reads the same back). */
+	uint32_t ckpt_kind;
+	int (*save)(struct k_file *f, struct snap_enc *e);
 };
 
 struct k_file {
@@ -300,6 +315,14 @@ struct k_file *file_get(struct k_file *f);
 void file_put(struct k_file *f);
 /* A file backed by a host descriptor the sentry owns (husk's stdio). */
 struct k_file *hostfile_new(int host_fd, int flags);
+/* Which of husk's stdio (0-2) such a file stands for (-1: none known):
+ * what a restored sandbox binds it to. */
+void hostfile_set_stdio(struct k_file *f, int which);
+int hostfile_stdio(const struct k_file *f);
+/* Kinds of file descriptions a snapshot holds, and their restore. */
+enum { CKF_STDIO = 1, CKF_INET = 2 };
+int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out);
+int inet_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out);
 /* Reads or writes a file at off from the sentry's own buffer. */
 ssize_t k_file_pread(struct k_file *f, void *buf, size_t n, int64_t off);
 ssize_t k_file_pwrite(struct k_file *f, const void *buf, size_t n, int64_t off);
@@ -401,6 +424,8 @@ struct k_file *fdt_get(struct k_task *t, int fd);
 /* The same, O_PATH descriptors included (Linux's fdget_raw). */
 struct k_file *fdt_get_raw(struct k_task *t, int fd);
 int fdt_close(struct k_task *t, int fd);
+/* Puts f at fd of fdt (a restore's: no limit but memory). */
+int fdt_set(struct k_fdtable *fdt, int fd, struct k_file *f, bool cloexec);
 
 /* ---- signals ---- */
 struct k_sigaction {
@@ -577,6 +602,7 @@ struct k_task {
 	int exit_code;                 /* exit(2)'s status for a lone thread */
 	/* vfork: the parent sleeps until its child execs or exits. */
 	struct k_task *vfork_parent, *vfork_child;
+	bool frozen; /* parked for a checkpoint (ckpt/freeze.c) */
 };
 
 /* Kills the thread group as wait status wstatus says (K_WEXITED(code),
@@ -699,6 +725,13 @@ struct k_kernel {
 	int64_t next_mem_check;  /* when a guest stop next looks at the memory used */
 	bool cpu_timers;         /* some group has a CPU interval timer armed */
 	int64_t ptimer_next;     /* the earliest real-clock POSIX timer expiry */
+	/* Checkpoint (ckpt/): a request's connection, its file, and the
+	 * freeze it started. */
+	int ctl_conn, ckpt_fd;
+	bool freezing, ckpt_leave, ckpt_compress;
+	int nfrozen;             /* tasks parked at a syscall boundary */
+	int64_t freeze_started;
+	struct k_waitq thaw_wait;
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
 	uint32_t nr_cpu_ids;
 	unsigned char cpumask[128];
@@ -764,6 +797,30 @@ struct k_unix_info {
 int k_unix_list(struct k_unix_info *out, int max);
 void k_log(struct k_kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t k_random_u64(void);
+
+/* ---- checkpoint and restore (ckpt/) ---- */
+struct snap_write_stats;
+/* The control socket's descriptors for the scheduler's poll (at most
+ * two), and what came on them. */
+void ckpt_poll_fds(struct k_kernel *k, struct pollfd *fds, int *n);
+void ckpt_poll_done(struct k_kernel *k, const struct pollfd *fds, int n);
+/* In the scheduler's loop: once every task is parked, saves the sandbox
+ * and answers (or gives up past a timeout). */
+void ckpt_step(struct k_kernel *k);
+/* When a freeze in progress gives up (CLOCK_MONOTONIC ns; 0: none). */
+int64_t ckpt_deadline(const struct k_kernel *k);
+void ckpt_thaw(struct k_kernel *k);
+/* A task's loop, before signals are delivered: a call the freeze
+ * interrupted is set to run again; and where it parks. */
+void ckpt_rewind(struct k_task *t);
+void ckpt_park(struct k_task *t);
+/* Makes a booted sandbox (t0, its boot task, which the caller drops
+ * after) into the snapshot's: its objects and tasks, queued to run. */
+struct snap_reader;
+int ckpt_restore(struct k_task *t0, const struct snap_reader *r, char *why, size_t whylen);
+/* Writes the frozen sandbox into fd; *why says what failed. */
+int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats *st,
+	      char *why, size_t whylen);
 
 /* ---- syscalls ---- */
 typedef long (*k_syscall_fn)(struct k_task *t, const uint64_t *a);

@@ -226,6 +226,9 @@ int ns_tcp_shutdown(struct ns_tcp *t, bool rd, bool wr);
 void ns_tcp_close(struct ns_tcp *t);
 unsigned ns_tcp_poll(const struct ns_tcp *t);
 int ns_tcp_take_error(struct ns_tcp *t);
+/* A closed connection reports err (positive) to its next call: what a
+ * restored sandbox's connections that could not survive say (ECONNRESET). */
+void ns_tcp_set_error(struct ns_tcp *t, int err);
 int ns_tcp_setopt(struct ns_tcp *t, int opt, int val);
 int ns_tcp_getopt(const struct ns_tcp *t, int opt, int *val);
 int ns_tcp_name(const struct ns_tcp *t, struct ns_sockaddr *local, struct ns_sockaddr *peer);

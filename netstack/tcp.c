@@ -684,6 +684,12 @@ int ns_tcp_name(const struct ns_tcp *t, struct ns_sockaddr *local, struct ns_soc
 	return 0;
 }
 
+void ns_tcp_set_error(struct ns_tcp *t, int err)
+{
+	if (t->state == TCP_CLOSED && err > 0)
+		t->err = err;
+}
+
 int ns_tcp_list(const struct ns_stack *s, struct ns_conn *out, int max)
 {
 	int n = 0;

@@ -156,6 +156,10 @@ int snap_writer_open(const char *path, const struct snap_write_opts *opts,
 		     struct snap_writer **out);
 /* Appends a section of type (not 0 or SNAP_SEC_MEMINDEX; -EEXIST if that
  * type was written already, -E2BIG past SNAP_MAX_SECTIONS). */
+/* The same into fd, which must be empty and at offset 0 (the sentry, which
+ * opens no files, writes into one its client made): written through,
+ * neither synced, renamed nor closed; the caller does that. */
+int snap_writer_open_fd(int fd, const struct snap_write_opts *opts, struct snap_writer **out);
 int snap_writer_section(struct snap_writer *w, uint32_t type, const void *data, size_t len);
 /* Appends the memory-file range [offset, offset+len) whose bytes are at
  * data.  Both page-aligned; ranges in increasing order, not overlapping

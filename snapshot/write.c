@@ -27,6 +27,7 @@ struct snap_writer {
 	int err; /* a sticky I/O error */
 	char *path, *tmp;
 	bool made_tmp; /* tmp is ours to remove */
+	bool borrowed; /* the caller's fd: neither synced, renamed nor closed */
 	int compress;
 	uint32_t block_bytes;
 	uint64_t pos; /* the file's length so far, buffered bytes included */
@@ -103,8 +104,8 @@ static int pad_to_page(struct snap_writer *w)
 	return r ? emit(w, zeros, SNAP_PAGE_SIZE - r) : 0;
 }
 
-int snap_writer_open(const char *path, const struct snap_write_opts *opts,
-		     struct snap_writer **out)
+static int writer_open(const char *path, int fd, const struct snap_write_opts *opts,
+		       struct snap_writer **out)
 {
 	struct snap_write_opts o = opts ? *opts : (struct snap_write_opts){0};
 	if (!o.block_pages)
@@ -120,22 +121,29 @@ int snap_writer_open(const char *path, const struct snap_write_opts *opts,
 	w->compress = o.compress;
 	w->block_bytes = o.block_pages * SNAP_PAGE_SIZE;
 	w->cbound = LZ4_compressBound((int)w->block_bytes);
-	w->path = strdup(path);
-	if (w->path && asprintf(&w->tmp, "%s.tmp", path) < 0)
-		w->tmp = NULL;
+	if (path) {
+		w->path = strdup(path);
+		if (w->path && asprintf(&w->tmp, "%s.tmp", path) < 0)
+			w->tmp = NULL;
+	}
 	w->obuf = malloc(OBUF_SIZE);
 	w->cbuf = malloc((size_t)w->cbound);
 	w->body = XXH3_createState();
 	int err = -ENOMEM;
-	if (!w->path || !w->tmp || !w->obuf || !w->cbuf || !w->body)
+	if ((path && (!w->path || !w->tmp)) || !w->obuf || !w->cbuf || !w->body)
 		goto fail;
 	XXH3_64bits_reset(w->body);
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (w->fd < 0) {
-		err = -errno;
-		goto fail;
+	if (path) {
+		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (w->fd < 0) {
+			err = -errno;
+			goto fail;
+		}
+		w->made_tmp = true;
+	} else {
+		w->fd = fd;
+		w->borrowed = true;
 	}
-	w->made_tmp = true;
 	/* The header's place; it is written last. */
 	static const uint8_t blank[SNAP_HDR_SIZE];
 	err = write_all(w->fd, blank, sizeof blank);
@@ -149,6 +157,17 @@ int snap_writer_open(const char *path, const struct snap_write_opts *opts,
 fail:
 	snap_writer_abort(w);
 	return err;
+}
+
+int snap_writer_open(const char *path, const struct snap_write_opts *opts,
+		     struct snap_writer **out)
+{
+	return path ? writer_open(path, -1, opts, out) : -EINVAL;
+}
+
+int snap_writer_open_fd(int fd, const struct snap_write_opts *opts, struct snap_writer **out)
+{
+	return fd >= 0 ? writer_open(NULL, fd, opts, out) : -EBADF;
 }
 
 static int add_section(struct snap_writer *w, uint32_t type, const void *data, size_t len)
@@ -322,6 +341,13 @@ int snap_writer_finish(struct snap_writer *w, struct snap_write_stats *st)
 		err = k < 0 ? -errno : -EIO;
 		goto fail;
 	}
+	if (w->borrowed) {
+		w->st.file_size = w->pos;
+		if (st)
+			*st = w->st;
+		snap_writer_abort(w);
+		return 0;
+	}
 	if (fsync(w->fd) < 0) {
 		err = -errno;
 		goto fail;
@@ -352,7 +378,7 @@ void snap_writer_abort(struct snap_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
+	if (w->fd >= 0 && !w->borrowed)
 		close(w->fd);
 	if (w->made_tmp)
 		unlink(w->tmp);

@@ -141,6 +141,19 @@ static int fdt_grow(struct k_fdtable *fdt, int fd)
 	return 0;
 }
 
+int fdt_set(struct k_fdtable *fdt, int fd, struct k_file *f, bool cloexec)
+{
+	if (fd < 0)
+		return -EBADF;
+	int err = fdt_grow(fdt, fd);
+	if (err)
+		return err;
+	struct k_file *old = fdt->v[fd].f;
+	fdt->v[fd] = (struct k_fdent){file_get(f), cloexec};
+	file_put(old);
+	return 0;
+}
+
 int fdt_install(struct k_task *t, struct k_file *f, int min, bool cloexec)
 {
 	struct k_fdtable *fdt = t->fdt;

@@ -251,6 +251,15 @@ static struct k_mobj *gofer_page_cache(struct k_file *f)
 		int fd = host_fd(f);
 		if (fd < 0 || !(n->cache = mobj_file(fd, ino->size)))
 			return NULL; /* read per mapping instead */
+		/* Where it came from, for a snapshot to map it again. */
+		char path[K_PATH_MAX];
+		struct k_path root = vfs_abs_root(g->k);
+		if (root.mnt && path_name(&root, &f->path, path, sizeof(path)) >= 0) {
+			n->cache->src = strdup(path);
+			n->cache->src_ino = ino->ino;
+			n->cache->src_size = ino->size;
+			n->cache->src_mtime = ino->mtime;
+		}
 	}
 	n->cache->refs++;
 	return n->cache;

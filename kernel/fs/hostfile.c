@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../../snapshot/snapshot.h"
 #include "../sentry.h"
 
 /* A signal for the guest interrupted the host call: restart or EINTR, as
@@ -140,7 +141,20 @@ static void host_release(struct k_file *f)
 	close(f->host_fd);
 }
 
+/* Only husk's own stdio can be bound again in a restored sandbox: the
+ * snapshot says which one (f->priv: 1 + its number, 0 for none). */
+static int host_save(struct k_file *f, struct snap_enc *e)
+{
+	int which = hostfile_stdio(f);
+	if (which < 0)
+		return -EOPNOTSUPP;
+	snap_put_u8(e, (uint8_t)which);
+	return 0;
+}
+
 static const struct k_file_ops hostfile_ops = {
+	.ckpt_kind = CKF_STDIO,
+	.save = host_save,
 	.read = host_read,
 	.write = host_write,
 	.ioctl = host_ioctl,
@@ -156,4 +170,38 @@ struct k_file *hostfile_new(int host_fd, int flags)
 	if (f)
 		f->host_fd = host_fd;
 	return f;
+}
+
+void hostfile_set_stdio(struct k_file *f, int which)
+{
+	if (f->ops == &hostfile_ops && which >= 0 && which <= 2)
+		f->priv = (void *)(intptr_t)(which + 1);
+}
+
+int hostfile_stdio(const struct k_file *f)
+{
+	return f->ops == &hostfile_ops && f->priv ? (int)(intptr_t)f->priv - 1 : -1;
+}
+
+int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out)
+{
+	int which = snap_get_u8(d);
+	if (snap_dec_err(d) || which > 2)
+		return -EBADMSG;
+	/* The restoring husk's own stdio, as at boot (closed there: /dev/null
+	 * semantics are not invented, the guest's fd stays closed). */
+	int hfd = k->cfg.stdio[which];
+	if (fcntl(hfd, F_GETFL) < 0)
+		return -ENOENT;
+	int fd = fcntl(hfd, F_DUPFD_CLOEXEC, 10);
+	if (fd < 0)
+		return -errno;
+	struct k_file *f = hostfile_new(fd, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	hostfile_set_stdio(f, which);
+	*out = f;
+	return 0;
 }

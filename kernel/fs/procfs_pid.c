@@ -807,6 +807,7 @@ int procfs_reopen(struct k_file *f, int flags, struct k_file **out)
 		return -ENOMEM;
 	}
 	n->ino = f->ino; /* the same pipe or terminal: the same inode number */
+	hostfile_set_stdio(n, hostfile_stdio(f));
 	*out = n;
 	return 0;
 }

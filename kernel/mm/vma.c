@@ -42,6 +42,7 @@ void mobj_put(struct k_memfile *mf, struct k_mobj *o)
 		if (o->fd >= 0) {
 			munmap(o->host, o->len);
 			close(o->fd);
+			free(o->src);
 		} else {
 			memfile_free(mf, o->off, o->len);
 		}
@@ -149,6 +150,23 @@ static int vma_insert(struct k_mm *mm, size_t i, const struct k_vma *v)
 	mm->v[i] = *v;
 	mm->n++;
 	return 0;
+}
+
+static int vma_apply(struct k_mm *mm, const struct k_vma *v);
+
+int mm_restore_vma(struct k_mm *mm, const struct k_vma *v)
+{
+	if (v->start >= v->end || (v->start | v->end) & ~PAGE_MASK ||
+	    v->start < pf_guest_min() || v->end > pf_guest_max() ||
+	    (mm->n && v->start < mm->v[mm->n - 1].end) || mm->n >= MAX_MAP_COUNT ||
+	    (v->mobj && (v->pgoff > v->mobj->len || v->end - v->start > v->mobj->len - v->pgoff)))
+		return -EINVAL;
+	int err = vma_insert(mm, mm->n, v);
+	if (err)
+		return err;
+	if (v->mobj)
+		v->mobj->refs++;
+	return vma_apply(mm, v);
 }
 
 static void vma_delete(struct k_mm *mm, size_t i)

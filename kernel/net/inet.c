@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "../../netstack/netstack.h"
+#include "../../snapshot/snapshot.h"
 #include "net.h"
 
 #define ERESTARTSYS 512 /* the kernel's: restart under SA_RESTART */
@@ -36,6 +37,7 @@ struct inet_sock {
 	struct ns_tcp *tcp;
 	struct ns_udp *udp;
 	int rcvbuf, sndbuf;
+	int backlog; /* listen's, as the stack got it */
 	bool reuseaddr, reuseport, keepalive, broadcast, nodelay;
 	bool connecting; /* a connect said EINPROGRESS: the next one reports */
 	struct linger linger;
@@ -361,7 +363,131 @@ static long inet_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_
 	return k_copy_out(t, arg, &n, sizeof(n));
 }
 
+/* ---- checkpoint and restore ----
+ * What survives: the socket's options, its address, a TCP listener
+ * (listening again; connections it had not accepted are gone) and a UDP
+ * endpoint's association.  A TCP connection cannot move to a new sandbox
+ * with its peer: it comes back closed, reporting ECONNRESET. */
+enum { INET_FRESH, INET_LISTEN, INET_RESET, INET_UDP };
+static struct inet_sock *sock_new(struct k_kernel *k, int type);
+static struct k_file *sock_file(struct inet_sock *sk, int flags);
+
+static int inet_save(struct k_file *f, struct snap_enc *e)
+{
+	struct inet_sock *sk = sock_of(f);
+	struct ns_sockaddr local = {0}, peer = {0};
+	int what;
+	if (sk->tcp) {
+		struct ns_tcp_info info;
+		ns_tcp_info(sk->tcp, &info);
+		ns_tcp_name(sk->tcp, &local, NULL);
+		what = info.state == 10 ? INET_LISTEN : info.state == 7 ? INET_FRESH : INET_RESET;
+	} else {
+		ns_udp_name(sk->udp, &local, NULL);
+		if (ns_udp_name(sk->udp, NULL, &peer) != 0)
+			peer = (struct ns_sockaddr){0};
+		what = INET_UDP;
+	}
+	snap_put_u8(e, (uint8_t)what);
+	snap_put_u8(e, (uint8_t)sk->type);
+	snap_put_u32(e, local.addr);
+	snap_put_u16(e, local.port);
+	snap_put_u32(e, peer.addr);
+	snap_put_u16(e, peer.port);
+	snap_put_u32(e, (uint32_t)sk->backlog);
+	snap_put_u32(e, (uint32_t)sk->rcvbuf);
+	snap_put_u32(e, (uint32_t)sk->sndbuf);
+	snap_put_u8(e, (uint8_t)(sk->reuseaddr | sk->reuseport << 1 | sk->keepalive << 2 |
+				 sk->broadcast << 3 | sk->nodelay << 4));
+	snap_put_u32(e, (uint32_t)sk->linger.l_onoff);
+	snap_put_u32(e, (uint32_t)sk->linger.l_linger);
+	snap_put_u32(e, (uint32_t)sk->tos);
+	snap_put_u32(e, (uint32_t)sk->ttl);
+	snap_put_i64(e, sk->rcvtimeo.tv_sec);
+	snap_put_i64(e, sk->rcvtimeo.tv_usec);
+	snap_put_i64(e, sk->sndtimeo.tv_sec);
+	snap_put_i64(e, sk->sndtimeo.tv_usec);
+	return 0;
+}
+
+int inet_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out)
+{
+	int what = snap_get_u8(d), type = snap_get_u8(d);
+	struct ns_sockaddr local, peer;
+	local.addr = snap_get_u32(d);
+	local.port = snap_get_u16(d);
+	peer.addr = snap_get_u32(d);
+	peer.port = snap_get_u16(d);
+	int backlog = (int)snap_get_u32(d);
+	int rcvbuf = (int)snap_get_u32(d), sndbuf = (int)snap_get_u32(d);
+	int bits = snap_get_u8(d);
+	struct linger linger = {(int)snap_get_u32(d), (int)snap_get_u32(d)};
+	int tos = (int)snap_get_u32(d), ttl = (int)snap_get_u32(d);
+	struct timeval rto = {snap_get_i64(d), snap_get_i64(d)};
+	struct timeval sto = {snap_get_i64(d), snap_get_i64(d)};
+	if (snap_dec_err(d) || what > INET_UDP || (type != SOCK_STREAM && type != SOCK_DGRAM) ||
+	    (what == INET_UDP) != (type == SOCK_DGRAM) || backlog < 0 || backlog > SOMAXCONN_ ||
+	    rcvbuf < 0 || sndbuf < 0 || rto.tv_sec < 0 || rto.tv_usec < 0 ||
+	    rto.tv_usec >= 1000000 || sto.tv_sec < 0 || sto.tv_usec < 0 || sto.tv_usec >= 1000000)
+		return -EBADMSG;
+	struct ns_stack *s = stack_of(k);
+	struct inet_sock *sk = s ? sock_new(k, type) : NULL;
+	if (!sk)
+		return -ENOMEM;
+	sk->rcvbuf = rcvbuf, sk->sndbuf = sndbuf;
+	sk->reuseaddr = bits & 1, sk->reuseport = bits >> 1 & 1, sk->keepalive = bits >> 2 & 1;
+	sk->broadcast = bits >> 3 & 1, sk->nodelay = bits >> 4 & 1;
+	sk->linger = linger;
+	sk->tos = tos, sk->ttl = ttl;
+	sk->rcvtimeo = rto, sk->sndtimeo = sto;
+	int err = type == SOCK_STREAM ? ns_tcp_open(s, &sk->tcp) : ns_udp_open(s, &sk->udp);
+	if (err) {
+		free(sk);
+		return err;
+	}
+	if (sk->tcp) {
+		ns_tcp_set_notify(sk->tcp, wake_files, NULL);
+		ns_tcp_setopt(sk->tcp, NS_TCP_REUSE, sk->reuseaddr || sk->reuseport);
+		ns_tcp_setopt(sk->tcp, NS_TCP_NODELAY, sk->nodelay);
+		ns_tcp_setopt(sk->tcp, NS_TCP_KEEPALIVE, sk->keepalive);
+		if (rcvbuf >= 2048)
+			ns_tcp_setopt(sk->tcp, NS_TCP_RCVBUF, rcvbuf);
+		if (sndbuf >= 2048)
+			ns_tcp_setopt(sk->tcp, NS_TCP_SNDBUF, sndbuf);
+		if (what == INET_LISTEN || (what == INET_FRESH && local.port))
+			err = ns_tcp_bind(sk->tcp, local.addr, local.port);
+		if (!err && what == INET_LISTEN) {
+			sk->backlog = backlog;
+			err = ns_tcp_listen(sk->tcp, backlog ? backlog : BACKLOG_MIN);
+		}
+		if (what == INET_RESET)
+			ns_tcp_set_error(sk->tcp, ECONNRESET);
+	} else {
+		ns_udp_set_notify(sk->udp, wake_files, NULL);
+		ns_udp_set_reuse(sk->udp, sk->reuseaddr || sk->reuseport);
+		ns_udp_set_bufs(sk->udp, (size_t)rcvbuf, (size_t)sndbuf);
+		if (local.port)
+			err = ns_udp_bind(sk->udp, local.addr, local.port);
+		if (!err && peer.port)
+			err = ns_udp_connect(sk->udp, peer.addr, peer.port);
+	}
+	struct k_file *f = err ? NULL : sock_file(sk, flags & O_NONBLOCK ? SOCK_NONBLOCK : 0);
+	if (!f) {
+		if (sk->tcp)
+			ns_tcp_close(sk->tcp);
+		else
+			ns_udp_close(sk->udp);
+		free(sk);
+		return err ? err : -ENOMEM;
+	}
+	f->flags = flags;
+	*out = f;
+	return 0;
+}
+
 static const struct k_file_ops inet_ops = {
+	.ckpt_kind = CKF_INET,
+	.save = inet_save,
 	.read = inet_read,
 	.write = inet_write,
 	.ioctl = inet_ioctl,
@@ -508,6 +634,7 @@ long inet_listen(struct k_task *t, struct k_file *f, int backlog)
 	 * cost each dropped client a second: at least BACKLOG_MIN here. */
 	if (backlog < BACKLOG_MIN)
 		backlog = BACKLOG_MIN;
+	sk->backlog = backlog;
 	return ns_tcp_listen(sk->tcp, backlog);
 }
 

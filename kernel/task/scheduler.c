@@ -94,7 +94,7 @@ void k_task_wake(struct k_task *t)
 bool task_interrupted(struct k_task *t)
 {
 	return t->exiting || t->tg->exiting || task_ready_signals(t) ||
-	       (t->tg->stopped && !t->tg->execing);
+	       (t->tg->stopped && !t->tg->execing) || t->k->freezing;
 }
 
 void k_task_kick(struct k_task *t)
@@ -318,11 +318,16 @@ static void task_main(void *arg)
 	struct k_task *t = arg;
 	struct k_kernel *k = t->k;
 	while (!t->exiting && !t->tg->exiting) {
+		ckpt_rewind(t);
 		signal_deliver(t);
 		if (t->exiting || t->tg->exiting)
 			break;
 		if (t->tg->stopped) {
 			group_stop_wait(t);
+			continue;
+		}
+		if (k->freezing) {
+			ckpt_park(t);
 			continue;
 		}
 		int r = pf_ctx_resume(t->ctx, &t->regs, k->ntasks == 1);
@@ -421,6 +426,9 @@ static void gather(struct k_kernel *k, bool block)
 		if (!wake || k->next_tick < wake)
 			wake = k->next_tick;
 	}
+	int64_t fz = ckpt_deadline(k);
+	if (fz && (!wake || fz < wake))
+		wake = fz;
 	/* Sleepers: their deadlines and host descriptors. */
 	int nfds = 0;
 	for (struct k_task *t = k->tasks; t; t = t->next) {
@@ -437,13 +445,13 @@ static void gather(struct k_kernel *k, bool block)
 			wake = t->sleep_until;
 		nfds += t->sleep_nfds;
 	}
-	/* Two more slots: the sandbox's network link and the platform's own
-	 * descriptor. */
-	struct pollfd few[18], *fds = few;
-	struct k_task **owner = NULL, *few_owner[18];
-	if (nfds + 2 > (int)ARRAY_LEN(few)) {
-		fds = calloc((size_t)nfds + 2, sizeof(*fds));
-		owner = calloc((size_t)nfds + 2, sizeof(*owner));
+	/* More slots: the sandbox's network link, the control socket (two)
+	 * and the platform's own descriptor. */
+	struct pollfd few[20], *fds = few;
+	struct k_task **owner = NULL, *few_owner[20];
+	if (nfds + 4 > (int)ARRAY_LEN(few)) {
+		fds = calloc((size_t)nfds + 4, sizeof(*fds));
+		owner = calloc((size_t)nfds + 4, sizeof(*owner));
 		if (!fds || !owner) {
 			free(fds);
 			free(owner);
@@ -468,6 +476,10 @@ static void gather(struct k_kernel *k, bool block)
 		fds[n] = (struct pollfd){.fd = k->net_fd, .events = POLLIN};
 		owner[n++] = NULL;
 	}
+	int ctl = n;
+	ckpt_poll_fds(k, fds, &n);
+	for (int i = ctl; i < n; i++)
+		owner[i] = NULL;
 	struct timespec tmo = {0, 0}, *ptmo = &tmo;
 	int pfd = -1;
 	if (block && !k->rq_head && pf_idle_arm(&pfd) == 0) {
@@ -491,6 +503,8 @@ static void gather(struct k_kernel *k, bool block)
 	}
 	if (r > 0 && netslot >= 0 && fds[netslot].revents)
 		k_net_rx(k);
+	if (r > 0 && n > ctl)
+		ckpt_poll_done(k, fds + ctl, n - ctl);
 	for (int i = 0; r > 0 && i < n; i++) {
 		if (!fds[i].revents || !owner[i])
 			continue;
@@ -526,6 +540,7 @@ void k_schedule(struct k_kernel *k, uint64_t ignored)
 		run_queue(k);
 		if (!k->tasks)
 			break;
+		ckpt_step(k);
 		gather(k, false);
 		if (!k->rq_head)
 			gather(k, true);

@@ -91,6 +91,14 @@ bool mount_readonly(const struct k_mount *m)
 	return m->flags & MS_RDONLY;
 }
 
+struct k_path vfs_abs_root(struct k_kernel *k)
+{
+	for (struct k_mount *m = k->mounts; m; m = m->next)
+		if (!m->parent)
+			return (struct k_path){m, m->root};
+	return (struct k_path){0};
+}
+
 int path_name(const struct k_path *root, const struct k_path *p, char *buf, size_t size)
 {
 	/* Names are collected from the leaf up, then written out reversed. */

@@ -187,6 +187,9 @@ int mount_add(struct k_kernel *k, const struct k_path *at, struct k_super *sb,
 void mounts_free(struct k_kernel *k);
 /* The absolute path of p as seen from root; returns its length or -errno. */
 int path_name(const struct k_path *root, const struct k_path *p, char *buf, size_t size);
+/* The top of the sandbox's mount tree, whatever a task's chroot (no
+ * reference taken; mnt NULL before the VFS is built). */
+struct k_path vfs_abs_root(struct k_kernel *k);
 
 enum {
 	LOOKUP_FOLLOW = 1 << 0,    /* follow a trailing symlink */

@@ -233,5 +233,32 @@ else
 	echo "SKIP --egress: no network namespaces here"
 fi
 
+# Checkpoint and restore (ckpt.sh): a static server and python3's
+# http.server checkpointed while serving, each restored twice from one
+# image: both copies answer, from where the snapshot left off and
+# independently; truncated, corrupted and foreign files are refused.
+want="static: first request 1
+static: second request 2
+static: checkpoint ok
+static: restored copy 1 request 3
+static: restored copy 1 again request 4
+static: restored copy 2 request 3
+python: first served from inside husk
+python: second served from inside husk
+python: checkpoint ok
+python: restored copy 1 served from inside husk
+python: restored copy 1 again served from inside husk
+python: restored copy 2 served from inside husk
+cut: status 125 1 message
+flip: status 125 1 message
+text: status 125 1 message"
+got=$(timeout 300 bash "$here/ckpt.sh" "$husk" "$repo" 2>&1)
+if [ "$got" = "$want" ]; then
+	ok "checkpoint and restore: two servers, each restored twice; bad snapshots refused"
+else
+	bad "checkpoint and restore"
+	diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -n 20
+fi
+
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

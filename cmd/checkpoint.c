@@ -1,0 +1,121 @@
+/* husk checkpoint: asks a running sandbox (husk run --control PATH) to
+ * save itself.  The snapshot is written into PATH.tmp, which this command
+ * opens and hands over with the request (the sentry opens no files), and
+ * renamed into place once the sentry says it is complete and it is on
+ * disk. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+/* How long a checkpoint may take (freezing, then writing memory). */
+#define REPLY_TIMEOUT_MS 120000
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: husk checkpoint --control SOCKET [--leave-running] "
+			"[--no-compress] FILE\n");
+	return 2;
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+	const char *control = NULL, *file = NULL;
+	bool leave = false, compress = true;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--control") && i + 1 < argc)
+			control = argv[++i];
+		else if (!strncmp(argv[i], "--control=", 10))
+			control = argv[i] + 10;
+		else if (!strcmp(argv[i], "--leave-running"))
+			leave = true;
+		else if (!strcmp(argv[i], "--no-compress"))
+			compress = false;
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			return usage();
+	}
+	if (!control || !file)
+		return usage();
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(control) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "husk checkpoint: %s: path too long for a socket\n", control);
+		return 2;
+	}
+	strcpy(a.sun_path, control);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		fprintf(stderr, "husk checkpoint: cannot reach %s: %s\n", control, strerror(errno));
+		return 1;
+	}
+	char *tmp;
+	if (asprintf(&tmp, "%s.tmp", file) < 0)
+		return 1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "husk checkpoint: %s: %s\n", tmp, strerror(errno));
+		return 1;
+	}
+	char req[128];
+	int len = snprintf(req, sizeof(req),
+			   "{\"op\": \"checkpoint\", \"leave_running\": %s, \"compress\": %s}",
+			   leave ? "true" : "false", compress ? "true" : "false");
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {req, (size_t)len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	int rc = 1;
+	char buf[4096];
+	ssize_t n = -1;
+	struct pollfd p = {s, POLLIN, 0};
+	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+		fprintf(stderr, "husk checkpoint: cannot send the request: %s\n", strerror(errno));
+	else if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
+		fprintf(stderr, "husk checkpoint: no answer from the sandbox\n");
+	else if ((n = recv(s, buf, sizeof(buf) - 1, 0)) <= 0)
+		fprintf(stderr, "husk checkpoint: the sandbox closed the connection\n");
+	json_t *rep = NULL;
+	if (n > 0) {
+		buf[n] = 0;
+		rep = json_loads(buf, 0, NULL);
+		if (!rep)
+			fprintf(stderr, "husk checkpoint: a garbled answer\n");
+	}
+	if (rep && !json_is_true(json_object_get(rep, "ok"))) {
+		json_t *why = json_object_get(rep, "error");
+		fprintf(stderr, "husk checkpoint: %s\n",
+			json_is_string(why) ? json_string_value(why) : "failed");
+	} else if (rep) {
+		if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, file) != 0) {
+			fprintf(stderr, "husk checkpoint: %s: %s\n", file, strerror(errno));
+		} else {
+			fd = -1;
+			rc = 0;
+			printf("%s\n", buf); /* the sentry's numbers, as JSON */
+		}
+	}
+	json_decref(rep);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	close(s);
+	return rc;
+}

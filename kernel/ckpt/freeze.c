@@ -1,0 +1,196 @@
+/* Freezing a sandbox for a checkpoint, and the control socket that asks
+ * for one.  A request comes on the control socket husk's caller gave
+ * (k_config.control_fd): one datagram of JSON, {"op": "checkpoint",
+ * "leave_running": bool, "compress": bool}, carrying the descriptor the
+ * snapshot goes into (the sentry opens no files).  Every task is then
+ * stopped at a syscall boundary: guest code is interrupted, and a task
+ * in a syscall that sleeps is woken as a signal would wake it, its call
+ * rewound to run again once the sandbox goes on (or is restored), as
+ * Linux's freezer and gVisor's save do.  With every task parked the
+ * sandbox is saved (ckpt/save.c), the answer goes back, and the sandbox
+ * either goes on or ends. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+
+/* Tasks that do not reach a syscall boundary by then fail the request
+ * (a stopped process, a vfork parent: sleeps a freeze does not end). */
+#define FREEZE_TIMEOUT_NS (5LL * 1000000000LL)
+#define ERESTARTNOINTR 513
+#define ERESTART_RESTARTBLOCK 516
+
+static int64_t now_ns(void)
+{
+	return k_clock_ns(CLOCK_MONOTONIC);
+}
+
+static void reply(struct k_kernel *k, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	if (text && k->ctl_conn >= 0)
+		send(k->ctl_conn, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(text);
+	json_decref(msg);
+}
+
+static void reply_error(struct k_kernel *k, const char *why)
+{
+	reply(k, json_pack("{s:b, s:s}", "ok", 0, "error", why));
+}
+
+static void end_request(struct k_kernel *k)
+{
+	if (k->ckpt_fd >= 0)
+		close(k->ckpt_fd);
+	k->ckpt_fd = -1;
+	if (k->ctl_conn >= 0)
+		close(k->ctl_conn);
+	k->ctl_conn = -1;
+}
+
+void ckpt_thaw(struct k_kernel *k)
+{
+	k->freezing = false;
+	waitq_wake_all(&k->thaw_wait);
+}
+
+/* A request on the connection: a checkpoint starts, or the answer is an
+ * error at once. */
+static void request(struct k_kernel *k)
+{
+	char buf[1024];
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {buf, sizeof(buf) - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	ssize_t n = recvmsg(k->ctl_conn, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	int fd = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	k->ckpt_fd = fd;
+	if (n <= 0) {
+		end_request(k); /* the client went */
+		return;
+	}
+	buf[n] = 0;
+	json_error_t jerr;
+	json_t *req = json_loads(buf, 0, &jerr);
+	json_t *op = req ? json_object_get(req, "op") : NULL;
+	if (!json_is_string(op) || strcmp(json_string_value(op), "checkpoint")) {
+		reply_error(k, "unknown request (only {\"op\": \"checkpoint\"} is known)");
+		json_decref(req);
+		end_request(k);
+		return;
+	}
+	k->ckpt_leave = json_is_true(json_object_get(req, "leave_running"));
+	json_t *c = json_object_get(req, "compress");
+	k->ckpt_compress = !json_is_false(c);
+	json_decref(req);
+	if (fd < 0 || (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
+		reply_error(k, "the request carries no writable file for the snapshot");
+		end_request(k);
+		return;
+	}
+	k->freezing = true;
+	k->freeze_started = now_ns();
+	for (struct k_task *t = k->tasks; t; t = t->next)
+		k_task_kick(t);
+}
+
+void ckpt_poll_fds(struct k_kernel *k, struct pollfd *fds, int *n)
+{
+	if (k->cfg.control_fd > 0 && k->ctl_conn < 0)
+		fds[(*n)++] = (struct pollfd){.fd = k->cfg.control_fd, .events = POLLIN};
+	if (k->ctl_conn >= 0 && !k->freezing)
+		fds[(*n)++] = (struct pollfd){.fd = k->ctl_conn, .events = POLLIN};
+}
+
+void ckpt_poll_done(struct k_kernel *k, const struct pollfd *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (!fds[i].revents)
+			continue;
+		if (fds[i].fd == k->cfg.control_fd && k->ctl_conn < 0) {
+			k->ctl_conn = accept4(k->cfg.control_fd, NULL, NULL,
+					      SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (k->ctl_conn < 0)
+				k->ctl_conn = -1;
+		} else if (fds[i].fd == k->ctl_conn) {
+			request(k);
+		}
+	}
+}
+
+void ckpt_park(struct k_task *t)
+{
+	struct k_kernel *k = t->k;
+	struct k_waitq *q = &k->thaw_wait;
+	struct k_sleep s = {.qs = &q, .nq = 1, .nointr = true};
+	t->frozen = true;
+	k->nfrozen++;
+	while (k->freezing && !t->exiting && !t->tg->exiting)
+		k_sleep(t, &s);
+	t->frozen = false;
+	k->nfrozen--;
+}
+
+void ckpt_rewind(struct k_task *t)
+{
+	/* Woken by the freeze, not a signal: whatever the call said, it runs
+	 * again from the start (the sandbox, or its restored copy, goes on
+	 * from there). */
+	if (!t->k->freezing || !t->in_syscall || task_ready_signals(t))
+		return;
+	long r = (long)t->regs.rax;
+	if (r == -EINTR || r == -ERESTART_RESTARTBLOCK)
+		t->regs.rax = (uint64_t)-ERESTARTNOINTR;
+}
+
+int64_t ckpt_deadline(const struct k_kernel *k)
+{
+	return k->freezing ? k->freeze_started + FREEZE_TIMEOUT_NS : 0;
+}
+
+void ckpt_step(struct k_kernel *k)
+{
+	if (!k->freezing)
+		return;
+	if (k->nfrozen < k->ntasks) {
+		if (now_ns() - k->freeze_started > FREEZE_TIMEOUT_NS) {
+			reply_error(k, "the sandbox's tasks did not all stop at a syscall "
+				       "boundary (a stopped process or a vfork parent?)");
+			end_request(k);
+			ckpt_thaw(k);
+		}
+		return;
+	}
+	char why[512];
+	struct snap_write_stats st = {0};
+	int64_t t0 = now_ns();
+	int err = ckpt_save(k, k->ckpt_fd, k->ckpt_compress, &st, why, sizeof(why));
+	double ms = (double)(now_ns() - t0) / 1e6;
+	if (err) {
+		reply_error(k, why[0] ? why : strerror(-err));
+	} else {
+		reply(k, json_pack("{s:b, s:I, s:I, s:I, s:I, s:f, s:i}", "ok", 1, "file_size",
+				   (json_int_t)st.file_size, "memory_bytes",
+				   (json_int_t)st.nonzero_bytes, "stored_bytes",
+				   (json_int_t)st.stored_bytes, "blocks", (json_int_t)st.blocks,
+				   "save_ms", ms, "tasks", k->ntasks));
+	}
+	end_request(k);
+	if (!err && !k->ckpt_leave)
+		k_kill_all(k); /* saved: this copy ends */
+	ckpt_thaw(k);
+}
