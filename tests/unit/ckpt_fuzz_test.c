@@ -1,0 +1,172 @@
+/* Restore against hostile snapshots: a real checkpoint (busybox sleeping
+ * in a sandbox) has its object section mutated (bytes flipped, cut short,
+ * garbage spliced in) and resealed with valid checksums, so that the
+ * kernel's decoder, not the file format's, meets every mutation; then
+ * `husk restore` (the ASan build) must either refuse it with a reason
+ * (status 125) or run what it describes: never crash, never a sanitizer
+ * report. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../snapshot/snapshot.h"
+
+#define HUSK "build/san/husk"
+#define ROUNDS 120
+
+extern char **environ;
+
+static char dir[64];
+
+/* Runs argv; its status, or -1 if it had to be killed after ms. */
+static int run(char *const argv[], int ms, char *err, size_t errlen)
+{
+	char errpath[128];
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	pid_t pid;
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	int st = 0;
+	for (int waited = 0;; waited += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		if (waited >= ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			st = -1;
+			break;
+		}
+		usleep(10000);
+	}
+	FILE *f = fopen(errpath, "r");
+	size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
+	err[n] = 0;
+	if (f)
+		fclose(f);
+	return st;
+}
+
+/* A snapshot of busybox sleeping, taken through the control socket. */
+static void make_snapshot(const char *snap)
+{
+	char sock[128];
+	snprintf(sock, sizeof(sock), "%s/ctl", dir);
+	char *const runv[] = {HUSK, "run", "--control", sock, "--", "/bin/busybox", "sleep", "0.3",
+			      NULL};
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	cr_assert_eq(posix_spawn(&pid, HUSK, &fa, NULL, runv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	char *const ckv[] = {HUSK, "checkpoint", "--control", sock, (char *)snap, NULL};
+	char err[4096];
+	int st = 1;
+	for (int i = 0; i < 100 && st != 0; i++) {
+		usleep(20000);
+		st = run(ckv, 10000, err, sizeof(err));
+	}
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(st, 0, "checkpoint: %s", err);
+}
+
+/* Writes a snapshot with objects obj (len) and r's memory. */
+static void reseal(const struct snap_reader *r, const void *obj, size_t len, const char *path)
+{
+	struct snap_writer *w;
+	cr_assert_eq(snap_writer_open(path, NULL, &w), 0);
+	cr_assert_eq(snap_writer_section(w, SNAP_SEC_OBJECTS, obj, len), 0);
+	static uint8_t block[1 << 20];
+	for (size_t i = 0; i < snap_mem_count(r); i++) {
+		struct snap_block b;
+		cr_assert_eq(snap_mem_block(r, i, &b), 0);
+		cr_assert_gt(snap_mem_read(r, i, block, sizeof(block)), 0);
+		cr_assert_eq(snap_writer_memory(w, b.mem_offset, block, b.length), 0);
+	}
+	cr_assert_eq(snap_writer_finish(w, NULL), 0);
+}
+
+Test(ckpt_fuzz, mutated_objects_are_refused_or_run, .timeout = 600)
+{
+	if (access(HUSK, X_OK) || access("/bin/busybox", X_OK))
+		cr_skip_test("needs " HUSK " and /bin/busybox");
+	strcpy(dir, "/tmp/husk-ckfuzz-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	char snap[128], bad[128];
+	snprintf(snap, sizeof(snap), "%s/orig.snap", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.snap", dir);
+	make_snapshot(snap);
+	struct snap_reader *r;
+	char why[256];
+	cr_assert_eq(snap_open(snap, &r, why, sizeof(why)), 0, "%s", why);
+	size_t len;
+	const uint8_t *obj = snap_section(r, SNAP_SEC_OBJECTS, &len);
+	cr_assert(obj && len > 100);
+	uint8_t *m = malloc(len + 64);
+	char *const resv[] = {HUSK, "restore", bad, NULL};
+	char err[8192];
+	/* The unchanged objects restore and run to the end. */
+	reseal(r, obj, len, bad);
+	int st = run(resv, 20000, err, sizeof(err));
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "a clean restore: %d %s", st,
+		  err);
+	srand(1234);
+	int refused = 0, ran = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		memcpy(m, obj, len);
+		size_t n = len;
+		switch (round % 4) {
+		case 0: /* a few bytes flipped */
+		case 1:
+			for (int k = 0; k < 1 + rand() % 4; k++)
+				m[rand() % n] ^= (uint8_t)(1 + rand() % 255);
+			break;
+		case 2: /* cut short */
+			n = (size_t)rand() % len;
+			break;
+		default: { /* a 32-bit value set to an extreme */
+			static const uint32_t v[] = {0, 1, 0xffffffffu, 0x7fffffffu, 0x80000000u, 65536};
+			size_t at = (size_t)rand() % (len - 4);
+			uint32_t x = v[rand() % 6];
+			memcpy(m + at, &x, 4);
+			break;
+		}
+		}
+		reseal(r, m, n, bad);
+		st = run(resv, 3000, err, sizeof(err));
+		cr_assert(!strstr(err, "AddressSanitizer") && !strstr(err, "runtime error") &&
+				  !strstr(err, "LeakSanitizer"),
+			  "round %d: %s", round, err);
+		cr_assert(st == -1 || WIFEXITED(st), "round %d: husk died of signal %d: %s", round,
+			  WIFSIGNALED(st) ? WTERMSIG(st) : 0, err);
+		if (st != -1 && WEXITSTATUS(st) == 125) {
+			cr_assert(strstr(err, "husk restore:"), "round %d: refused without a reason",
+				  round);
+			refused++;
+		} else {
+			ran++;
+		}
+	}
+	cr_log_info("ckpt_fuzz: %d refused, %d ran", refused, ran);
+	cr_assert_gt(refused, ROUNDS / 4);
+	free(m);
+	snap_close(r);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
