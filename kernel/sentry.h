@@ -31,6 +31,7 @@ struct k_task;
 struct k_kernel;
 struct snap_enc;
 struct snap_dec;
+struct ckpt_ctx;
 
 #include "vfs/vfs.h"
 
@@ -281,7 +282,7 @@ struct k_file_ops {
 	 * be saved yet) and what this description adds (its kind's restore
 	 * function reads the same back). */
 	uint32_t ckpt_kind;
-	int (*save)(struct k_file *f, struct snap_enc *e);
+	int (*save)(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c);
 };
 
 struct k_file {
@@ -320,9 +321,35 @@ struct k_file *hostfile_new(int host_fd, int flags);
 void hostfile_set_stdio(struct k_file *f, int which);
 int hostfile_stdio(const struct k_file *f);
 /* Kinds of file descriptions a snapshot holds, and their restore. */
-enum { CKF_STDIO = 1, CKF_INET = 2 };
-int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out);
-int inet_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out);
+enum { CKF_STDIO = 1, CKF_INET, CKF_EVENTFD, CKF_PIPE, CKF_EPOLL, CKF_PATH };
+typedef int (*ckpt_restore_fn)(struct k_kernel *k, struct snap_dec *d, int flags,
+			       struct ckpt_ctx *c, struct k_file **out);
+int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		     struct k_file **out);
+int inet_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		 struct k_file **out);
+int eventfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		    struct k_file **out);
+int pipe_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		 struct k_file **out);
+int epoll_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		  struct k_file **out);
+/* An epoll's interest list comes after every file (ckpt/): its entries. */
+struct k_epoll_entry {
+	struct k_file *file;
+	int fd;
+	uint32_t events;
+	uint64_t data;
+};
+int epoll_entries(struct k_file *ep, struct k_epoll_entry *out, int max);
+int epoll_restore_entry(struct k_kernel *k, struct k_file *ep, const struct k_epoll_entry *e);
+bool file_is_epoll(const struct k_file *f);
+/* Objects several files share (a pipe), for their save and restore: an
+ * id (fresh: first seen, the file saving it writes its state), and the
+ * object a restore made for an id (NULL: not yet). */
+uint32_t ckpt_shared_id(struct ckpt_ctx *c, const void *obj, bool *fresh);
+void *ckpt_shared_get(struct ckpt_ctx *c, uint32_t id);
+int ckpt_shared_set(struct ckpt_ctx *c, uint32_t id, void *obj);
 /* Reads or writes a file at off from the sentry's own buffer. */
 ssize_t k_file_pread(struct k_file *f, void *buf, size_t n, int64_t off);
 ssize_t k_file_pwrite(struct k_file *f, const void *buf, size_t n, int64_t off);
@@ -397,6 +424,8 @@ struct gf_client;
 struct ns_stack;
 int goferfs_new(struct k_kernel *k, struct gf_client *c, const char *mount_path, bool readonly,
 		struct k_super **sb, struct k_inode **root);
+/* Whether ino is a file of a read-only gofer mount (it cannot change). */
+bool goferfs_readonly(const struct k_inode *ino);
 /* Opens the character device rdev (its node may live on any filesystem). */
 int chrdev_open(uint64_t rdev, struct k_file *f);
 

@@ -27,6 +27,15 @@ enum {
  * sandbox's own time page and vDSO (made afresh by every boot). */
 enum { CKM_MEM = 0, CKM_FILE = 1, CKM_VVAR = 2, CKM_VDSO = 3 };
 
+/* What file kinds' save and restore share (ckpt/shared.c). */
+struct ckpt_ctx {
+	void **v;
+	size_t n, cap;
+};
+
+/* An epoll's entries, after every file they name. */
+#define CK_EPOLL 100
+
 /* Limits a hostile snapshot cannot talk the restore past. */
 #define CK_MAX_OBJECTS (1 << 20)
 #define CK_MAX_VMAS 65536

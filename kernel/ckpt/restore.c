@@ -47,6 +47,7 @@ struct restorer {
 	struct k_task *t0; /* the boot task: path lookups go through it */
 	const struct snap_reader *r;
 	struct table mobjs, mms, files, fdts, fss, tgs, tasks;
+	struct ckpt_ctx ctx;
 	char *why;
 	size_t whylen;
 };
@@ -223,19 +224,63 @@ static int restore_file(struct restorer *s, struct snap_dec *d)
 	if (snap_dec_err(d) || !next_id(&s->files, id) || (flags & O_ACCMODE) == O_ACCMODE ||
 	    pos < 0)
 		return fail(s, -EBADMSG, "a bad file record");
-	struct k_file *f = NULL;
-	int err;
-	switch (kind) {
-	case CKF_STDIO: err = hostfile_restore(s->k, d, flags, &f); break;
-	case CKF_INET: err = inet_restore(s->k, d, flags, &f); break;
-	default: return fail(s, -EBADMSG, "a file of an unknown kind (%u)", kind);
+	if (kind == CKF_PATH) {
+		char path[K_PATH_MAX];
+		struct k_path p;
+		struct k_file *f = NULL;
+		int err = get_path(d, path) || path[0] != '/' ? -EBADMSG : 0;
+		if (!err && !(err = path_lookup(s->t0, AT_FDCWD, path, 0, &p))) {
+			/* Only what a save reopens by path: a device, or a file of
+			 * a read-only gofer mount. */
+			struct k_inode *i = p.d->inode;
+			err = S_ISCHR(i->mode) || goferfs_readonly(i)
+				      ? vfs_open_path(s->t0, &p, flags & ~(O_CREAT | O_TRUNC | O_EXCL), &f)
+				      : -EBADMSG;
+			path_put(&p);
+		}
+		if (err)
+			return fail(s, err, "%s cannot be opened again", path[0] ? path : "a file");
+		f->pos = pos;
+		if ((err = table_add(&s->files, f)))
+			file_put(f);
+		return err;
 	}
+	static const ckpt_restore_fn kinds[] = {
+		[CKF_STDIO] = hostfile_restore, [CKF_INET] = inet_restore,
+		[CKF_EVENTFD] = eventfd_restore, [CKF_PIPE] = pipe_restore,
+		[CKF_EPOLL] = epoll_restore,
+	};
+	if (kind >= ARRAY_LEN(kinds) || !kinds[kind])
+		return fail(s, -EBADMSG, "a file of an unknown kind (%u)", kind);
+	struct k_file *f = NULL;
+	int err = kinds[kind](s->k, d, flags, &s->ctx, &f);
 	if (err)
 		return fail(s, err, "file %u (kind %u) cannot be restored", id, kind);
 	f->pos = pos;
 	if ((err = table_add(&s->files, f)))
 		file_put(f);
 	return err;
+}
+
+static int restore_epoll(struct restorer *s, struct snap_dec *d)
+{
+	struct k_file *ep = table_get(&s->files, snap_get_u32(d));
+	uint32_t n = snap_get_u32(d);
+	if (snap_dec_err(d) || !ep || !file_is_epoll(ep) || n > CK_MAX_FDS)
+		return fail(s, -EBADMSG, "a bad epoll record");
+	for (uint32_t i = 0; i < n; i++) {
+		struct k_epoll_entry e;
+		e.file = table_get(&s->files, snap_get_u32(d));
+		e.fd = (int)snap_get_u32(d);
+		e.events = snap_get_u32(d);
+		e.data = snap_get_u64(d);
+		if (snap_dec_err(d) || !e.file || e.fd < 0)
+			return fail(s, -EBADMSG, "a bad epoll entry");
+		int err = epoll_restore_entry(s->k, ep, &e);
+		if (err)
+			return fail(s, err, "an epoll entry cannot be restored");
+	}
+	return 0;
 }
 
 static int restore_fdt(struct restorer *s, struct snap_dec *d)
@@ -502,6 +547,7 @@ static int restore_all(struct restorer *s)
 		case CK_FS: err = restore_fs(s, &d); break;
 		case CK_TG: err = restore_tg(s, &d); break;
 		case CK_TASK: err = restore_task(s, &d, &regs, &fp); break;
+		case CK_EPOLL: err = restore_epoll(s, &d); break;
 		default: err = fail(s, -EBADMSG, "an unknown record (tag %u)", tag);
 		}
 		if (!err && !snap_dec_done(&d))
@@ -570,6 +616,6 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, char *why, size
 			k_task_start(s.tasks.v[i]);
 	}
 	free(s.mobjs.v), free(s.mms.v), free(s.files.v), free(s.fdts.v), free(s.fss.v);
-	free(s.tgs.v), free(s.tasks.v);
+	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v);
 	return err;
 }

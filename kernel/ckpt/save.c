@@ -6,6 +6,7 @@
  * fails the checkpoint with a reason naming it; nothing is half-written
  * (the client discards the file). */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@ struct saver {
 	struct k_kernel *k;
 	struct snap_enc e;
 	struct idmap mobjs, mms, files, fdts, fss, tgs;
+	struct idmap epolls; /* whose entries are still to be written */
+	struct ckpt_ctx ctx;
 	char *why;
 	size_t whylen;
 };
@@ -146,6 +149,98 @@ static int save_mm(struct saver *s, struct k_mm *mm, uint32_t *out)
 	return 0;
 }
 
+/* A file description's record (once); where says whose it is, for the
+ * reason a refusal gives. */
+/* A file that opening its path again gives back: a device node, or a
+ * file or directory of a read-only gofer mount (neither changes). */
+static bool reopenable(const struct k_file *f)
+{
+	return f->path.mnt && f->inode && !(f->flags & O_PATH) &&
+	       (S_ISCHR(f->inode->mode) || goferfs_readonly(f->inode));
+}
+
+static int save_file(struct saver *s, struct k_file *f, const char *where)
+{
+	if (id_find(&s->files, f))
+		return 0;
+	if (f->ops && !f->ops->ckpt_kind && reopenable(f)) {
+		bool fresh;
+		uint32_t fid = id_add(&s->files, f, &fresh);
+		if (!fid)
+			return -ENOMEM;
+		snap_rec_begin(&s->e, CK_FILE);
+		snap_put_u32(&s->e, fid);
+		snap_put_u32(&s->e, CKF_PATH);
+		snap_put_u32(&s->e, (uint32_t)f->flags);
+		snap_put_i64(&s->e, f->pos);
+		put_path(s, &f->path);
+		snap_rec_end(&s->e);
+		return 0;
+	}
+	if (!f->ops || !f->ops->ckpt_kind || !f->ops->save) {
+		char name[K_PATH_MAX];
+		struct k_path root = vfs_abs_root(s->k);
+		if (!f->path.mnt || !root.mnt || path_name(&root, &f->path, name, sizeof(name)) < 0)
+			snprintf(name, sizeof(name), "%s",
+				 f->ops && f->ops->anon_name ? f->ops->anon_name : "an anonymous file");
+		return refuse(s, "%s (%s) cannot be saved yet", where, name);
+	}
+	bool fresh;
+	uint32_t fid = id_add(&s->files, f, &fresh);
+	if (!fid || (file_is_epoll(f) && !id_add(&s->epolls, f, &fresh)))
+		return -ENOMEM;
+	struct snap_enc *e = &s->e;
+	snap_rec_begin(e, CK_FILE);
+	snap_put_u32(e, fid);
+	snap_put_u32(e, f->ops->ckpt_kind);
+	snap_put_u32(e, (uint32_t)f->flags);
+	snap_put_i64(e, f->pos);
+	int err = f->ops->save(f, e, &s->ctx);
+	snap_rec_end(e);
+	if (err)
+		return refuse(s, "%s: its state cannot be saved (%s)", where, strerror(-err));
+	return 0;
+}
+
+/* Every epoll's entries, once the files they name are saved (which may
+ * bring more epolls: the list grows as it is walked). */
+static int save_epolls(struct saver *s)
+{
+	struct k_epoll_entry few[64], *v = few;
+	int err = 0;
+	for (size_t i = 0; i < s->epolls.n && !err; i++) {
+		struct k_file *ep = (struct k_file *)s->epolls.p[i];
+		int n = epoll_entries(ep, NULL, 0);
+		if (n > (int)ARRAY_LEN(few) && !(v = malloc((size_t)n * sizeof(*v))))
+			return -ENOMEM;
+		epoll_entries(ep, v, n);
+		for (int j = 0; j < n && !err; j++) {
+			char where[64];
+			snprintf(where, sizeof(where), "a file an epoll watches (fd %d)", v[j].fd);
+			if (file_is_epoll(v[j].file))
+				err = refuse(s, "an epoll watches another epoll (not saved yet)");
+			else
+				err = save_file(s, v[j].file, where);
+		}
+		struct snap_enc *e = &s->e;
+		snap_rec_begin(e, CK_EPOLL);
+		snap_put_u32(e, id_find(&s->files, ep));
+		snap_put_u32(e, (uint32_t)n);
+		/* Oldest first: restore puts each at the front again. */
+		for (int j = n - 1; j >= 0; j--) {
+			snap_put_u32(e, id_find(&s->files, v[j].file));
+			snap_put_u32(e, (uint32_t)v[j].fd);
+			snap_put_u32(e, v[j].events);
+			snap_put_u64(e, v[j].data);
+		}
+		snap_rec_end(e);
+		if (v != few)
+			free(v);
+		v = few;
+	}
+	return err;
+}
+
 static int save_fdt(struct saver *s, struct k_task *t, uint32_t *out)
 {
 	struct k_fdtable *fdt = t->fdt;
@@ -158,33 +253,11 @@ static int save_fdt(struct saver *s, struct k_task *t, uint32_t *out)
 		return 0;
 	for (int fd = 0; fd < fdt->n; fd++) {
 		struct k_file *f = fdt->v[fd].f;
-		if (!f || id_find(&s->files, f))
-			continue;
-		if (!f->ops || !f->ops->ckpt_kind || !f->ops->save) {
-			char name[K_PATH_MAX];
-			struct k_path root = vfs_abs_root(s->k);
-			if (f->path.mnt && root.mnt && path_name(&root, &f->path, name, sizeof(name)) >= 0)
-				;
-			else
-				snprintf(name, sizeof(name), "%s",
-					 f->ops && f->ops->anon_name ? f->ops->anon_name : "an anonymous file");
-			return refuse(s, "fd %d of process %d (%s) cannot be saved yet", fd,
-				      t->tg->pid, name);
-		}
-		uint32_t fid = id_add(&s->files, f, &fresh);
-		if (!fid)
-			return -ENOMEM;
-		struct snap_enc *e = &s->e;
-		snap_rec_begin(e, CK_FILE);
-		snap_put_u32(e, fid);
-		snap_put_u32(e, f->ops->ckpt_kind);
-		snap_put_u32(e, (uint32_t)f->flags);
-		snap_put_i64(e, f->pos);
-		int err = f->ops->save(f, e);
-		snap_rec_end(e);
+		char where[64];
+		snprintf(where, sizeof(where), "fd %d of process %d", fd, t->tg->pid);
+		int err = f ? save_file(s, f, where) : 0;
 		if (err)
-			return refuse(s, "fd %d of process %d: its state cannot be saved (%s)", fd,
-				      t->tg->pid, strerror(-err));
+			return err;
 	}
 	struct snap_enc *e = &s->e;
 	snap_rec_begin(e, CK_FDT);
@@ -403,6 +476,8 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 		last = last->next;
 	for (struct k_task *t = last; t && !err; t = t->prev)
 		err = save_task(&s, t);
+	if (!err)
+		err = save_epolls(&s);
 	const void *obj;
 	size_t objlen;
 	if (!err && (err = snap_enc_result(&s.e, &obj, &objlen)))
@@ -425,7 +500,7 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 	snap_writer_abort(w);
 	snap_enc_free(&s.e);
 	free(s.mobjs.p), free(s.mms.p), free(s.files.p), free(s.fdts.p), free(s.fss.p);
-	free(s.tgs.p);
+	free(s.tgs.p), free(s.epolls.p), free(s.ctx.v);
 	if (!err)
 		why[0] = 0;
 	return err;

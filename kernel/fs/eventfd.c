@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../../snapshot/snapshot.h"
 #include "../sentry.h"
 
 #define EFD_SEMAPHORE 1
@@ -81,7 +82,19 @@ static short efd_poll(struct k_file *f)
 	return mask;
 }
 
+/* Checkpoint: the counter and its mode. */
+static int efd_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
+{
+	(void)c;
+	struct k_eventfd *v = f->priv;
+	snap_put_u64(e, v->count);
+	snap_put_u8(e, v->semaphore);
+	return 0;
+}
+
 static const struct k_file_ops eventfd_ops = {
+	.ckpt_kind = CKF_EVENTFD,
+	.save = efd_save,
 	.read = efd_read,
 	.write = efd_write,
 	.stat = anon_stat,
@@ -110,6 +123,27 @@ SYSCALL(eventfd2)
 	long fd = fdt_install(t, f, 0, flags & O_CLOEXEC);
 	file_put(f);
 	return fd;
+}
+
+int eventfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		    struct k_file **out)
+{
+	(void)k, (void)c;
+	uint64_t count = snap_get_u64(d);
+	bool sem = snap_get_u8(d);
+	if (snap_dec_err(d) || count > EVENTFD_MAX)
+		return -EBADMSG;
+	struct k_eventfd *e = calloc(1, sizeof(*e));
+	struct k_file *f = e ? file_new(&eventfd_ops, O_RDWR | (flags & O_NONBLOCK)) : NULL;
+	if (!f) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->count = count;
+	e->semaphore = sem;
+	f->priv = e;
+	*out = f;
+	return 0;
 }
 
 SYSCALL(eventfd)

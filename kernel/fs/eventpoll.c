@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "../../snapshot/snapshot.h"
 #include "../sentry.h"
 
 #define ERESTARTNOHAND 514
@@ -180,7 +181,17 @@ static int ep_fdinfo(struct k_file *f, char *buf, size_t size)
 	return (int)(n < size ? n : size);
 }
 
+/* Checkpoint: nothing of its own; its entries go in a record of their own
+ * once every file they name is saved (ckpt/save.c). */
+static int ep_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
+{
+	(void)f, (void)e, (void)c;
+	return 0;
+}
+
 static const struct k_file_ops epoll_ops = {
+	.ckpt_kind = CKF_EPOLL,
+	.save = ep_save,
 	.stat = anon_stat,
 	.seek = anon_seek,
 	.anon_name = "[eventpoll]",
@@ -209,6 +220,56 @@ static long create(struct k_task *t, int flags)
 
 SYSCALL(epoll_create1) { return create(t, (int)a[0]); }
 
+int epoll_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		  struct k_file **out)
+{
+	(void)d, (void)flags, (void)c;
+	struct k_epoll *ep = calloc(1, sizeof(*ep));
+	struct k_file *f = ep ? file_new(&epoll_ops, O_RDWR) : NULL;
+	if (!f) {
+		free(ep);
+		return -ENOMEM;
+	}
+	f->priv = ep;
+	ep->file = f;
+	ep->k = k;
+	*out = f;
+	return 0;
+}
+
+int epoll_entries(struct k_file *f, struct k_epoll_entry *out, int max)
+{
+	struct k_epoll *ep = f->priv;
+	int n = 0;
+	for (struct epitem *it = ep->items; it; it = it->next, n++)
+		if (n < max)
+			out[n] = (struct k_epoll_entry){it->file, it->fd, it->events, it->data};
+	return n;
+}
+
+int epoll_restore_entry(struct k_kernel *k, struct k_file *f, const struct k_epoll_entry *e)
+{
+	struct k_epoll *ep = f->priv;
+	if (e->file == f || find(ep, e->file, e->fd) || k->epoll_watches >= EP_MAX_WATCHES)
+		return -EINVAL;
+	/* (An epoll in an epoll: the save had no loop, and the depth rule
+	 * held; a file cannot add loops that were not there.) */
+	if (file_is_epoll(e->file))
+		return -EOPNOTSUPP;
+	struct epitem *it = calloc(1, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	k->epoll_watches++;
+	*it = (struct epitem){.ep = ep, .file = e->file, .fd = e->fd, .events = e->events,
+			      .data = e->data};
+	/* Oldest first in the save: each goes to the front, as epoll_ctl's. */
+	it->next = ep->items;
+	ep->items = it;
+	it->fnext = e->file->epitems;
+	e->file->epitems = it;
+	return 0;
+}
+
 SYSCALL(epoll_create)
 {
 	if ((int)a[0] <= 0)
@@ -219,6 +280,11 @@ SYSCALL(epoll_create)
 static bool is_epoll(const struct k_file *f)
 {
 	return f->ops == &epoll_ops;
+}
+
+bool file_is_epoll(const struct k_file *f)
+{
+	return is_epoll(f);
 }
 
 /* How deep epolls go below f (0: f is no epoll), and whether ep is among

@@ -427,6 +427,11 @@ static const struct k_inode_ops gofer_ops = {
 	.evict = gofer_evict,
 };
 
+bool goferfs_readonly(const struct k_inode *ino)
+{
+	return ino && ino->ops == &gofer_ops && ((struct gofer_sb *)ino->sb->priv)->readonly;
+}
+
 int goferfs_new(struct k_kernel *k, struct gf_client *c, const char *mount_path, bool readonly,
 		struct k_super **sbp, struct k_inode **root)
 {

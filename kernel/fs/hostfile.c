@@ -143,8 +143,9 @@ static void host_release(struct k_file *f)
 
 /* Only husk's own stdio can be bound again in a restored sandbox: the
  * snapshot says which one (f->priv: 1 + its number, 0 for none). */
-static int host_save(struct k_file *f, struct snap_enc *e)
+static int host_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
 {
+	(void)c;
 	int which = hostfile_stdio(f);
 	if (which < 0)
 		return -EOPNOTSUPP;
@@ -183,8 +184,10 @@ int hostfile_stdio(const struct k_file *f)
 	return f->ops == &hostfile_ops && f->priv ? (int)(intptr_t)f->priv - 1 : -1;
 }
 
-int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out)
+int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		     struct k_file **out)
 {
+	(void)c;
 	int which = snap_get_u8(d);
 	if (snap_dec_err(d) || which > 2)
 		return -EBADMSG;

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../../snapshot/snapshot.h"
 #include "../sentry.h"
 
 #define PIPE_DEF (16 * PAGE_SIZE)
@@ -184,7 +185,37 @@ static short pipe_poll(struct k_file *f)
 	return mask;
 }
 
+/* Checkpoint: an anonymous pipe (a FIFO's node would have to come back
+ * with its filesystem: not yet).  The first of its two files saved writes
+ * the pipe's size and the bytes in it. */
+static struct k_super *pipefs;
+
+static int pipe_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
+{
+	if (f->inode->sb != pipefs)
+		return -EOPNOTSUPP;
+	struct k_pipe *p = pipe_of(f);
+	bool fresh;
+	uint32_t id = ckpt_shared_id(c, p, &fresh);
+	if (!id)
+		return -ENOMEM;
+	snap_put_u32(e, id);
+	snap_put_u8(e, fresh);
+	if (fresh) {
+		snap_put_u32(e, (uint32_t)p->cap);
+		snap_put_u32(e, f->inode->uid);
+		snap_put_u32(e, f->inode->gid);
+		size_t first = p->cap - p->head < p->len ? p->cap - p->head : p->len;
+		snap_put_u32(e, (uint32_t)p->len);
+		snap_put_bytes(e, p->buf + p->head, first);
+		snap_put_bytes(e, p->buf, p->len - first);
+	}
+	return 0;
+}
+
 static const struct k_file_ops pipe_ops = {
+	.ckpt_kind = CKF_PIPE,
+	.save = pipe_save,
 	.read = pipe_read,
 	.write = pipe_write,
 	.ioctl = pipe_ioctl,
@@ -270,7 +301,6 @@ int fifo_open(struct k_inode *ino, struct k_file *f)
 	return 0;
 }
 
-static struct k_super *pipefs;
 
 static void pipefs_evict(struct k_inode *ino)
 {
@@ -279,6 +309,68 @@ static void pipefs_evict(struct k_inode *ino)
 }
 
 static const struct k_inode_ops pipefs_ops = {.evict = pipefs_evict};
+
+int pipe_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		 struct k_file **out)
+{
+	(void)k;
+	uint32_t id = snap_get_u32(d);
+	bool fresh = snap_get_u8(d);
+	int acc = flags & O_ACCMODE;
+	if (snap_dec_err(d) || (acc != O_RDONLY && acc != O_WRONLY) ||
+	    fresh != !ckpt_shared_get(c, id))
+		return -EBADMSG;
+	struct k_inode *ino = ckpt_shared_get(c, id);
+	if (fresh) {
+		uint32_t cap = snap_get_u32(d), uid = snap_get_u32(d), gid = snap_get_u32(d);
+		uint32_t len = snap_get_u32(d);
+		size_t n1, n2;
+		const void *b1 = snap_get_blob(d, &n1), *b2 = snap_get_blob(d, &n2);
+		if (snap_dec_err(d) || cap < PAGE_SIZE || cap > PIPE_MAX || cap & (cap - 1) ||
+		    len > cap || n1 + n2 != len)
+			return -EBADMSG;
+		if (!pipefs && !(pipefs = super_new("pipefs", PIPEFS_MAGIC)))
+			return -ENOMEM;
+		if (!(ino = inode_new(pipefs, &pipefs_ops, S_IFIFO | 0600)))
+			return -ENOMEM;
+		ino->uid = uid, ino->gid = gid;
+		struct k_pipe *p = pipe_new();
+		char *buf = p ? realloc(p->buf, cap) : NULL;
+		if (!buf) {
+			pipe_free(p);
+			inode_put(ino);
+			return -ENOMEM;
+		}
+		pipe_bytes += cap - p->cap;
+		p->buf = buf;
+		p->cap = cap;
+		memcpy(p->buf, b1, n1);
+		memcpy(p->buf + n1, b2, n2);
+		p->len = len;
+		ino->pipe = p;
+		int err = ckpt_shared_set(c, id, ino);
+		if (err) {
+			inode_put(ino);
+			return err;
+		}
+	}
+	struct k_file *f = file_new(&pipe_ops, flags & (O_ACCMODE | O_NONBLOCK | O_DIRECT));
+	if (!f) {
+		if (fresh)
+			inode_put(ino); /* (the table's pointer is not used again) */
+		return -ENOMEM;
+	}
+	f->inode = inode_get(ino);
+	if (fresh)
+		inode_put(ino); /* the files hold it; the table only names it */
+	struct k_pipe *p = ino->pipe;
+	if (acc == O_RDONLY)
+		p->readers++;
+	else
+		p->writers++;
+	*out = f;
+	return 0;
+}
 
 SYSCALL(pipe2)
 {

@@ -372,8 +372,9 @@ enum { INET_FRESH, INET_LISTEN, INET_RESET, INET_UDP };
 static struct inet_sock *sock_new(struct k_kernel *k, int type);
 static struct k_file *sock_file(struct inet_sock *sk, int flags);
 
-static int inet_save(struct k_file *f, struct snap_enc *e)
+static int inet_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
 {
+	(void)c;
 	struct inet_sock *sk = sock_of(f);
 	struct ns_sockaddr local = {0}, peer = {0};
 	int what;
@@ -410,8 +411,10 @@ static int inet_save(struct k_file *f, struct snap_enc *e)
 	return 0;
 }
 
-int inet_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct k_file **out)
+int inet_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		 struct k_file **out)
 {
+	(void)c;
 	int what = snap_get_u8(d), type = snap_get_u8(d);
 	struct ns_sockaddr local, peer;
 	local.addr = snap_get_u32(d);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Checkpoint and restore, end to end: a static server (ckpt_server) and
-# python3's http.server, each running with a published port and a control
+# Checkpoint and restore, end to end: a static server (ckpt_server), one
+# whose state is in a pipe, an eventfd and an epoll (ckpt_state), node's
+# http server (threads, epoll, eventfds, pipes) and python3's
+# http.server, each running with a published port and a control
 # socket, checkpointed, then restored twice from the one image: each copy
 # answers, and goes on from where the snapshot left it, independently of
 # the other.  Then snapshots that must be refused.  Prints what it saw.
@@ -47,9 +49,11 @@ one() {
 	wait 2>/dev/null
 }
 one static / "$repo/build/special/ckpt_server" 8080
+one state / "$repo/build/special/ckpt_state" 8080
 mkdir -p "$repo/build/e2e-www"
 echo "served from inside husk" >"$repo/build/e2e-www/index.txt"
 one python /index.txt /usr/bin/python3 -m http.server 8080 --directory "$repo/build/e2e-www"
+one node / /usr/bin/node -e "let n = 0; require('http').createServer((q, s) => s.end('node ' + ++n)).listen(8080)"
 # Refused: a truncated snapshot, a corrupted one, not a snapshot at all.
 head -c 4000 "$work/static.snap" >"$work/cut.snap"
 cp "$work/static.snap" "$work/flip.snap"

@@ -233,8 +233,9 @@ else
 	echo "SKIP --egress: no network namespaces here"
 fi
 
-# Checkpoint and restore (ckpt.sh): a static server and python3's
-# http.server checkpointed while serving, each restored twice from one
+# Checkpoint and restore (ckpt.sh): static servers (one keeping state in a
+# pipe, an eventfd and an epoll), node and python3 servers checkpointed
+# while serving, each restored twice from one
 # image: both copies answer, from where the snapshot left off and
 # independently; truncated, corrupted and foreign files are refused.
 want="static: first request 1
@@ -243,12 +244,24 @@ static: checkpoint ok
 static: restored copy 1 request 3
 static: restored copy 1 again request 4
 static: restored copy 2 request 3
+state: first request 1 pipe kept eventfd 5
+state: second request 2 pipe kept eventfd 6
+state: checkpoint ok
+state: restored copy 1 request 3 pipe kept eventfd 7
+state: restored copy 1 again request 4 pipe kept eventfd 8
+state: restored copy 2 request 3 pipe kept eventfd 7
 python: first served from inside husk
 python: second served from inside husk
 python: checkpoint ok
 python: restored copy 1 served from inside husk
 python: restored copy 1 again served from inside husk
 python: restored copy 2 served from inside husk
+node: first node 1
+node: second node 2
+node: checkpoint ok
+node: restored copy 1 node 3
+node: restored copy 1 again node 4
+node: restored copy 2 node 3
 cut: status 125 1 message
 flip: status 125 1 message
 text: status 125 1 message"

@@ -1,0 +1,65 @@
+/* A server whose state lives in the kernel objects a checkpoint must
+ * carry: it waits for connections with epoll (watching its listener and
+ * an eventfd), keeps bytes unread in a pipe, and a count in the eventfd.
+ * Each answer shows the pipe's bytes, the eventfd's count (both put back
+ * after), and how many requests came, then adds one to the count. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	int port = argc > 1 ? atoi(argv[1]) : 8080;
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 16))
+		return 1;
+	int p[2];
+	if (pipe(p) || write(p[1], "kept", 4) != 4)
+		return 2;
+	int efd = eventfd(5, EFD_NONBLOCK);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
+	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+	ev.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+	for (unsigned long served = 1;;) {
+		struct epoll_event got[4];
+		int n = epoll_wait(ep, got, 4, -1);
+		for (int i = 0; i < n; i++) {
+			if (got[i].data.u32 != 1)
+				continue; /* the eventfd is always ready: only counted */
+			int c = accept(l, NULL, NULL);
+			if (c < 0)
+				continue;
+			char buf[2048];
+			if (read(c, buf, sizeof(buf)) < 0)
+				buf[0] = 0;
+			char kept[8] = {0};
+			ssize_t k = read(p[0], kept, sizeof(kept) - 1);
+			if (k > 0 && write(p[1], kept, (size_t)k) != k)
+				return 3;
+			uint64_t v = 0;
+			if (read(efd, &v, 8) != 8)
+				v = 0;
+			uint64_t back = v + 1;
+			if (write(efd, &back, 8) != 8)
+				return 4;
+			char body[96], resp[256];
+			int bl = snprintf(body, sizeof(body), "request %lu pipe %s eventfd %llu\n",
+					  served++, kept, (unsigned long long)v);
+			int rl = snprintf(resp, sizeof(resp),
+					  "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
+			if (write(c, resp, (size_t)rl) < 0)
+				return 5;
+			close(c);
+		}
+	}
+}
