@@ -160,8 +160,9 @@ build/bench/httpload: loadtest/httpload.c
 	$(call say,BENCH $@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-bench: bin/husk $(BENCH_BINS) build/bench/httpload
+bench: bin/husk $(BENCH_BINS) build/bench/httpload build/special/ckpt_server
 	@loadtest/bench.sh
+	@/usr/bin/python3 loadtest/ckpt_bench.py
 
 clean:
 	rm -rf build bin
