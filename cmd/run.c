@@ -200,6 +200,8 @@ static int run_main(int argc, char **argv, bool restore)
 						"(at most %d), not '%s'\n", EX_EGRESS_MAX, v);
 				return 2;
 			}
+		} else if (restore && strcmp(a, "--no-image") == 0) {
+			cfg.restore_eager = true;
 		} else if ((strcmp(a, "--control") == 0 && i + 1 < argc) ||
 			   strncmp(a, "--control=", 10) == 0) {
 			control = a[9] == '=' ? a + 10 : argv[++i];

@@ -160,7 +160,7 @@ int k_boot(const struct k_config *cfg, struct k_task **out, const char **why)
 		return *why = "out of memory", -ENOMEM;
 	}
 	k->cfg = *cfg;
-	k->ctl_conn = k->ckpt_fd = -1;
+	k->ctl_conn = k->ckpt_fd = k->hot_fd = -1;
 	k->max_tasks = cfg->max_tasks ? cfg->max_tasks : K_DEFAULT_MAX_TASKS;
 	struct timespec now;
 	k_clock_ts(CLOCK_MONOTONIC, &now);
@@ -305,8 +305,22 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	}
 	struct k_kernel *k = t->k;
 	int64_t t0 = k_clock_ns(CLOCK_MONOTONIC);
-	err = ckpt_restore(t, r, reason, sizeof(reason));
+	/* Memory comes from the snapshot's image, shared copy-on-write, or
+	 * (none can be made: a read-only directory) is copied in. */
+	uint64_t isize = 0;
+	int ifd = cfg->restore_eager ? -EINVAL : ckpt_image_open(r, path, &isize);
+	if (ifd < 0 && !cfg->restore_eager)
+		k_log(k, "no memory image (%s): memory is copied", strerror(-ifd));
+	uint64_t *hot = NULL;
+	size_t nhot = 0;
+	ckpt_hot_open(k, path, ifd, isize, &hot, &nhot);
+	err = ckpt_restore(t, r, ifd, isize, reason, sizeof(reason));
+	if (ifd >= 0)
+		close(ifd); /* the objects keep their own */
 	snap_close(r);
+	if (!err)
+		ckpt_hot_apply(k, hot, nhot);
+	free(hot);
 	if (err) {
 		*why = reason;
 		k_teardown(t);

@@ -27,6 +27,8 @@ struct k_config {
 				  * or 0: loopback only */
 	int control_fd;          /* a listening SOCK_SEQPACKET unix socket (> 2) its
 				  * controller connects to (checkpoint), or 0: none */
+	bool restore_eager;      /* k_restore copies memory in instead of mapping the
+				  * snapshot's memory image */
 };
 
 /* The sandbox's network, as its link's two ends see it: the guest at

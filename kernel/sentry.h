@@ -84,19 +84,26 @@ enum {
  * the stubs map its pages directly, so nothing is copied and every
  * sandbox shares the host's page cache, as runsc maps donated files.
  * Such an object is only ever mapped read-only, shared or copy-on-write;
- * host is the sentry's own read-only view of the file, off is 0. */
+ * host is the sentry's own read-only view of it, off its place in the
+ * file (0 but for a snapshot's memory image). */
 struct k_mobj {
 	int refs;
 	uint64_t off, len;
 	int fd;
 	uint8_t *host;
 	/* A host file's: the guest path it was opened by and what it was
-	 * then (a snapshot maps it again by path, if it is still that). */
+	 * then (a snapshot maps it again by path, if it is still that); or,
+	 * image, memory a restore maps from its snapshot's memory image (a
+	 * checkpoint saves it as memory). */
+	bool image;
 	char *src;
 	uint64_t src_ino, src_size;
 	struct timespec src_mtime;
 };
 
+/* The same for len bytes at off (page-aligned) of the host file fd: a
+ * restored snapshot's memory image, shared copy-on-write. */
+struct k_mobj *mobj_file_at(int fd, uint64_t off, uint64_t len);
 /* A fresh object of len bytes of the memory file (refs 1), and dropping a
  * reference (the last frees its range, or unmaps and closes its file). */
 struct k_mobj *mobj_new(struct k_memfile *mf, uint64_t len);
@@ -759,6 +766,9 @@ struct k_kernel {
 	int ctl_conn, ckpt_fd;
 	bool freezing, ckpt_leave, ckpt_compress;
 	int nfrozen;             /* tasks parked at a syscall boundary */
+	int hot_fd;              /* a restore records its first writes here (-1: not) */
+	size_t nhot;
+	int64_t hot_until;
 	int64_t freeze_started;
 	struct k_waitq thaw_wait;
 	uint32_t cpumask_bytes;  /* what sched_getaffinity returns */
@@ -846,7 +856,19 @@ void ckpt_park(struct k_task *t);
 /* Makes a booted sandbox (t0, its boot task, which the caller drops
  * after) into the snapshot's: its objects and tasks, queued to run. */
 struct snap_reader;
-int ckpt_restore(struct k_task *t0, const struct snap_reader *r, char *why, size_t whylen);
+int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
+		 uint64_t image_size, char *why, size_t whylen);
+/* The snapshot at path's memory image (built beside it if missing or
+ * older): a read-only descriptor and its size, or -errno. */
+int ckpt_image_open(const struct snap_reader *r, const char *path, uint64_t *size);
+/* The chunks of image memory restores write first (ckpt/hot.c): read from
+ * FILE.hot into *list (pairs of offset and length), or, when there is none
+ * yet, recorded into it from now on (ckpt_hot_note, at each copy); and
+ * copied up front in a restored sandbox. */
+int ckpt_hot_open(struct k_kernel *k, const char *path, int image_fd, uint64_t image_size,
+		  uint64_t **list, size_t *n);
+void ckpt_hot_note(struct k_kernel *k, uint64_t off, uint64_t len);
+void ckpt_hot_apply(struct k_kernel *k, const uint64_t *list, size_t n);
 /* Writes the frozen sandbox into fd; *why says what failed. */
 int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats *st,
 	      char *why, size_t whylen);

@@ -48,6 +48,9 @@ struct restorer {
 	const struct snap_reader *r;
 	struct table mobjs, mms, files, fdts, fss, tgs, tasks;
 	struct ckpt_ctx ctx;
+	int image_fd; /* the snapshot's memory image (-1: load memory eagerly) */
+	uint64_t image_size;
+	struct table copies; /* image objects a shared mapping needs copied, by id */
 	char *why;
 	size_t whylen;
 };
@@ -118,9 +121,20 @@ static int restore_mobj(struct restorer *s, struct snap_dec *d)
 			return fail(s, -EBADMSG, "the time page or vDSO differs from this husk's");
 		o->refs++;
 	} else if (kind == CKM_MEM) {
+		/* Keys: a memory file's offsets, or above them a restored
+		 * sandbox's image offsets (save.c). */
 		if (!len || len & ~PAGE_MASK || len > s->k->mem.size || off & ~PAGE_MASK ||
-		    off > s->k->mem.size - len)
+		    off > 2 * s->k->mem.size - len)
 			return fail(s, -EBADMSG, "a memory object of a bad size");
+		if (s->image_fd >= 0) {
+			/* (An object that ends past the image, its last pages
+			 * zero, is copied in instead.) */
+			o = off + len <= s->image_size ? mobj_file_at(s->image_fd, off, len) : NULL;
+			if (o) {
+				o->image = true;
+				goto add;
+			}
+		}
 		if (!(o = mobj_new(&s->k->mem, len)))
 			return fail(s, -ENOMEM, "no room for guest memory");
 		int err = load_memory(s, off, len, o);
@@ -158,10 +172,29 @@ static int restore_mobj(struct restorer *s, struct snap_dec *d)
 			return fail(s, -EINVAL, "%s cannot be mapped from the host", path);
 		}
 	}
+add:;
 	int err = table_add(&s->mobjs, o);
 	if (err)
 		mobj_put(&s->k->mem, o);
 	return err;
+}
+
+/* A shared mapping of image memory: such memory is seen and written by
+ * every mapping of it, so it gets a copy of its own in the memory file
+ * (once: the next shared mapping of it finds the copy). */
+static struct k_mobj *copy_of(struct restorer *s, uint32_t id, struct k_mobj *o)
+{
+	while (s->copies.n < id)
+		if (table_add(&s->copies, NULL))
+			return NULL;
+	struct k_mobj *c = s->copies.v[id - 1];
+	if (c)
+		return c;
+	if (!(c = mobj_new(&s->k->mem, o->len)))
+		return NULL;
+	memcpy(s->k->mem.base + c->off, o->host, o->len);
+	s->copies.v[id - 1] = c;
+	return c;
 }
 
 static int restore_mm(struct restorer *s, struct snap_dec *d)
@@ -209,6 +242,16 @@ static int restore_mm(struct restorer *s, struct snap_dec *d)
 		v.mobj = table_get(&s->mobjs, oid);
 		if (snap_dec_err(d) || (oid && !v.mobj) || (v.prot & ~7) || (v.flags & ~0xfff))
 			return fail(s, -EBADMSG, "a bad mapping record");
+		if (v.mobj && v.mobj->image) {
+			if (v.flags & VMA_SHARED) {
+				if (!(v.mobj = copy_of(s, oid, v.mobj)))
+					return fail(s, -ENOMEM, "no room for shared guest memory");
+			} else {
+				/* Private memory: the image's pages until written, a
+				 * chunk copied at the first write, as after a fork. */
+				v.flags |= VMA_COW | VMA_FORKED;
+			}
+		}
 		if ((err = mm_restore_vma(mm, &v)))
 			return fail(s, err, "the mapping at %#llx cannot be made",
 				    (unsigned long long)v.start);
@@ -588,9 +631,11 @@ static void undo(struct restorer *s)
 	}
 }
 
-int ckpt_restore(struct k_task *t0, const struct snap_reader *r, char *why, size_t whylen)
+int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
+		 uint64_t image_size, char *why, size_t whylen)
 {
-	struct restorer s = {.k = t0->k, .t0 = t0, .r = r, .why = why, .whylen = whylen};
+	struct restorer s = {.k = t0->k, .t0 = t0, .r = r, .why = why, .whylen = whylen,
+			     .image_fd = image_fd, .image_size = image_size};
 	why[0] = 0;
 	int err = restore_all(&s);
 	if (err && !why[0])
@@ -600,6 +645,8 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, char *why, size
 	/* The tables' own references: what objects hold stays. */
 	for (size_t i = 0; i < s.mobjs.n; i++)
 		mobj_put(&s.k->mem, s.mobjs.v[i]);
+	for (size_t i = 0; i < s.copies.n; i++)
+		mobj_put(&s.k->mem, s.copies.v[i]);
 	for (size_t i = 0; i < s.mms.n; i++)
 		mm_put(s.mms.v[i]);
 	for (size_t i = 0; i < s.files.n; i++)
@@ -616,6 +663,6 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, char *why, size
 			k_task_start(s.tasks.v[i]);
 	}
 	free(s.mobjs.v), free(s.mms.v), free(s.files.v), free(s.fdts.v), free(s.fss.v);
-	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v);
+	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v), free(s.copies.v);
 	return err;
 }

@@ -78,6 +78,14 @@ static void put_path(struct saver *s, const struct k_path *p)
 	snap_put_str(&s->e, buf);
 }
 
+/* Where a memory object's pages go in the snapshot's memory: its offset in
+ * the memory file, or, for memory mapped from a restore's image, its
+ * offset there above the memory file's range. */
+static uint64_t mem_key(const struct k_kernel *k, const struct k_mobj *o)
+{
+	return o->image ? k->mem.size + o->off : o->off;
+}
+
 static uint32_t save_mobj(struct saver *s, struct k_mobj *o)
 {
 	bool fresh;
@@ -85,12 +93,12 @@ static uint32_t save_mobj(struct saver *s, struct k_mobj *o)
 	if (!id || !fresh)
 		return id;
 	int kind = o == s->k->vvar ? CKM_VVAR : o == s->k->vdso ? CKM_VDSO
-			: o->fd >= 0 ? CKM_FILE : CKM_MEM;
+			: o->fd >= 0 && !o->image ? CKM_FILE : CKM_MEM;
 	struct snap_enc *e = &s->e;
 	snap_rec_begin(e, CK_MOBJ);
 	snap_put_u32(e, id);
 	snap_put_u8(e, (uint8_t)kind);
-	snap_put_u64(e, o->off);
+	snap_put_u64(e, mem_key(s->k, o));
 	snap_put_u64(e, o->len);
 	if (kind == CKM_FILE) {
 		snap_put_str(e, o->src ? o->src : "");
@@ -115,7 +123,7 @@ static int save_mm(struct saver *s, struct k_mm *mm, uint32_t *out)
 	/* Memory objects first: the mm's record names them. */
 	for (size_t i = 0; i < mm->n; i++) {
 		struct k_mobj *o = mm->v[i].mobj;
-		if (o && o->fd >= 0 && !o->src)
+		if (o && o->fd >= 0 && !o->image && !o->src)
 			return refuse(s, "a mapping at %#llx is of a host file of unknown origin",
 				      (unsigned long long)mm->v[i].start);
 		if (o && !save_mobj(s, o))
@@ -411,11 +419,13 @@ static int save_task(struct saver *s, struct k_task *t)
 	return 0;
 }
 
+static const struct k_kernel *sort_k;
+
 static int by_offset(const void *a, const void *b)
 {
-	const struct k_mobj *x = *(const struct k_mobj *const *)a;
-	const struct k_mobj *y = *(const struct k_mobj *const *)b;
-	return x->off < y->off ? -1 : x->off > y->off;
+	uint64_t x = mem_key(sort_k, *(const struct k_mobj *const *)a);
+	uint64_t y = mem_key(sort_k, *(const struct k_mobj *const *)b);
+	return x < y ? -1 : x > y;
 }
 
 /* The memory file's pages the saved objects hold, data only: holes (never
@@ -429,24 +439,31 @@ static int save_memory(struct saver *s, struct snap_writer *w, uint64_t *bytes)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->mobjs.n; i++) {
 		struct k_mobj *o = (struct k_mobj *)s->mobjs.p[i];
-		if (o->fd < 0 && o != s->k->vvar && o != s->k->vdso)
+		if ((o->fd < 0 || o->image) && o != s->k->vvar && o != s->k->vdso)
 			v[n++] = o;
 	}
+	sort_k = s->k;
 	qsort(v, n, sizeof(*v), by_offset);
 	int err = 0;
 	*bytes = 0;
 	for (size_t i = 0; i < n && !err; i++) {
+		/* The object's bytes are in the memory file, or in an image file
+		 * (its own view of them): data only, holes skipped. */
+		int fd = v[i]->image ? v[i]->fd : mf->fd;
+		uint64_t key = mem_key(s->k, v[i]) - v[i]->off;
 		uint64_t at = v[i]->off, end = v[i]->off + v[i]->len;
 		while (at < end && !err) {
-			off_t d = lseek(mf->fd, (off_t)at, SEEK_DATA);
+			off_t d = lseek(fd, (off_t)at, SEEK_DATA);
 			if (d < 0 || (uint64_t)d >= end)
 				break; /* the rest is a hole */
-			off_t h = lseek(mf->fd, d, SEEK_HOLE);
+			off_t h = lseek(fd, d, SEEK_HOLE);
 			uint64_t stop = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
 			uint64_t from = (uint64_t)d & PAGE_MASK, to = PAGE_UP(stop);
 			if (to > end)
 				to = end;
-			err = snap_writer_memory(w, from, mf->base + from, to - from);
+			const uint8_t *src = v[i]->image ? v[i]->host + (from - v[i]->off)
+							 : mf->base + from;
+			err = snap_writer_memory(w, key + from, src, to - from);
 			*bytes += to - from;
 			at = to;
 		}

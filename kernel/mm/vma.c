@@ -50,25 +50,31 @@ void mobj_put(struct k_memfile *mf, struct k_mobj *o)
 	}
 }
 
-struct k_mobj *mobj_file(int fd, uint64_t len)
+struct k_mobj *mobj_file_at(int fd, uint64_t off, uint64_t len)
 {
 	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || len == 0)
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || len == 0 || off & ~PAGE_MASK)
 		return NULL; /* a mapping of it could write the host's file */
 	len = PAGE_UP(len);
 	struct k_mobj *o = malloc(sizeof(*o));
 	if (!o)
 		return NULL;
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	void *host = own < 0 ? MAP_FAILED : mmap(NULL, len, PROT_READ, MAP_SHARED, own, 0);
+	void *host = own < 0 ? MAP_FAILED
+			     : mmap(NULL, len, PROT_READ, MAP_SHARED, own, (off_t)off);
 	if (host == MAP_FAILED) {
 		if (own >= 0)
 			close(own);
 		free(o);
 		return NULL;
 	}
-	*o = (struct k_mobj){.refs = 1, .len = len, .fd = own, .host = host};
+	*o = (struct k_mobj){.refs = 1, .off = off, .len = len, .fd = own, .host = host};
 	return o;
+}
+
+struct k_mobj *mobj_file(int fd, uint64_t len)
+{
+	return mobj_file_at(fd, 0, len);
 }
 
 /* Copies len bytes at offset at of src into the memory file at dst. */
@@ -312,7 +318,7 @@ static int vma_apply(struct k_mm *mm, const struct k_vma *v)
 {
 	if (v->mobj && v->mobj->fd >= 0)
 		return pf_as_map_file(mm->as, v->start, v->end - v->start, host_prot(v, v->prot),
-				      v->mobj->fd, v->pgoff);
+				      v->mobj->fd, v->mobj->off + v->pgoff);
 	if (v->mobj)
 		return pf_as_map(mm->as, v->start, v->end - v->start, host_prot(v, v->prot),
 				 v->mobj->off + v->pgoff);
@@ -742,6 +748,8 @@ static bool cow_break(struct k_mm *mm, struct k_vma *v, uint64_t addr)
 	struct k_mobj *copy = mobj_new(&mm->k->mem, hi - lo);
 	if (!copy)
 		return false;
+	if (v->mobj->image)
+		ckpt_hot_note(mm->k, v->mobj->off + v->pgoff, hi - lo);
 	mobj_copy(&mm->k->mem, copy->off, v->mobj, v->pgoff, hi - lo);
 	mobj_put(&mm->k->mem, v->mobj);
 	v->mobj = copy;

@@ -54,6 +54,19 @@ mkdir -p "$repo/build/e2e-www"
 echo "served from inside husk" >"$repo/build/e2e-www/index.txt"
 one python /index.txt /usr/bin/python3 -m http.server 8080 --directory "$repo/build/e2e-www"
 one node / /usr/bin/node -e "let n = 0; require('http').createServer((q, s) => s.end('node ' + ++n)).listen(8080)"
+# A restored sandbox checkpointed again (its memory partly the first
+# snapshot's image), and that snapshot restored: the state goes on.
+p1=$(free_port)
+p2=$(free_port)
+"$husk" restore $plat --bind "$repo" --publish "$p1:8080" --control "$work/chain.sock" \
+	"$work/state.snap" >/dev/null 2>&1 </dev/null &
+echo "chain: restored $(get "$p1" / | head -c 40)"
+"$husk" checkpoint --control "$work/chain.sock" "$work/chain.snap" >/dev/null && echo "chain: checkpoint ok"
+wait
+"$husk" restore $plat --bind "$repo" --publish "$p2:8080" "$work/chain.snap" >/dev/null 2>&1 </dev/null &
+echo "chain: restored again $(get "$p2" / | head -c 40)"
+kill $(jobs -p) 2>/dev/null
+wait 2>/dev/null
 # Refused: a truncated snapshot, a corrupted one, not a snapshot at all.
 head -c 4000 "$work/static.snap" >"$work/cut.snap"
 cp "$work/static.snap" "$work/flip.snap"

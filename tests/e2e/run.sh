@@ -262,6 +262,9 @@ node: checkpoint ok
 node: restored copy 1 node 3
 node: restored copy 1 again node 4
 node: restored copy 2 node 3
+chain: restored request 3 pipe kept eventfd 7
+chain: checkpoint ok
+chain: restored again request 4 pipe kept eventfd 8
 cut: status 125 1 message
 flip: status 125 1 message
 text: status 125 1 message"
