@@ -294,8 +294,17 @@ static int run_main(int argc, char **argv, bool restore)
 				 : -1;
 		if (cs >= 0) {
 			strcpy(ca.sun_path, control);
-			unlink(control); /* a stale one of an earlier run */
-			if (bind(cs, (struct sockaddr *)&ca, sizeof(ca)) || listen(cs, 4)) {
+			/* A stale socket of an earlier run goes; anything else at
+			 * that path stays (bind then fails). */
+			struct stat cst;
+			if (lstat(control, &cst) == 0 && S_ISSOCK(cst.st_mode))
+				unlink(control);
+			/* Only its owner may reach it: it dumps and ends the
+			 * sandbox. */
+			mode_t old = umask(077);
+			int b = bind(cs, (struct sockaddr *)&ca, sizeof(ca));
+			umask(old);
+			if (b || listen(cs, 4)) {
 				close(cs);
 				cs = -1;
 			}

@@ -293,14 +293,21 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 {
 	static char reason[512];
 	struct snap_reader *r;
-	int err = snap_open(path, &r, reason, sizeof(reason));
+	int sfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (sfd < 0) {
+		*why = "cannot open";
+		return -errno;
+	}
+	int err = snap_open_fd(sfd, &r, reason, sizeof(reason));
 	if (err) {
+		close(sfd);
 		*why = reason;
 		return err;
 	}
 	struct k_task *t;
 	if ((err = k_boot(cfg, &t, why))) {
 		snap_close(r);
+		close(sfd);
 		return err;
 	}
 	struct k_kernel *k = t->k;
@@ -308,7 +315,8 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	/* Memory comes from the snapshot's image, shared copy-on-write, or
 	 * (none can be made: a read-only directory) is copied in. */
 	uint64_t isize = 0;
-	int ifd = cfg->restore_eager ? -EINVAL : ckpt_image_open(r, path, &isize);
+	int ifd = cfg->restore_eager ? -EINVAL : ckpt_image_open(r, sfd, path, &isize);
+	close(sfd); /* the reader keeps its own mapping */
 	if (ifd < 0 && !cfg->restore_eager)
 		k_log(k, "no memory image (%s): memory is copied", strerror(-ifd));
 	uint64_t *hot = NULL;
@@ -322,6 +330,7 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 		ckpt_hot_apply(k, hot, nhot);
 	free(hot);
 	if (err) {
+		ckpt_hot_abandon(k, path);
 		*why = reason;
 		k_teardown(t);
 		return err;

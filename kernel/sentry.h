@@ -860,7 +860,7 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 		 uint64_t image_size, char *why, size_t whylen);
 /* The snapshot at path's memory image (built beside it if missing or
  * older): a read-only descriptor and its size, or -errno. */
-int ckpt_image_open(const struct snap_reader *r, const char *path, uint64_t *size);
+int ckpt_image_open(const struct snap_reader *r, int snap_fd, const char *path, uint64_t *size);
 /* The chunks of image memory restores write first (ckpt/hot.c): read from
  * FILE.hot into *list (pairs of offset and length), or, when there is none
  * yet, recorded into it from now on (ckpt_hot_note, at each copy); and
@@ -868,6 +868,8 @@ int ckpt_image_open(const struct snap_reader *r, const char *path, uint64_t *siz
 int ckpt_hot_open(struct k_kernel *k, const char *path, int image_fd, uint64_t image_size,
 		  uint64_t **list, size_t *n);
 void ckpt_hot_note(struct k_kernel *k, uint64_t off, uint64_t len);
+/* A failed restore records nothing: the file it began goes. */
+void ckpt_hot_abandon(struct k_kernel *k, const char *path);
 void ckpt_hot_apply(struct k_kernel *k, const uint64_t *list, size_t n);
 /* Writes the frozen sandbox into fd; *why says what failed. */
 int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats *st,

@@ -31,13 +31,16 @@ static int64_t now_ns(void)
 	return k_clock_ns(CLOCK_MONOTONIC);
 }
 
-static void reply(struct k_kernel *k, json_t *msg)
+/* Sends the answer; whether the client got all of it. */
+static bool reply(struct k_kernel *k, json_t *msg)
 {
 	char *text = json_dumps(msg, JSON_COMPACT);
-	if (text && k->ctl_conn >= 0)
-		send(k->ctl_conn, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+	bool sent = text && k->ctl_conn >= 0 &&
+		    send(k->ctl_conn, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+			    (ssize_t)strlen(text);
 	free(text);
 	json_decref(msg);
+	return sent;
 }
 
 static void reply_error(struct k_kernel *k, const char *why)
@@ -66,18 +69,29 @@ void ckpt_thaw(struct k_kernel *k)
 static void request(struct k_kernel *k)
 {
 	char buf[1024];
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(4 * sizeof(int))] = {0};
 	struct iovec iov = {buf, sizeof(buf) - 1};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf)};
 	ssize_t n = recvmsg(k->ctl_conn, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && errno == EAGAIN)
 		return;
+	/* The first descriptor is the snapshot's; any more are closed. */
 	int fd = -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	for (struct cmsghdr *c = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int x;
+			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fd < 0)
+				fd = x;
+			else
+				close(x);
+		}
+	}
 	k->ckpt_fd = fd;
 	if (n <= 0) {
 		end_request(k); /* the client went */
@@ -152,8 +166,9 @@ void ckpt_rewind(struct k_task *t)
 	 * from there). */
 	if (!t->k->freezing || !t->in_syscall || task_ready_signals(t))
 		return;
-	long r = (long)t->regs.rax;
-	if (r == -EINTR || r == -ERESTART_RESTARTBLOCK)
+	/* (A restart block stays: the sandbox goes on with its remaining
+	 * time, and a snapshot runs the call again from the start.) */
+	if ((long)t->regs.rax == -EINTR)
 		t->regs.rax = (uint64_t)-ERESTARTNOINTR;
 }
 
@@ -180,17 +195,20 @@ void ckpt_step(struct k_kernel *k)
 	int64_t t0 = now_ns();
 	int err = ckpt_save(k, k->ckpt_fd, k->ckpt_compress, &st, why, sizeof(why));
 	double ms = (double)(now_ns() - t0) / 1e6;
+	bool told = false;
 	if (err) {
 		reply_error(k, why[0] ? why : strerror(-err));
 	} else {
-		reply(k, json_pack("{s:b, s:I, s:I, s:I, s:I, s:f, s:i}", "ok", 1, "file_size",
-				   (json_int_t)st.file_size, "memory_bytes",
-				   (json_int_t)st.nonzero_bytes, "stored_bytes",
-				   (json_int_t)st.stored_bytes, "blocks", (json_int_t)st.blocks,
-				   "save_ms", ms, "tasks", k->ntasks));
+		told = reply(k, json_pack("{s:b, s:I, s:I, s:I, s:I, s:f, s:i}", "ok", 1,
+					  "file_size", (json_int_t)st.file_size, "memory_bytes",
+					  (json_int_t)st.nonzero_bytes, "stored_bytes",
+					  (json_int_t)st.stored_bytes, "blocks",
+					  (json_int_t)st.blocks, "save_ms", ms, "tasks", k->ntasks));
 	}
 	end_request(k);
-	if (!err && !k->ckpt_leave)
-		k_kill_all(k); /* saved: this copy ends */
+	/* Saved, and the client knows: this copy ends.  (A client that went
+	 * meanwhile has no snapshot: the sandbox goes on.) */
+	if (told && !k->ckpt_leave)
+		k_kill_all(k);
 	ckpt_thaw(k);
 }

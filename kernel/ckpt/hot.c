@@ -46,8 +46,10 @@ int ckpt_hot_open(struct k_kernel *k, const char *path, int image_fd, uint64_t i
 	struct stat is, hs;
 	if (fstat(image_fd, &is) != 0)
 		return 0;
-	int fd = open(hot, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	bool fresh = fd >= 0 && fstat(fd, &hs) == 0 && S_ISREG(hs.st_mode) &&
+	int fd = open(hot, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	/* An empty one is stale too: the restore that made it recorded
+	 * nothing (or failed). */
+	bool fresh = fd >= 0 && fstat(fd, &hs) == 0 && S_ISREG(hs.st_mode) && hs.st_size > 0 &&
 		     (hs.st_mtim.tv_sec > is.st_mtim.tv_sec ||
 		      (hs.st_mtim.tv_sec == is.st_mtim.tv_sec &&
 		       hs.st_mtim.tv_nsec >= is.st_mtim.tv_nsec));
@@ -81,6 +83,17 @@ int ckpt_hot_open(struct k_kernel *k, const char *path, int image_fd, uint64_t i
 		k->hot_until = k_clock_ns(CLOCK_MONOTONIC) + HOT_WINDOW_NS;
 	}
 	return 0;
+}
+
+void ckpt_hot_abandon(struct k_kernel *k, const char *path)
+{
+	char hot[4200];
+	if (k->hot_fd < 0)
+		return;
+	close(k->hot_fd);
+	k->hot_fd = -1;
+	if (snprintf(hot, sizeof(hot), "%s.hot", path) < (int)sizeof(hot))
+		unlink(hot);
 }
 
 void ckpt_hot_apply(struct k_kernel *k, const uint64_t *list, size_t n)

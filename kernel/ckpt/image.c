@@ -15,17 +15,28 @@
 
 #include "ckpt.h"
 
-/* Memory keys a snapshot may use: a memory file's offsets, and above them
- * a restored sandbox's image offsets (save.c). */
-#define IMAGE_MAX (1ULL << 42)
+/* Memory keys a snapshot may use: at most a memory file's size. */
+#define IMAGE_MAX (1ULL << 41)
 
-static bool newer(const struct stat *a, const struct stat *b)
+/* After the image's pages, a page whose start says which snapshot file it
+ * was made from (device, inode, size, mtime): a snapshot replaced, even
+ * by one with an older mtime, gets an image of its own. */
+struct trailer {
+	char magic[8]; /* "HUSKIMG1" */
+	uint64_t dev, ino, size, mtime_sec, mtime_nsec;
+};
+
+static struct trailer identity(const struct stat *st)
 {
-	return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
-	       (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
+	struct trailer t = {.dev = st->st_dev, .ino = st->st_ino, .size = (uint64_t)st->st_size,
+			    .mtime_sec = (uint64_t)st->st_mtim.tv_sec,
+			    .mtime_nsec = (uint64_t)st->st_mtim.tv_nsec};
+	memcpy(t.magic, "HUSKIMG1", 8);
+	return t;
 }
 
-static int build(const struct snap_reader *r, const char *img, uint64_t end)
+static int build(const struct snap_reader *r, const char *img, uint64_t end,
+		 const struct trailer *id)
 {
 	char tmp[4300];
 	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", img, (int)getpid()) >= (int)sizeof(tmp))
@@ -37,7 +48,7 @@ static int build(const struct snap_reader *r, const char *img, uint64_t end)
 	snap_info(r, &info);
 	uint8_t *buf = malloc(info.block_max);
 	int err = buf ? 0 : -ENOMEM;
-	if (!err && ftruncate(fd, (off_t)end) != 0)
+	if (!err && ftruncate(fd, (off_t)(end + PAGE_SIZE)) != 0)
 		err = -errno;
 	for (size_t i = 0; !err && i < snap_mem_count(r); i++) {
 		struct snap_block b;
@@ -50,6 +61,8 @@ static int build(const struct snap_reader *r, const char *img, uint64_t end)
 			err = -EIO;
 	}
 	free(buf);
+	if (!err && pwrite(fd, id, sizeof(*id), (off_t)end) != (ssize_t)sizeof(*id))
+		err = -EIO;
 	if (close(fd) != 0 && !err)
 		err = -errno;
 	if (!err && rename(tmp, img) != 0)
@@ -59,7 +72,7 @@ static int build(const struct snap_reader *r, const char *img, uint64_t end)
 	return err;
 }
 
-int ckpt_image_open(const struct snap_reader *r, const char *path, uint64_t *size)
+int ckpt_image_open(const struct snap_reader *r, int snap_fd, const char *path, uint64_t *size)
 {
 	uint64_t end = 0;
 	for (size_t i = 0; i < snap_mem_count(r); i++) {
@@ -74,18 +87,29 @@ int ckpt_image_open(const struct snap_reader *r, const char *path, uint64_t *siz
 	char img[4200];
 	if (snprintf(img, sizeof(img), "%s.img", path) >= (int)sizeof(img))
 		return -ENAMETOOLONG;
-	struct stat ss, is;
-	if (stat(path, &ss) != 0)
+	/* The snapshot as the reader has it (its descriptor, not its name,
+	 * which may have moved on). */
+	struct stat ss;
+	if (fstat(snap_fd, &ss) != 0)
 		return -errno;
-	if (lstat(img, &is) != 0 || !S_ISREG(is.st_mode) || (uint64_t)is.st_size != end ||
-	    !newer(&is, &ss)) {
-		int err = build(r, img, end);
-		if (err)
-			return err;
+	struct trailer want = identity(&ss), got;
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = open(img, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		struct stat is;
+		if (fd >= 0 && fstat(fd, &is) == 0 && S_ISREG(is.st_mode) &&
+		    (uint64_t)is.st_size == end + PAGE_SIZE &&
+		    pread(fd, &got, sizeof(got), (off_t)end) == (ssize_t)sizeof(got) &&
+		    !memcmp(&got, &want, sizeof(got))) {
+			*size = end;
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (tries == 0) {
+			int err = build(r, img, end, &want);
+			if (err)
+				return err;
+		}
 	}
-	int fd = open(img, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	*size = end;
-	return fd;
+	return -ESTALE;
 }

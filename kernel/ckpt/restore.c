@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "ckpt.h"
@@ -50,7 +51,8 @@ struct restorer {
 	struct ckpt_ctx ctx;
 	int image_fd; /* the snapshot's memory image (-1: load memory eagerly) */
 	uint64_t image_size;
-	struct table copies; /* image objects a shared mapping needs copied, by id */
+	uint64_t mem_total; /* guest memory the objects add up to (bounded) */
+	uint64_t fd_slots;  /* descriptor table slots made (bounded) */
 	char *why;
 	size_t whylen;
 };
@@ -121,12 +123,19 @@ static int restore_mobj(struct restorer *s, struct snap_dec *d)
 			return fail(s, -EBADMSG, "the time page or vDSO differs from this husk's");
 		o->refs++;
 	} else if (kind == CKM_MEM) {
-		/* Keys: a memory file's offsets, or above them a restored
-		 * sandbox's image offsets (save.c). */
-		if (!len || len & ~PAGE_MASK || len > s->k->mem.size || off & ~PAGE_MASK ||
-		    off > 2 * s->k->mem.size - len)
-			return fail(s, -EBADMSG, "a memory object of a bad size");
-		if (s->image_fd >= 0) {
+		bool shared = snap_get_u8(d);
+		/* All of it within the sandbox's memory limit: a snapshot
+		 * cannot make the restore take more than the guest may have. */
+		uint64_t cap = s->k->cfg.memory_limit && s->k->cfg.memory_limit < s->k->mem.size
+				       ? s->k->cfg.memory_limit
+				       : s->k->mem.size;
+		if (snap_dec_err(d) || !len || len & ~PAGE_MASK || len > cap || off & ~PAGE_MASK ||
+		    off > s->k->mem.size - len || s->mem_total > cap - len)
+			return fail(s, -EBADMSG, "a memory object of a bad size (or past --memory)");
+		s->mem_total += len;
+		/* Private memory maps the image; memory some mapping shares is
+		 * copied, so that every view of it sees every write. */
+		if (s->image_fd >= 0 && !shared) {
 			/* (An object that ends past the image, its last pages
 			 * zero, is copied in instead.) */
 			o = off + len <= s->image_size ? mobj_file_at(s->image_fd, off, len) : NULL;
@@ -179,22 +188,26 @@ add:;
 	return err;
 }
 
-/* A shared mapping of image memory: such memory is seen and written by
- * every mapping of it, so it gets a copy of its own in the memory file
- * (once: the next shared mapping of it finds the copy). */
-static struct k_mobj *copy_of(struct restorer *s, uint32_t id, struct k_mobj *o)
+/* The flags a mapping of o may have, as the mmap paths make them: a host
+ * file is mapped copy-on-write, or shared but never writable; the time
+ * page and the vDSO as vdso_map maps them. */
+static bool vma_flags_ok(const struct k_kernel *k, const struct k_vma *v)
 {
-	while (s->copies.n < id)
-		if (table_add(&s->copies, NULL))
-			return NULL;
-	struct k_mobj *c = s->copies.v[id - 1];
-	if (c)
-		return c;
-	if (!(c = mobj_new(&s->k->mem, o->len)))
-		return NULL;
-	memcpy(s->k->mem.base + c->off, o->host, o->len);
-	s->copies.v[id - 1] = c;
-	return c;
+	const int special = VMA_VVAR | VMA_VDSO;
+	if (!v->mobj)
+		return !(v->flags & (special | VMA_COW | VMA_SHARED));
+	if (v->mobj == k->vvar)
+		return v->flags == (VMA_SHARED | VMA_NOWRITE | VMA_VVAR) && !(v->prot & ~PROT_READ);
+	if (v->mobj == k->vdso)
+		return v->flags == (VMA_COW | VMA_VDSO);
+	if (v->flags & special)
+		return false;
+	if (v->mobj->fd >= 0 && !v->mobj->image)
+		return (v->flags & VMA_COW) ? !(v->flags & VMA_SHARED)
+					    : (v->flags & (VMA_SHARED | VMA_NOWRITE)) ==
+						      (VMA_SHARED | VMA_NOWRITE) &&
+						      !(v->prot & PROT_WRITE);
+	return !((v->flags & VMA_COW) && (v->flags & VMA_SHARED));
 }
 
 static int restore_mm(struct restorer *s, struct snap_dec *d)
@@ -202,6 +215,9 @@ static int restore_mm(struct restorer *s, struct snap_dec *d)
 	uint32_t id = snap_get_u32(d);
 	if (!next_id(&s->mms, id))
 		return fail(s, -EBADMSG, "a bad address space record");
+	/* Each is a host process: no more than the sandbox may have tasks. */
+	if (s->mms.n >= (size_t)s->k->max_tasks)
+		return fail(s, -EBADMSG, "more address spaces than --tasks allows");
 	struct k_mm *mm;
 	int err = mm_new(s->k, &mm);
 	if (err)
@@ -240,17 +256,19 @@ static int restore_mm(struct restorer *s, struct snap_dec *d)
 		uint32_t oid = snap_get_u32(d);
 		v.pgoff = snap_get_u64(d);
 		v.mobj = table_get(&s->mobjs, oid);
-		if (snap_dec_err(d) || (oid && !v.mobj) || (v.prot & ~7) || (v.flags & ~0xfff))
+		if (snap_dec_err(d) || (oid && !v.mobj) || (v.prot & ~7) || (v.flags & ~0xfff) ||
+		    !vma_flags_ok(s->k, &v))
 			return fail(s, -EBADMSG, "a bad mapping record");
 		if (v.mobj && v.mobj->image) {
-			if (v.flags & VMA_SHARED) {
-				if (!(v.mobj = copy_of(s, oid, v.mobj)))
-					return fail(s, -ENOMEM, "no room for shared guest memory");
-			} else {
-				/* Private memory: the image's pages until written, a
-				 * chunk copied at the first write, as after a fork. */
+			/* (Saved as private memory: the image never backs a
+			 * shared mapping.) */
+			if (v.flags & VMA_SHARED)
+				return fail(s, -EBADMSG, "shared memory saved as private");
+			/* Private memory: the image's pages until written, a chunk
+			 * copied at the first write, as after a fork; a private
+			 * view (of a file's pages) stays one, page by page. */
+			if (!(v.flags & VMA_COW))
 				v.flags |= VMA_COW | VMA_FORKED;
-			}
 		}
 		if ((err = mm_restore_vma(mm, &v)))
 			return fail(s, err, "the mapping at %#llx cannot be made",
@@ -343,6 +361,9 @@ static int restore_fdt(struct restorer *s, struct snap_dec *d)
 		struct k_file *f = table_get(&s->files, fid);
 		if (snap_dec_err(d) || !f || fd >= CK_MAX_FDS)
 			return fail(s, -EBADMSG, "a bad descriptor record");
+		/* Tables grow to their highest fd: their slots are bounded. */
+		if (fd >= (uint32_t)fdt->n && (s->fd_slots += fd - (uint32_t)fdt->n + 1) > CK_MAX_FDS)
+			return fail(s, -EBADMSG, "descriptor tables larger than a sandbox's");
 		if ((err = fdt_set(fdt, (int)fd, f, cloexec)))
 			return err;
 	}
@@ -367,15 +388,17 @@ static int restore_fs(struct restorer *s, struct snap_dec *d)
 	fs->umask = umask;
 	struct k_path p;
 	int fl = LOOKUP_FOLLOW | LOOKUP_DIRECTORY;
-	if (root[0] && (err = path_lookup(s->t0, AT_FDCWD, root, fl, &p)) == 0) {
-		path_put(&fs->root);
-		fs->root = p;
-	}
-	if (cwd[0] && (err = path_lookup(s->t0, AT_FDCWD, cwd, fl, &p)) == 0) {
-		path_put(&fs->cwd);
-		fs->cwd = p;
-	}
-	return err ? fail(s, err, "the working directory %s is gone", cwd) : 0;
+	/* A root that cannot be found again fails the restore: falling back
+	 * to the sandbox's would widen a chroot. */
+	if (root[0] != '/' || (err = path_lookup(s->t0, AT_FDCWD, root, fl, &p)))
+		return fail(s, err ? err : -EBADMSG, "the root %s is gone", root);
+	path_put(&fs->root);
+	fs->root = p;
+	if (cwd[0] != '/' || (err = path_lookup(s->t0, AT_FDCWD, cwd, fl, &p)))
+		return fail(s, err ? err : -EBADMSG, "the working directory %s is gone", cwd);
+	path_put(&fs->cwd);
+	fs->cwd = p;
+	return 0;
 }
 
 static int get_siginfo(struct snap_dec *d, uint64_t pending, siginfo_t *si)
@@ -396,6 +419,8 @@ static struct k_thread_group *tg_by(struct restorer *s, int pid)
 
 static int restore_tg(struct restorer *s, struct snap_dec *d)
 {
+	if (s->tgs.n >= (size_t)s->k->max_tasks)
+		return fail(s, -EBADMSG, "more processes than --tasks allows");
 	struct k_thread_group *tg = calloc(1, sizeof(*tg));
 	if (!tg)
 		return -ENOMEM;
@@ -448,13 +473,25 @@ static int restore_tg(struct restorer *s, struct snap_dec *d)
 	tg->cpu_base = snap_get_u64(d);
 	tg->cpu_children = snap_get_u64(d);
 	tg->execed = snap_get_u8(d);
+	bool timers_ok = true;
+	for (int i = 0; i < 3; i++)
+		timers_ok &= tg->itimer[i].value >= 0 && tg->itimer[i].interval >= 0;
 	if (snap_dec_err(d) || tg->pid <= 0 || tg->pid > (1 << 22) || tg->exit_signal < 0 ||
-	    tg->exit_signal > K_NSIG ||
+	    tg->exit_signal > K_NSIG || !timers_ok || tg->nice < -20 || tg->nice > 19 ||
+	    tg->sched_priority < 0 || tg->sched_priority > 99 || tg->sched_policy < 0 ||
+	    tg->sched_policy > 6 || tg->pgid <= 0 || tg->sid <= 0 || ppid < 0 ||
 	    (tg->pending & (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))))
 		return fail(s, -EBADMSG, "a bad process record");
+	/* What sigaction allows: SIGKILL and SIGSTOP keep their default and
+	 * are never blocked. */
+	tg->act[SIGKILL] = tg->act[SIGSTOP] = (struct k_sigaction){.handler = (uint64_t)SIG_DFL};
+	for (int sig = 1; sig <= K_NSIG; sig++)
+		tg->act[sig].mask &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
 	for (size_t i = 0; i + 1 < s->tgs.n; i++)
 		if (((struct k_thread_group *)s->tgs.v[i])->pid == tg->pid)
 			return fail(s, -EBADMSG, "process %d twice", tg->pid);
+	if (ppid == tg->pid)
+		return fail(s, -EBADMSG, "process %d is its own parent", tg->pid);
 	if (ppid) {
 		tg->parent = tg_by(s, ppid);
 		if (!tg->parent || tg->parent == tg)
@@ -478,6 +515,8 @@ static int restore_task(struct restorer *s, struct snap_dec *d, pf_regs *regs, p
 	struct k_fs_ctx *fs = table_get(&s->fss, snap_get_u32(d));
 	if (snap_dec_err(d) || !tg || !mm || !fdt || !fs || tid <= 0 || tid > (1 << 22))
 		return fail(s, -EBADMSG, "a bad thread record");
+	if (s->tasks.n >= (size_t)s->k->max_tasks)
+		return fail(s, -EBADMSG, "more threads than --tasks allows");
 	for (size_t i = 0; i < s->tasks.n; i++)
 		if (((struct k_task *)s->tasks.v[i])->tid == tid)
 			return fail(s, -EBADMSG, "thread %d twice", tid);
@@ -497,10 +536,16 @@ static int restore_task(struct restorer *s, struct snap_dec *d, pf_regs *regs, p
 	fdt->refs++;
 	t->fs = fs;
 	fs->refs++;
-	snap_get_bytes(d, regs, sizeof(*regs));
-	snap_get_bytes(d, fp, sizeof(*fp));
+	/* Exactly the registers' size: nothing of a previous thread's (or the
+	 * sentry's stack) may stay in them. */
+	memset(regs, 0, sizeof(*regs));
+	memset(fp, 0, sizeof(*fp));
+	bool whole = snap_get_bytes(d, regs, sizeof(*regs)) == sizeof(*regs);
+	whole &= snap_get_bytes(d, fp, sizeof(*fp)) == sizeof(*fp);
+	if (!whole)
+		return fail(s, -EBADMSG, "thread %d's registers are cut short", tid);
 	t->sigmask = snap_get_u64(d) & ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
-	t->saved_sigmask = snap_get_u64(d);
+	t->saved_sigmask = snap_get_u64(d) & ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
 	t->has_saved_sigmask = snap_get_u8(d);
 	t->pending = snap_get_u64(d);
 	get_siginfo(d, t->pending, t->siginfo);
@@ -645,8 +690,6 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 	/* The tables' own references: what objects hold stays. */
 	for (size_t i = 0; i < s.mobjs.n; i++)
 		mobj_put(&s.k->mem, s.mobjs.v[i]);
-	for (size_t i = 0; i < s.copies.n; i++)
-		mobj_put(&s.k->mem, s.copies.v[i]);
 	for (size_t i = 0; i < s.mms.n; i++)
 		mm_put(s.mms.v[i]);
 	for (size_t i = 0; i < s.files.n; i++)
@@ -663,6 +706,6 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 			k_task_start(s.tasks.v[i]);
 	}
 	free(s.mobjs.v), free(s.mms.v), free(s.files.v), free(s.fdts.v), free(s.fss.v);
-	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v), free(s.copies.v);
+	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v);
 	return err;
 }

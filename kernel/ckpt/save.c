@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,16 @@ struct saver {
 	struct idmap mobjs, mms, files, fdts, fss, tgs;
 	struct idmap epolls; /* whose entries are still to be written */
 	struct ckpt_ctx ctx;
+	/* Memory objects whose pages the snapshot holds, in key order: keys
+	 * are compact (each object's place in the sum of those before it),
+	 * whatever the objects' offsets; shared: some mapping is MAP_SHARED
+	 * (a restore copies it instead of sharing the image). */
+	struct memkey {
+		struct k_mobj *o;
+		uint64_t key;
+		bool shared;
+	} *mem;
+	size_t nmem;
 	char *why;
 	size_t whylen;
 };
@@ -78,12 +89,57 @@ static void put_path(struct saver *s, const struct k_path *p)
 	snap_put_str(&s->e, buf);
 }
 
-/* Where a memory object's pages go in the snapshot's memory: its offset in
- * the memory file, or, for memory mapped from a restore's image, its
- * offset there above the memory file's range. */
-static uint64_t mem_key(const struct k_kernel *k, const struct k_mobj *o)
+static const struct memkey *mem_of(const struct saver *s, const struct k_mobj *o)
 {
-	return o->image ? k->mem.size + o->off : o->off;
+	for (size_t i = 0; i < s->nmem; i++)
+		if (s->mem[i].o == o)
+			return &s->mem[i];
+	return NULL;
+}
+
+static bool is_memory(const struct k_kernel *k, const struct k_mobj *o)
+{
+	return (o->fd < 0 || o->image) && o != k->vvar && o != k->vdso;
+}
+
+static int by_place(const void *a, const void *b)
+{
+	const struct memkey *x = a, *y = b;
+	if (x->o->image != y->o->image)
+		return x->o->image ? 1 : -1;
+	return x->o->off < y->o->off ? -1 : x->o->off > y->o->off;
+}
+
+/* Every address space's memory objects, their keys and whether shared. */
+static int collect_memory(struct saver *s)
+{
+	size_t cap = 0;
+	for (struct k_task *t = s->k->tasks; t; t = t->next)
+		for (size_t i = 0; i < t->mm->n; i++) {
+			struct k_vma *v = &t->mm->v[i];
+			if (!v->mobj || !is_memory(s->k, v->mobj))
+				continue;
+			struct memkey *m = (struct memkey *)mem_of(s, v->mobj);
+			if (!m) {
+				if (s->nmem == cap) {
+					cap = cap ? 2 * cap : 64;
+					struct memkey *n = realloc(s->mem, cap * sizeof(*n));
+					if (!n)
+						return -ENOMEM;
+					s->mem = n;
+				}
+				m = &s->mem[s->nmem++];
+				*m = (struct memkey){.o = v->mobj};
+			}
+			m->shared |= (v->flags & VMA_SHARED) != 0;
+		}
+	qsort(s->mem, s->nmem, sizeof(*s->mem), by_place);
+	uint64_t key = 0;
+	for (size_t i = 0; i < s->nmem; i++) {
+		s->mem[i].key = key;
+		key += s->mem[i].o->len;
+	}
+	return 0;
 }
 
 static uint32_t save_mobj(struct saver *s, struct k_mobj *o)
@@ -98,8 +154,11 @@ static uint32_t save_mobj(struct saver *s, struct k_mobj *o)
 	snap_rec_begin(e, CK_MOBJ);
 	snap_put_u32(e, id);
 	snap_put_u8(e, (uint8_t)kind);
-	snap_put_u64(e, mem_key(s->k, o));
+	const struct memkey *m = kind == CKM_MEM ? mem_of(s, o) : NULL;
+	snap_put_u64(e, m ? m->key : 0);
 	snap_put_u64(e, o->len);
+	if (kind == CKM_MEM)
+		snap_put_u8(e, m && m->shared);
 	if (kind == CKM_FILE) {
 		snap_put_str(e, o->src ? o->src : "");
 		snap_put_u64(e, o->src_ino);
@@ -294,6 +353,10 @@ static int save_fs(struct saver *s, struct k_fs_ctx *fs, uint32_t *out)
 	*out = id;
 	if (!fresh)
 		return 0;
+	char probe[K_PATH_MAX];
+	struct k_path top = vfs_abs_root(s->k);
+	if (!top.mnt || path_name(&top, &fs->root, probe, sizeof(probe)) < 0 || probe[0] != '/')
+		return refuse(s, "a process's root cannot be named (a deleted directory?)");
 	snap_rec_begin(&s->e, CK_FS);
 	snap_put_u32(&s->e, id);
 	put_path(s, &fs->root);
@@ -391,6 +454,11 @@ static int save_task(struct saver *s, struct k_task *t)
 	if ((err = pf_ctx_get_fpregs(t->ctx, &fp)))
 		return refuse(s, "thread %d: its FPU state cannot be read (%s)", t->tid,
 			      strerror(-err));
+	/* A call to resume with restart_syscall: its state (the time left)
+	 * is not saved, so the restored task makes the call again. */
+	pf_regs regs = t->regs;
+	if (regs.rax == SYS_restart_syscall && t->syscall_nr != SYS_restart_syscall)
+		regs.rax = t->syscall_nr;
 	struct snap_enc *e = &s->e;
 	snap_rec_begin(e, CK_TASK);
 	snap_put_u32(e, (uint32_t)t->tid);
@@ -398,7 +466,7 @@ static int save_task(struct saver *s, struct k_task *t)
 	snap_put_u32(e, mm);
 	snap_put_u32(e, fdt);
 	snap_put_u32(e, fs);
-	snap_put_bytes(e, &t->regs, sizeof(t->regs));
+	snap_put_bytes(e, &regs, sizeof(regs));
 	snap_put_bytes(e, &fp, sizeof(fp));
 	snap_put_u64(e, t->sigmask);
 	snap_put_u64(e, t->saved_sigmask);
@@ -419,39 +487,20 @@ static int save_task(struct saver *s, struct k_task *t)
 	return 0;
 }
 
-static const struct k_kernel *sort_k;
-
-static int by_offset(const void *a, const void *b)
-{
-	uint64_t x = mem_key(sort_k, *(const struct k_mobj *const *)a);
-	uint64_t y = mem_key(sort_k, *(const struct k_mobj *const *)b);
-	return x < y ? -1 : x > y;
-}
-
 /* The memory file's pages the saved objects hold, data only: holes (never
  * touched, or given back) cost nothing. */
 static int save_memory(struct saver *s, struct snap_writer *w, uint64_t *bytes)
 {
 	struct k_memfile *mf = &s->k->mem;
-	size_t n = 0;
-	struct k_mobj **v = malloc((s->mobjs.n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->mobjs.n; i++) {
-		struct k_mobj *o = (struct k_mobj *)s->mobjs.p[i];
-		if ((o->fd < 0 || o->image) && o != s->k->vvar && o != s->k->vdso)
-			v[n++] = o;
-	}
-	sort_k = s->k;
-	qsort(v, n, sizeof(*v), by_offset);
 	int err = 0;
 	*bytes = 0;
-	for (size_t i = 0; i < n && !err; i++) {
+	for (size_t i = 0; i < s->nmem && !err; i++) {
 		/* The object's bytes are in the memory file, or in an image file
-		 * (its own view of them): data only, holes skipped. */
-		int fd = v[i]->image ? v[i]->fd : mf->fd;
-		uint64_t key = mem_key(s->k, v[i]) - v[i]->off;
-		uint64_t at = v[i]->off, end = v[i]->off + v[i]->len;
+		 * (its own view of them): data only, holes skipped; each at its
+		 * key plus its offset within the object. */
+		struct k_mobj *o = s->mem[i].o;
+		int fd = o->image ? o->fd : mf->fd;
+		uint64_t at = o->off, end = o->off + o->len;
 		while (at < end && !err) {
 			off_t d = lseek(fd, (off_t)at, SEEK_DATA);
 			if (d < 0 || (uint64_t)d >= end)
@@ -461,14 +510,12 @@ static int save_memory(struct saver *s, struct snap_writer *w, uint64_t *bytes)
 			uint64_t from = (uint64_t)d & PAGE_MASK, to = PAGE_UP(stop);
 			if (to > end)
 				to = end;
-			const uint8_t *src = v[i]->image ? v[i]->host + (from - v[i]->off)
-							 : mf->base + from;
-			err = snap_writer_memory(w, key + from, src, to - from);
+			const uint8_t *src = o->image ? o->host + (from - o->off) : mf->base + from;
+			err = snap_writer_memory(w, s->mem[i].key + (from - o->off), src, to - from);
 			*bytes += to - from;
 			at = to;
 		}
 	}
-	free(v);
 	return err;
 }
 
@@ -485,7 +532,7 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 	snap_put_u64(&s.e, k->boot_ns);
 	snap_put_i64(&s.e, k_clock_ns(CLOCK_MONOTONIC));
 	snap_rec_end(&s.e);
-	int err = 0;
+	int err = collect_memory(&s);
 	/* Thread groups in the order of their first thread (parents pulled
 	 * ahead), tasks oldest first: restore makes them in this order. */
 	struct k_task *last = k->tasks;
@@ -517,7 +564,7 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 	snap_writer_abort(w);
 	snap_enc_free(&s.e);
 	free(s.mobjs.p), free(s.mms.p), free(s.files.p), free(s.fdts.p), free(s.fss.p);
-	free(s.tgs.p), free(s.epolls.p), free(s.ctx.v);
+	free(s.tgs.p), free(s.epolls.p), free(s.ctx.v), free(s.mem);
 	if (!err)
 		why[0] = 0;
 	return err;

@@ -250,7 +250,10 @@ int epoll_entries(struct k_file *f, struct k_epoll_entry *out, int max)
 int epoll_restore_entry(struct k_kernel *k, struct k_file *f, const struct k_epoll_entry *e)
 {
 	struct k_epoll *ep = f->priv;
-	if (e->file == f || find(ep, e->file, e->fd) || k->epoll_watches >= EP_MAX_WATCHES)
+	/* (No search for a duplicate: a linear one per entry would let a
+	 * snapshot's huge list take quadratic time.  A duplicate entry only
+	 * reports its file twice, to that guest.) */
+	if (e->file == f || k->epoll_watches >= EP_MAX_WATCHES)
 		return -EINVAL;
 	/* (An epoll in an epoll: the save had no loop, and the depth rule
 	 * held; a file cannot add loops that were not there.) */

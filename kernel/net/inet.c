@@ -433,6 +433,12 @@ int inet_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_
 	    rcvbuf < 0 || sndbuf < 0 || rto.tv_sec < 0 || rto.tv_usec < 0 ||
 	    rto.tv_usec >= 1000000 || sto.tv_sec < 0 || sto.tv_usec < 0 || sto.tv_usec >= 1000000)
 		return -EBADMSG;
+	/* setsockopt's bounds (net.core.[rw]mem_max doubled): a snapshot
+	 * cannot give a socket more. */
+	if (rcvbuf > 425984)
+		rcvbuf = 425984;
+	if (sndbuf > 425984)
+		sndbuf = 425984;
 	struct ns_stack *s = stack_of(k);
 	struct inet_sock *sk = s ? sock_new(k, type) : NULL;
 	if (!sk)
