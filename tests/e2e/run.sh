@@ -270,7 +270,7 @@ flip: status 125 1 message
 text: status 125 1 message"
 got=$(timeout 300 bash "$here/ckpt.sh" "$husk" "$repo" 2>&1)
 if [ "$got" = "$want" ]; then
-	ok "checkpoint and restore: two servers, each restored twice; bad snapshots refused"
+	ok "checkpoint and restore: four servers, each restored twice; a restore checkpointed again; bad snapshots refused"
 else
 	bad "checkpoint and restore"
 	diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -n 20
