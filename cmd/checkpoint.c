@@ -5,6 +5,7 @@
  * disk. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
@@ -28,6 +29,58 @@ static int usage(void)
 	return 2;
 }
 
+/* Sends one request (with fd) on the control socket and waits for the
+ * answer: 0 and the answer in buf when it says ok, else 1 (said why). */
+static int send_request(const char *control, const char *text, int fd, char *buf, size_t size)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(control) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "husk: %s: path too long for a socket\n", control);
+		return 1;
+	}
+	strcpy(a.sun_path, control);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		fprintf(stderr, "husk: cannot reach %s: %s\n", control, strerror(errno));
+		if (s >= 0)
+			close(s);
+		return 1;
+	}
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {(void *)text, strlen(text)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	int rc = 1;
+	ssize_t n = -1;
+	struct pollfd p = {s, POLLIN, 0};
+	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+		fprintf(stderr, "husk: cannot send the request: %s\n", strerror(errno));
+	else if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
+		fprintf(stderr, "husk: no answer from the sandbox\n");
+	else if ((n = recv(s, buf, size - 1, 0)) <= 0)
+		fprintf(stderr, "husk: the sandbox closed the connection\n");
+	close(s);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	json_t *rep = json_loads(buf, 0, NULL);
+	if (!rep) {
+		fprintf(stderr, "husk: a garbled answer\n");
+	} else if (!json_is_true(json_object_get(rep, "ok"))) {
+		json_t *why = json_object_get(rep, "error");
+		fprintf(stderr, "husk: %s\n", json_is_string(why) ? json_string_value(why) : "failed");
+	} else {
+		rc = 0;
+	}
+	json_decref(rep);
+	return rc;
+}
+
 int cmd_checkpoint(int argc, char **argv)
 {
 	const char *control = NULL, *file = NULL;
@@ -48,17 +101,6 @@ int cmd_checkpoint(int argc, char **argv)
 	}
 	if (!control || !file)
 		return usage();
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(control) >= sizeof(a.sun_path)) {
-		fprintf(stderr, "husk checkpoint: %s: path too long for a socket\n", control);
-		return 2;
-	}
-	strcpy(a.sun_path, control);
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		fprintf(stderr, "husk checkpoint: cannot reach %s: %s\n", control, strerror(errno));
-		return 1;
-	}
 	char *tmp;
 	if (asprintf(&tmp, "%s.tmp", file) < 0)
 		return 1;
@@ -71,51 +113,63 @@ int cmd_checkpoint(int argc, char **argv)
 	int len = snprintf(req, sizeof(req),
 			   "{\"op\": \"checkpoint\", \"leave_running\": %s, \"compress\": %s}",
 			   leave ? "true" : "false", compress ? "true" : "false");
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {req, (size_t)len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	int rc = 1;
+	(void)len;
 	char buf[4096];
-	ssize_t n = -1;
-	struct pollfd p = {s, POLLIN, 0};
-	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
-		fprintf(stderr, "husk checkpoint: cannot send the request: %s\n", strerror(errno));
-	else if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
-		fprintf(stderr, "husk checkpoint: no answer from the sandbox\n");
-	else if ((n = recv(s, buf, sizeof(buf) - 1, 0)) <= 0)
-		fprintf(stderr, "husk checkpoint: the sandbox closed the connection\n");
-	json_t *rep = NULL;
-	if (n > 0) {
-		buf[n] = 0;
-		rep = json_loads(buf, 0, NULL);
-		if (!rep)
-			fprintf(stderr, "husk checkpoint: a garbled answer\n");
-	}
-	if (rep && !json_is_true(json_object_get(rep, "ok"))) {
-		json_t *why = json_object_get(rep, "error");
-		fprintf(stderr, "husk checkpoint: %s\n",
-			json_is_string(why) ? json_string_value(why) : "failed");
-	} else if (rep) {
+	int rc = send_request(control, req, fd, buf, sizeof(buf));
+	if (rc == 0) {
 		if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, file) != 0) {
 			fprintf(stderr, "husk checkpoint: %s: %s\n", file, strerror(errno));
+			rc = 1;
 		} else {
 			fd = -1;
-			rc = 0;
 			printf("%s\n", buf); /* the sentry's numbers, as JSON */
 		}
 	}
-	json_decref(rep);
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
 	}
 	free(tmp);
-	close(s);
+	return rc;
+}
+
+/* husk load: hands a snapshot to a sandbox waiting for one (husk restore
+ * --control SOCK --wait), which becomes it; prints the sentry's answer. */
+int cmd_load(int argc, char **argv)
+{
+	const char *control = NULL, *file = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--control") && i + 1 < argc)
+			control = argv[++i];
+		else if (!strncmp(argv[i], "--control=", 10))
+			control = argv[i] + 10;
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			file = NULL, control = NULL, i = argc;
+	}
+	if (!control || !file) {
+		fprintf(stderr, "usage: husk load --control SOCKET SNAPSHOT\n");
+		return 2;
+	}
+	char abs[PATH_MAX];
+	if (!realpath(file, abs)) {
+		fprintf(stderr, "husk load: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		fprintf(stderr, "husk load: %s: %s\n", abs, strerror(errno));
+		return 1;
+	}
+	json_t *req = json_pack("{s:s, s:s}", "op", "restore", "path", abs);
+	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	char buf[4096];
+	int rc = text ? send_request(control, text, fd, buf, sizeof(buf)) : 1;
+	free(text);
+	close(fd);
+	if (rc == 0)
+		printf("%s\n", buf);
 	return rc;
 }

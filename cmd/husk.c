@@ -35,8 +35,12 @@ static void usage(FILE *f)
 		"husk checkpoint --control PATH [--leave-running] [--no-compress] FILE\n"
 		"  saves the sandbox husk run --control PATH runs into FILE (then it ends,\n"
 		"  unless --leave-running)\n"
-		"husk restore [husk run options] FILE\n"
-		"  a new sandbox that goes on where the snapshot FILE left off\n");
+		"husk restore [husk run options] [--no-image] FILE\n"
+		"  a new sandbox that goes on where the snapshot FILE left off\n"
+		"husk restore [husk run options] --control PATH --wait\n"
+		"  a sandbox started ahead, waiting for husk load to give it a snapshot\n"
+		"husk load --control PATH FILE\n"
+		"  hands FILE to the sandbox waiting on PATH\n");
 }
 
 int main(int argc, char **argv)
@@ -47,6 +51,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "load") == 0)
+		return cmd_load(argc - 1, argv + 1);
 	if (strcmp(argv[1], "restore") == 0)
 		return cmd_restore(argc - 1, argv + 1);
 	if (strcmp(argv[1], "checkpoint") == 0)

@@ -128,6 +128,7 @@ static int run_main(int argc, char **argv, bool restore)
 	int npubs = 0;
 	struct ex_egress egress = {0}; /* none */
 	const char *control = NULL;
+	bool wait_load = false; /* restore: boot now, take the snapshot from husk load */
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -202,6 +203,8 @@ static int run_main(int argc, char **argv, bool restore)
 			}
 		} else if (restore && strcmp(a, "--no-image") == 0) {
 			cfg.restore_eager = true;
+		} else if (restore && strcmp(a, "--wait") == 0) {
+			wait_load = true;
 		} else if ((strcmp(a, "--control") == 0 && i + 1 < argc) ||
 			   strncmp(a, "--control=", 10) == 0) {
 			control = a[9] == '=' ? a + 10 : argv[++i];
@@ -216,8 +219,9 @@ static int run_main(int argc, char **argv, bool restore)
 			return 2;
 		}
 	}
-	if (i >= argc || (restore && i + 1 != argc)) {
+	if (wait_load ? (i != argc || !control) : (i >= argc || (restore && i + 1 != argc))) {
 		fprintf(stderr, restore ? "usage: husk restore [OPTIONS] SNAPSHOT\n"
+					  "       husk restore [OPTIONS] --control SOCK --wait\n"
 					: "usage: husk run [OPTIONS] -- PROG [ARGS...]\n");
 		return 2;
 	}
@@ -319,11 +323,12 @@ static int run_main(int argc, char **argv, bool restore)
 		}
 		cfg.control_fd = cs;
 	}
-	cfg.exe = argv[i];
-	cfg.argv = argv + i;
+	cfg.exe = wait_load ? NULL : argv[i];
+	cfg.argv = wait_load ? NULL : argv + i;
 	cfg.envp = env;
 	int status = 0;
-	err = restore ? k_restore(&cfg, argv[i], &status, &why) : k_run(&cfg, &status, &why);
+	err = restore ? k_restore(&cfg, wait_load ? NULL : argv[i], &status, &why)
+		      : k_run(&cfg, &status, &why);
 	close(sock);
 	/* (The socket's name stays: this process is confined now and may
 	 * not unlink; the next run on that path replaces it.) */
@@ -336,8 +341,8 @@ static int run_main(int argc, char **argv, bool restore)
 	waitpid(gofer, NULL, 0);
 	gf_spec_free(&spec);
 	if (err) {
-		fprintf(stderr, "husk %s: %s: %s: %s\n", restore ? "restore" : "run", argv[i],
-			why ? why : "cannot run", strerror(-err));
+		fprintf(stderr, "husk %s: %s: %s: %s\n", restore ? "restore" : "run",
+			wait_load ? "(waited)" : argv[i], why ? why : "cannot run", strerror(-err));
 		return err == -ENOENT ? 127 : (err == -ENOEXEC || err == -EACCES) ? 126 : 125;
 	}
 	return status;

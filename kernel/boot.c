@@ -291,27 +291,36 @@ static void drop_boot_task(struct k_task *t)
 
 int k_restore(const struct k_config *cfg, const char *path, int *status, const char **why)
 {
-	static char reason[512];
-	struct snap_reader *r;
-	int sfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (sfd < 0) {
+	static char reason[512], asked[4096];
+	struct k_task *t;
+	int err = k_boot(cfg, &t, why);
+	if (err)
+		return err;
+	struct k_kernel *k = t->k;
+	/* Pre-started (no path): booted now, the snapshot comes later. */
+	int sfd;
+	if (!path) {
+		if ((err = ckpt_wait_restore(k, &sfd, asked, sizeof(asked)))) {
+			*why = "cannot wait on the control socket";
+			k_teardown(t);
+			return err;
+		}
+		path = asked;
+	} else if ((sfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		err = -errno;
 		*why = "cannot open";
-		return -errno;
+		k_teardown(t);
+		return err;
 	}
-	int err = snap_open_fd(sfd, &r, reason, sizeof(reason));
-	if (err) {
+	int64_t t0 = k_clock_ns(CLOCK_MONOTONIC);
+	struct snap_reader *r;
+	if ((err = snap_open_fd(sfd, &r, reason, sizeof(reason)))) {
 		close(sfd);
 		*why = reason;
+		ckpt_answer_restore(k, err, reason, 0);
+		k_teardown(t);
 		return err;
 	}
-	struct k_task *t;
-	if ((err = k_boot(cfg, &t, why))) {
-		snap_close(r);
-		close(sfd);
-		return err;
-	}
-	struct k_kernel *k = t->k;
-	int64_t t0 = k_clock_ns(CLOCK_MONOTONIC);
 	/* Memory comes from the snapshot's image, shared copy-on-write, or
 	 * (none can be made: a read-only directory) is copied in. */
 	uint64_t isize = 0;
@@ -332,11 +341,14 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	if (err) {
 		ckpt_hot_abandon(k, path);
 		*why = reason;
+		ckpt_answer_restore(k, err, reason, 0);
 		k_teardown(t);
 		return err;
 	}
 	drop_boot_task(t);
-	k_log(k, "restored in %.3f ms", (double)(k_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+	double ms = (double)(k_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6;
+	k_log(k, "restored in %.3f ms", ms);
+	ckpt_answer_restore(k, 0, NULL, ms);
 	if ((err = confine(k, why))) {
 		k_kill_all(k);
 		k_schedule(k, 0);

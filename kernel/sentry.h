@@ -846,6 +846,11 @@ void ckpt_poll_done(struct k_kernel *k, const struct pollfd *fds, int n);
 /* In the scheduler's loop: once every task is parked, saves the sandbox
  * and answers (or gives up past a timeout). */
 void ckpt_step(struct k_kernel *k);
+/* A pre-started sandbox waits on its control socket for the snapshot it
+ * becomes: {"op": "restore", "path": ABSOLUTE} with the file's descriptor
+ * (path names where its image goes); answered once restored. */
+int ckpt_wait_restore(struct k_kernel *k, int *snap_fd, char *path, size_t size);
+void ckpt_answer_restore(struct k_kernel *k, int err, const char *why, double ms);
 /* When a freeze in progress gives up (CLOCK_MONOTONIC ns; 0: none). */
 int64_t ckpt_deadline(const struct k_kernel *k);
 void ckpt_thaw(struct k_kernel *k);

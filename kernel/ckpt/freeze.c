@@ -64,6 +64,8 @@ void ckpt_thaw(struct k_kernel *k)
 	waitq_wake_all(&k->thaw_wait);
 }
 
+static int take_fd(struct msghdr *mh, ssize_t n);
+
 /* A request on the connection: a checkpoint starts, or the answer is an
  * error at once. */
 static void request(struct k_kernel *k)
@@ -77,21 +79,7 @@ static void request(struct k_kernel *k)
 	if (n < 0 && errno == EAGAIN)
 		return;
 	/* The first descriptor is the snapshot's; any more are closed. */
-	int fd = -1;
-	for (struct cmsghdr *c = n < 0 ? NULL : CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
-			continue;
-		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfd; i++) {
-			int x;
-			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (fd < 0)
-				fd = x;
-			else
-				close(x);
-		}
-	}
+	int fd = take_fd(&mh, n);
 	k->ckpt_fd = fd;
 	if (n <= 0) {
 		end_request(k); /* the client went */
@@ -120,6 +108,83 @@ static void request(struct k_kernel *k)
 	k->freeze_started = now_ns();
 	for (struct k_task *t = k->tasks; t; t = t->next)
 		k_task_kick(t);
+}
+
+/* ---- a pre-started sandbox waits for its snapshot ---- */
+
+/* The descriptors of one message (the first kept, the rest closed). */
+static int take_fd(struct msghdr *mh, ssize_t n)
+{
+	int fd = -1;
+	for (struct cmsghdr *c = n < 0 ? NULL : CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int x;
+			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fd < 0)
+				fd = x;
+			else
+				close(x);
+		}
+	}
+	return fd;
+}
+
+int ckpt_wait_restore(struct k_kernel *k, int *snap_fd, char *path, size_t size)
+{
+	if (k->cfg.control_fd <= 0)
+		return -EINVAL;
+	for (;;) {
+		int c = accept4(k->cfg.control_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return -errno;
+		}
+		/* One request a connection; a client that says nothing within
+		 * a second is dropped, and the next one waited for. */
+		struct pollfd p = {c, POLLIN, 0};
+		char buf[4200];
+		char cbuf[CMSG_SPACE(4 * sizeof(int))] = {0};
+		struct iovec iov = {buf, sizeof(buf) - 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = poll(&p, 1, 1000) == 1 ? recvmsg(c, &mh, MSG_CMSG_CLOEXEC) : -1;
+		int fd = take_fd(&mh, n);
+		k->ctl_conn = c;
+		json_t *req = n > 0 ? (buf[n] = 0, json_loads(buf, 0, NULL)) : NULL;
+		json_t *op = req ? json_object_get(req, "op") : NULL;
+		json_t *where = req ? json_object_get(req, "path") : NULL;
+		if (json_is_string(op) && !strcmp(json_string_value(op), "restore") &&
+		    json_is_string(where) && json_string_value(where)[0] == '/' &&
+		    strlen(json_string_value(where)) < size && fd >= 0) {
+			snprintf(path, size, "%s", json_string_value(where));
+			json_decref(req);
+			*snap_fd = fd;
+			return 0; /* the answer comes once restored (ckpt_answer_restore) */
+		}
+		json_decref(req);
+		if (fd >= 0)
+			close(fd);
+		reply_error(k, "this sandbox waits for {\"op\": \"restore\", \"path\": "
+			       "\"/absolute/snapshot\"} with the snapshot's descriptor");
+		end_request(k);
+	}
+}
+
+void ckpt_answer_restore(struct k_kernel *k, int err, const char *why, double ms)
+{
+	if (k->ctl_conn < 0)
+		return;
+	if (err)
+		reply_error(k, why && why[0] ? why : strerror(-err));
+	else
+		reply(k, json_pack("{s:b, s:f, s:i}", "ok", 1, "restore_ms", ms, "tasks",
+				   k->ntasks));
+	end_request(k);
 }
 
 void ckpt_poll_fds(struct k_kernel *k, struct pollfd *fds, int *n)

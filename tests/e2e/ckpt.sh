@@ -67,6 +67,17 @@ wait
 echo "chain: restored again $(get "$p2" / | head -c 40)"
 kill $(jobs -p) 2>/dev/null
 wait 2>/dev/null
+# A sandbox started ahead (restore --wait) becomes the snapshot husk load
+# hands it (after husk load refused a file that is not there).
+p3=$(free_port)
+"$husk" restore $plat --bind "$repo" --publish "$p3:8080" --control "$work/wait.sock" --wait \
+	>/dev/null 2>&1 </dev/null &
+for _ in $(seq 1 100); do [ -S "$work/wait.sock" ] && break; sleep 0.05; done
+"$husk" load --control "$work/wait.sock" "$work/text.none" >/dev/null 2>&1 || echo "prestarted: a missing file refused"
+"$husk" load --control "$work/wait.sock" "$work/state.snap" >/dev/null && echo "prestarted: loaded"
+echo "prestarted: $(get "$p3" / | head -c 40)"
+kill $(jobs -p) 2>/dev/null
+wait 2>/dev/null
 # Refused: a truncated snapshot, a corrupted one, not a snapshot at all.
 head -c 4000 "$work/static.snap" >"$work/cut.snap"
 cp "$work/static.snap" "$work/flip.snap"

@@ -265,6 +265,9 @@ node: restored copy 2 node 3
 chain: restored request 3 pipe kept eventfd 7
 chain: checkpoint ok
 chain: restored again request 4 pipe kept eventfd 8
+prestarted: a missing file refused
+prestarted: loaded
+prestarted: request 3 pipe kept eventfd 7
 cut: status 125 1 message
 flip: status 125 1 message
 text: status 125 1 message"
