@@ -328,7 +328,7 @@ struct k_file *hostfile_new(int host_fd, int flags);
 void hostfile_set_stdio(struct k_file *f, int which);
 int hostfile_stdio(const struct k_file *f);
 /* Kinds of file descriptions a snapshot holds, and their restore. */
-enum { CKF_STDIO = 1, CKF_INET, CKF_EVENTFD, CKF_PIPE, CKF_EPOLL, CKF_PATH };
+enum { CKF_STDIO = 1, CKF_INET, CKF_EVENTFD, CKF_PIPE, CKF_EPOLL, CKF_PATH, CKF_TIMERFD };
 typedef int (*ckpt_restore_fn)(struct k_kernel *k, struct snap_dec *d, int flags,
 			       struct ckpt_ctx *c, struct k_file **out);
 int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
@@ -341,6 +341,8 @@ int pipe_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_
 		 struct k_file **out);
 int epoll_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
 		  struct k_file **out);
+int timerfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		    struct k_file **out);
 /* An epoll's interest list comes after every file (ckpt/): its entries. */
 struct k_epoll_entry {
 	struct k_file *file;

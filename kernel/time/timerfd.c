@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../../snapshot/snapshot.h"
 #include "../sentry.h"
 
 #define TFD_TIMER_ABSTIME 1
@@ -122,7 +123,23 @@ static int64_t tfd_poll_wake(struct k_file *f)
 	return k_ns_add(now_ns(CLOCK_MONOTONIC), tf->next - now_ns(tf->host));
 }
 
+/* Checkpoint: the timer as it stands; its deadline is on the host's clock
+ * (a restore on the same host goes on from it). */
+static int tfd_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
+{
+	(void)c;
+	struct k_timerfd *tf = f->priv;
+	snap_put_u32(e, (uint32_t)tf->clockid);
+	snap_put_u32(e, (uint32_t)tf->settime_flags);
+	snap_put_i64(e, tf->next);
+	snap_put_i64(e, tf->interval);
+	snap_put_u64(e, tf->ticks);
+	return 0;
+}
+
 static const struct k_file_ops timerfd_ops = {
+	.ckpt_kind = CKF_TIMERFD,
+	.save = tfd_save,
 	.read = tfd_read,
 	.stat = anon_stat,
 	.seek = anon_seek,
@@ -161,6 +178,36 @@ SYSCALL(timerfd_create)
 	long fd = fdt_install(t, f, 0, flags & O_CLOEXEC);
 	file_put(f);
 	return fd;
+}
+
+int timerfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		    struct k_file **out)
+{
+	(void)k, (void)c;
+	int clockid = (int)snap_get_u32(d), sflags = (int)snap_get_u32(d);
+	int64_t next = snap_get_i64(d), interval = snap_get_i64(d);
+	uint64_t ticks = snap_get_u64(d);
+	clockid_t host;
+	switch (clockid) {
+	case CLOCK_REALTIME: case CLOCK_REALTIME_ALARM: host = CLOCK_REALTIME; break;
+	case CLOCK_MONOTONIC: host = CLOCK_MONOTONIC; break;
+	case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM: host = CLOCK_BOOTTIME; break;
+	default: return -EBADMSG;
+	}
+	if (snap_dec_err(d) || next < 0 || interval < 0 ||
+	    (sflags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)))
+		return -EBADMSG;
+	struct k_timerfd *tf = calloc(1, sizeof(*tf));
+	struct k_file *f = tf ? file_new(&timerfd_ops, O_RDWR | (flags & O_NONBLOCK)) : NULL;
+	if (!f) {
+		free(tf);
+		return -ENOMEM;
+	}
+	*tf = (struct k_timerfd){.host = host, .clockid = clockid, .settime_flags = sflags,
+				 .next = next, .interval = interval, .ticks = ticks};
+	f->priv = tf;
+	*out = f;
+	return 0;
 }
 
 /* The timerfd behind fd: EBADF for no file, EINVAL for another kind. */

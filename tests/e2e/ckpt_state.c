@@ -1,6 +1,7 @@
 /* A server whose state lives in the kernel objects a checkpoint must
  * carry: it waits for connections with epoll (watching its listener and
- * an eventfd), keeps bytes unread in a pipe, and a count in the eventfd.
+ * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, and
+ * a timerfd armed.
  * Each answer shows the pipe's bytes, the eventfd's count (both put back
  * after), and how many requests came, then adds one to the count. */
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -25,6 +27,11 @@ int main(int argc, char **argv)
 	if (pipe(p) || write(p[1], "kept", 4) != 4)
 		return 2;
 	int efd = eventfd(5, EFD_NONBLOCK);
+	/* A timer that stays armed across the checkpoint (an hour off). */
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	struct itimerspec its = {.it_value = {3600, 0}, .it_interval = {3600, 0}};
+	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL))
+		return 6;
 	int ep = epoll_create1(0);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
@@ -52,9 +59,11 @@ int main(int argc, char **argv)
 			uint64_t back = v + 1;
 			if (write(efd, &back, 8) != 8)
 				return 4;
+			struct itimerspec left;
+			int armed = timerfd_gettime(tfd, &left) == 0 && left.it_value.tv_sec > 0;
 			char body[96], resp[256];
-			int bl = snprintf(body, sizeof(body), "request %lu pipe %s eventfd %llu\n",
-					  served++, kept, (unsigned long long)v);
+			int bl = snprintf(body, sizeof(body), "request %lu pipe %s eventfd %llu timer %d\n",
+					  served++, kept, (unsigned long long)v, armed);
 			int rl = snprintf(resp, sizeof(resp),
 					  "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
 			if (write(c, resp, (size_t)rl) < 0)
