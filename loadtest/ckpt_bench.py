@@ -106,14 +106,14 @@ def checkpoint(server, snap, compress=True):
 
 def tree(pid):
     """pid and its descendants."""
-    out, todo = [], [pid]
-    while todo:
-        q = todo.pop()
+    out, queue = [], [pid]
+    while queue:
+        q = queue.pop()
         out.append(q)
         try:
             for t in os.listdir("/proc/%d/task" % q):
                 with open("/proc/%d/task/%s/children" % (q, t)) as f:
-                    todo += [int(c) for c in f.read().split()]
+                    queue += [int(c) for c in f.read().split()]
         except OSError:
             pass
     return out

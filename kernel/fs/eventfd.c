@@ -105,21 +105,30 @@ static const struct k_file_ops eventfd_ops = {
 	.poll = efd_poll,
 };
 
+/* An eventfd's file (eventfd2 and a restore). */
+static struct k_file *efd_new(uint64_t count, bool semaphore, int flags)
+{
+	struct k_eventfd *e = calloc(1, sizeof(*e));
+	struct k_file *f = e ? file_new(&eventfd_ops, O_RDWR | (flags & O_NONBLOCK)) : NULL;
+	if (!f) {
+		free(e);
+		return NULL;
+	}
+	e->count = count;
+	e->semaphore = semaphore;
+	f->priv = e;
+	return f;
+}
+
 SYSCALL(eventfd2)
 {
 	unsigned initval = (unsigned)a[0];
 	int flags = (int)a[1];
 	if (flags & ~(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE))
 		return -EINVAL;
-	struct k_eventfd *e = calloc(1, sizeof(*e));
-	struct k_file *f = e ? file_new(&eventfd_ops, O_RDWR | (flags & O_NONBLOCK)) : NULL;
-	if (!f) {
-		free(e);
+	struct k_file *f = efd_new(initval, flags & EFD_SEMAPHORE, flags);
+	if (!f)
 		return -ENOMEM;
-	}
-	e->count = initval;
-	e->semaphore = flags & EFD_SEMAPHORE;
-	f->priv = e;
 	long fd = fdt_install(t, f, 0, flags & O_CLOEXEC);
 	file_put(f);
 	return fd;
@@ -133,17 +142,7 @@ int eventfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ck
 	bool sem = snap_get_u8(d);
 	if (snap_dec_err(d) || count > EVENTFD_MAX)
 		return -EBADMSG;
-	struct k_eventfd *e = calloc(1, sizeof(*e));
-	struct k_file *f = e ? file_new(&eventfd_ops, O_RDWR | (flags & O_NONBLOCK)) : NULL;
-	if (!f) {
-		free(e);
-		return -ENOMEM;
-	}
-	e->count = count;
-	e->semaphore = sem;
-	f->priv = e;
-	*out = f;
-	return 0;
+	return (*out = efd_new(count, sem, flags)) ? 0 : -ENOMEM;
 }
 
 SYSCALL(eventfd)

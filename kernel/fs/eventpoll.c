@@ -200,19 +200,28 @@ static const struct k_file_ops epoll_ops = {
 	.release = ep_release,
 };
 
-static long create(struct k_task *t, int flags)
+/* An empty epoll's file (epoll_create and a restore). */
+static struct k_file *epoll_new(struct k_kernel *k)
 {
-	if (flags & ~EPOLL_CLOEXEC)
-		return -EINVAL;
 	struct k_epoll *ep = calloc(1, sizeof(*ep));
 	struct k_file *f = ep ? file_new(&epoll_ops, O_RDWR) : NULL;
 	if (!f) {
 		free(ep);
-		return -ENOMEM;
+		return NULL;
 	}
 	f->priv = ep;
 	ep->file = f;
-	ep->k = t->k;
+	ep->k = k;
+	return f;
+}
+
+static long create(struct k_task *t, int flags)
+{
+	if (flags & ~EPOLL_CLOEXEC)
+		return -EINVAL;
+	struct k_file *f = epoll_new(t->k);
+	if (!f)
+		return -ENOMEM;
 	long fd = fdt_install(t, f, 0, flags & EPOLL_CLOEXEC);
 	file_put(f);
 	return fd;
@@ -224,17 +233,7 @@ int epoll_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt
 		  struct k_file **out)
 {
 	(void)d, (void)flags, (void)c;
-	struct k_epoll *ep = calloc(1, sizeof(*ep));
-	struct k_file *f = ep ? file_new(&epoll_ops, O_RDWR) : NULL;
-	if (!f) {
-		free(ep);
-		return -ENOMEM;
-	}
-	f->priv = ep;
-	ep->file = f;
-	ep->k = k;
-	*out = f;
-	return 0;
+	return (*out = epoll_new(k)) ? 0 : -ENOMEM;
 }
 
 int epoll_entries(struct k_file *f, struct k_epoll_entry *out, int max)

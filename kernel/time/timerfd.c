@@ -137,6 +137,17 @@ static int tfd_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
 	return 0;
 }
 
+/* The clock a timerfd of clockid runs on; -EINVAL for one it cannot. */
+static int host_clock(int clockid, clockid_t *host)
+{
+	switch (clockid) {
+	case CLOCK_REALTIME: case CLOCK_REALTIME_ALARM: *host = CLOCK_REALTIME; return 0;
+	case CLOCK_MONOTONIC: *host = CLOCK_MONOTONIC; return 0;
+	case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM: *host = CLOCK_BOOTTIME; return 0;
+	default: return -EINVAL;
+	}
+}
+
 static const struct k_file_ops timerfd_ops = {
 	.ckpt_kind = CKF_TIMERFD,
 	.save = tfd_save,
@@ -154,12 +165,8 @@ SYSCALL(timerfd_create)
 {
 	int clockid = (int)a[0], flags = (int)a[1];
 	clockid_t host;
-	switch (clockid) {
-	case CLOCK_REALTIME: case CLOCK_REALTIME_ALARM: host = CLOCK_REALTIME; break;
-	case CLOCK_MONOTONIC: host = CLOCK_MONOTONIC; break;
-	case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM: host = CLOCK_BOOTTIME; break;
-	default: return -EINVAL;
-	}
+	if (host_clock(clockid, &host))
+		return -EINVAL;
 	if (flags & ~(O_CLOEXEC | O_NONBLOCK))
 		return -EINVAL;
 	/* The alarm clocks need CAP_WAKE_ALARM: euid 0 in the sandbox. */
@@ -188,12 +195,8 @@ int timerfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ck
 	int64_t next = snap_get_i64(d), interval = snap_get_i64(d);
 	uint64_t ticks = snap_get_u64(d);
 	clockid_t host;
-	switch (clockid) {
-	case CLOCK_REALTIME: case CLOCK_REALTIME_ALARM: host = CLOCK_REALTIME; break;
-	case CLOCK_MONOTONIC: host = CLOCK_MONOTONIC; break;
-	case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM: host = CLOCK_BOOTTIME; break;
-	default: return -EBADMSG;
-	}
+	if (host_clock(clockid, &host))
+		return -EBADMSG;
 	if (snap_dec_err(d) || next < 0 || interval < 0 ||
 	    (sflags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)))
 		return -EBADMSG;
