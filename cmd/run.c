@@ -274,6 +274,7 @@ static int run_main(int argc, char **argv, bool restore)
 		cfg.cwd = cwd;
 	cfg.spec = &spec;
 	cfg.gofer_sock = sock;
+	cfg.gofer_pid = gofer;
 	/* Published ports or egress: the sandbox gets a network link, whose
 	 * host side (the gateway) listens on those ports and relays what the
 	 * policy lets out. */

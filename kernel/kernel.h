@@ -13,6 +13,7 @@ struct k_config {
 	const char *exe;         /* the program: a guest path, or a name to find on PATH */
 	const struct gf_spec *spec; /* the sandbox's mounts (NULL: an empty tmpfs root) */
 	int gofer_sock;          /* connected to the sandbox's gofer (> 2), or 0 */
+	int gofer_pid;           /* its process (moved to the sentry's CPU), or 0 */
 	const char *cwd;         /* the guest's working directory (NULL: "/") */
 	char *const *argv;       /* guest argv (argv[0] is shown to the guest) */
 	char *const *envp;       /* guest environment */

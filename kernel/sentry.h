@@ -184,6 +184,9 @@ int64_t mm_find_free(struct k_mm *mm, uint64_t len, uint64_t hint, uint64_t limi
 
 /* A write fault on a copy-on-write page: gives the page its own copy. */
 bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
+/* The same for every page of [addr, addr+len) in a file's copy-on-write
+ * mappings (a snapshot's image), each piece copied in one go. */
+int mm_cow_range(struct k_mm *mm, uint64_t addr, uint64_t len);
 /* Syscall patching (systrap, mm/usertrap.c): ut_patch after a syscall
  * stop the platform marked patchable; ut_fault for a SIGILL, which may be
  * a thread meeting a patch: it then runs the syscall (UT_SYSCALL, regs
@@ -877,7 +880,7 @@ int ckpt_hot_open(struct k_kernel *k, const char *path, int image_fd, uint64_t i
 void ckpt_hot_note(struct k_kernel *k, uint64_t off, uint64_t len);
 /* A failed restore records nothing: the file it began goes. */
 void ckpt_hot_abandon(struct k_kernel *k, const char *path);
-void ckpt_hot_apply(struct k_kernel *k, const uint64_t *list, size_t n);
+void ckpt_hot_apply(struct k_kernel *k, uint64_t *list, size_t n);
 /* Writes the frozen sandbox into fd; *why says what failed. */
 int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats *st,
 	      char *why, size_t whylen);

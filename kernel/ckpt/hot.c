@@ -1,10 +1,10 @@
 /* What a restored sandbox writes first, remembered for the next restore
  * of the same snapshot (in the spirit of REAP's working sets): memory
- * mapped from the snapshot's image is copy-on-write, and each chunk the
+ * mapped from the snapshot's image is copy-on-write, and each page the
  * guest writes costs a fault and a copy.  The first restore records the
- * chunks it copies (FILE.hot: pairs of image offset and length, u64
- * little-endian); later restores copy those up front, in one go before
- * the guest runs, and leave the rest shared. */
+ * pages it copies (FILE.hot: pairs of image offset and length, u64
+ * little-endian); later restores copy those up front, a run of adjacent
+ * pages at a time, before the guest runs, and leave the rest shared. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,9 +15,9 @@
 
 #include "ckpt.h"
 
-/* The record covers a sandbox's first writes: this many chunks, in this
- * long after the restore. */
-#define HOT_MAX 4096
+/* The record covers a sandbox's first writes: this many pieces (pages;
+ * 64 MiB), in this long after the restore. */
+#define HOT_MAX 16384
 #define HOT_WINDOW_NS (10LL * 1000000000LL)
 
 void ckpt_hot_note(struct k_kernel *k, uint64_t off, uint64_t len)
@@ -96,13 +96,60 @@ void ckpt_hot_abandon(struct k_kernel *k, const char *path)
 		unlink(hot);
 }
 
-void ckpt_hot_apply(struct k_kernel *k, const uint64_t *list, size_t n)
+static int by_offset(const void *a, const void *b)
 {
-	/* Each recorded chunk: every restored mapping of that part of the
-	 * image copies it now (as its first write would). */
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts the recorded pieces by offset and joins those that touch or
+ * overlap into runs: n pairs in, the number of runs back. */
+static size_t runs_of(uint64_t *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, 16, by_offset);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t lo = v[2 * i], hi = lo + v[2 * i + 1];
+		if (m && lo <= v[2 * (m - 1)] + v[2 * (m - 1) + 1]) {
+			uint64_t *len = &v[2 * (m - 1) + 1];
+			if (hi > v[2 * (m - 1)] + *len)
+				*len = hi - v[2 * (m - 1)];
+			continue;
+		}
+		v[2 * m] = lo;
+		v[2 * m + 1] = hi - lo;
+		m++;
+	}
+	return m;
+}
+
+/* The first of the n runs (sorted, disjoint) that ends above off. */
+static size_t first_run(const uint64_t *run, size_t n, uint64_t off)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (run[2 * mid] + run[2 * mid + 1] <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void ckpt_hot_apply(struct k_kernel *k, uint64_t *list, size_t n)
+{
+	/* Each recorded run of pages: every restored mapping of that part
+	 * of the image copies it now (as its first writes would), one copy
+	 * a run and mapping. */
+	n = runs_of(list, n);
 	struct k_mm *done[64];
 	size_t ndone = 0;
-	for (struct k_task *t = k->tasks; t; t = t->next) {
+	uint64_t *at = NULL;
+	size_t cap = 0;
+	for (struct k_task *t = k->tasks; t && n; t = t->next) {
 		struct k_mm *mm = t->mm;
 		bool seen = false;
 		for (size_t i = 0; i < ndone; i++)
@@ -111,19 +158,36 @@ void ckpt_hot_apply(struct k_kernel *k, const uint64_t *list, size_t n)
 			continue;
 		if (ndone < ARRAY_LEN(done))
 			done[ndone++] = mm;
-		for (size_t i = 0; i < n; i++) {
-			uint64_t off = list[2 * i], len = list[2 * i + 1];
-			for (size_t j = 0; j < mm->n; j++) {
-				struct k_vma *v = &mm->v[j];
-				if (!v->mobj || !v->mobj->image || !(v->flags & VMA_COW) ||
-				    !(v->prot & PROT_WRITE))
-					continue;
-				uint64_t lo = v->mobj->off + v->pgoff, hi = lo + (v->end - v->start);
-				if (off >= hi || off + len <= lo)
-					continue;
-				mm_fault_cow(mm, v->start + (off > lo ? off - lo : 0));
-				break; /* (the VMAs moved; one chunk an entry) */
+		/* Guest ranges first (the copies split the VMAs). */
+		size_t m = 0;
+		for (size_t j = 0; j < mm->n; j++) {
+			const struct k_vma *v = &mm->v[j];
+			if (!v->mobj || !v->mobj->image || !(v->flags & VMA_COW) ||
+			    !(v->prot & PROT_WRITE))
+				continue;
+			uint64_t lo = v->mobj->off + v->pgoff, hi = lo + (v->end - v->start);
+			for (size_t i = first_run(list, n, lo); i < n && list[2 * i] < hi; i++) {
+				uint64_t a = list[2 * i] > lo ? list[2 * i] : lo;
+				uint64_t b = list[2 * i] + list[2 * i + 1];
+				if (b > hi)
+					b = hi;
+				if (m == cap) {
+					size_t c = cap ? 2 * cap : 64;
+					uint64_t *g = realloc(at, c * 16);
+					if (!g)
+						goto out;
+					at = g;
+					cap = c;
+				}
+				at[2 * m] = v->start + (a - lo);
+				at[2 * m + 1] = b - a;
+				m++;
 			}
 		}
+		for (size_t i = 0; i < m; i++)
+			if (mm_cow_range(mm, at[2 * i], at[2 * i + 1]))
+				goto out; /* (out of memory: the rest faults in) */
 	}
+out:
+	free(at);
 }

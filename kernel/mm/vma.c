@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "../sentry.h"
@@ -82,16 +83,19 @@ static void mobj_copy(struct k_memfile *mf, uint64_t dst, const struct k_mobj *s
 		      uint64_t len)
 {
 	if (src->fd >= 0) {
-		/* The kernel copies between the files without faulting each
-		 * page into the sentry; what it does not, memcpy does. */
-		loff_t in = (loff_t)(src->off + at), out = (loff_t)dst;
+		/* The kernel copies file to file: no page of either mapped
+		 * into the sentry, and whole pages written need no zeroing.
+		 * (copy_file_range cannot cross filesystems; sendfile writes
+		 * at the memory file's position, the sentry's alone.) */
 		uint64_t done = 0;
-		while (done < len) {
-			ssize_t k = copy_file_range(src->fd, &in, mf->fd, &out, len - done, 0);
-			if (k <= 0)
-				break;
-			done += (uint64_t)k;
-		}
+		if (lseek(mf->fd, (off_t)dst, SEEK_SET) == (off_t)dst)
+			while (done < len) {
+				off_t in = (off_t)(src->off + at + done);
+				ssize_t k = sendfile(mf->fd, src->fd, &in, len - done);
+				if (k <= 0)
+					break;
+				done += (uint64_t)k;
+			}
 		if (done < len)
 			memcpy(mf->base + dst + done, src->host + at + done, len - done);
 	} else
@@ -709,6 +713,7 @@ static bool mobj_exclusive(const struct k_mm *mm, const struct k_mobj *o)
 }
 
 static bool cow_break(struct k_mm *mm, struct k_vma *v, uint64_t addr);
+static bool cow_copy(struct k_mm *mm, uint64_t lo, uint64_t hi);
 
 bool mm_fault_cow(struct k_mm *mm, uint64_t addr)
 {
@@ -746,16 +751,45 @@ static bool cow_break(struct k_mm *mm, struct k_vma *v, uint64_t addr)
 		return true;
 	}
 	/* A forked mapping copies a chunk around the fault; a private view
-	 * of a file copies only the page, so the rest keeps seeing the file. */
-	uint64_t chunk = (v->flags & VMA_FORKED) ? COW_CHUNK : PAGE_SIZE;
+	 * of a file copies only the page, so the rest keeps seeing the file.
+	 * So does a snapshot's image: the pages a restored guest writes
+	 * first are copied up front (ckpt/hot.c), and the rest stays shared
+	 * with every other instance until written, page by page. */
+	uint64_t chunk = (v->flags & VMA_FORKED) && !o->image ? COW_CHUNK : PAGE_SIZE;
 	uint64_t lo = addr & ~(chunk - 1), hi = lo + chunk;
 	if (lo < v->start)
 		lo = v->start;
 	if (hi > v->end)
 		hi = v->end;
+	return cow_copy(mm, lo, hi);
+}
+
+int mm_cow_range(struct k_mm *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + len;
+	if ((addr | len) & ~PAGE_MASK || end < addr)
+		return -EINVAL;
+	while (addr < end) {
+		size_t i = vma_index(mm, addr);
+		if (i == mm->n || mm->v[i].start >= end)
+			break;
+		struct k_vma *v = &mm->v[i];
+		uint64_t lo = v->start > addr ? v->start : addr, hi = v->end < end ? v->end : end;
+		if ((v->flags & VMA_COW) && (v->prot & PROT_WRITE) && v->mobj && v->mobj->fd >= 0 &&
+		    !cow_copy(mm, lo, hi))
+			return -ENOMEM;
+		addr = hi;
+	}
+	return 0;
+}
+
+/* Gives [lo, hi) (in one copy-on-write VMA) a copy of its own, in one
+ * new object. */
+static bool cow_copy(struct k_mm *mm, uint64_t lo, uint64_t hi)
+{
 	if (vma_split(mm, lo) || vma_split(mm, hi))
 		return false;
-	v = mm_find(mm, lo);
+	struct k_vma *v = mm_find(mm, lo);
 	struct k_mobj *copy = mobj_new(&mm->k->mem, hi - lo);
 	if (!copy)
 		return false;
