@@ -307,6 +307,8 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	/* Pre-started (no path): booted now, the snapshot comes later. */
 	int sfd;
 	if (!path) {
+		/* Whatever can be done ahead is done while waiting. */
+		k_seccomp_prepare();
 		if ((err = ckpt_wait_restore(k, &sfd, asked, sizeof(asked)))) {
 			*why = "cannot wait on the control socket";
 			k_teardown(t);
@@ -335,16 +337,12 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	close(sfd); /* the reader keeps its own mapping */
 	if (ifd < 0 && !cfg->restore_eager)
 		k_log(k, "no memory image (%s): memory is copied", strerror(-ifd));
-	uint64_t *hot = NULL;
-	size_t nhot = 0;
-	ckpt_hot_open(k, path, ifd, isize, &hot, &nhot);
+	struct ckpt_hot *hot = ckpt_hot_open(k, path, ifd, isize);
 	err = ckpt_restore(t, r, ifd, isize, reason, sizeof(reason));
 	if (ifd >= 0)
-		close(ifd); /* the objects keep their own */
+		close(ifd); /* the objects (and the copier) keep their own */
 	snap_close(r);
-	if (!err)
-		ckpt_hot_apply(k, hot, nhot);
-	free(hot);
+	ckpt_hot_apply(k, hot, !err);
 	if (err) {
 		ckpt_hot_abandon(k, path);
 		*why = reason;

@@ -187,6 +187,10 @@ bool mm_fault_cow(struct k_mm *mm, uint64_t addr);
 /* The same for every page of [addr, addr+len) in a file's copy-on-write
  * mappings (a snapshot's image), each piece copied in one go. */
 int mm_cow_range(struct k_mm *mm, uint64_t addr, uint64_t len);
+/* The same for [addr, addr+len) (in one such mapping), with a copy made
+ * ahead: the pages of copy (memory) from pgoff on. */
+int mm_cow_install(struct k_mm *mm, uint64_t addr, uint64_t len, struct k_mobj *copy,
+		   uint64_t pgoff);
 /* Syscall patching (systrap, mm/usertrap.c): ut_patch after a syscall
  * stop the platform marked patchable; ut_fault for a SIGILL, which may be
  * a thread meeting a patch: it then runs the syscall (UT_SYSCALL, regs
@@ -871,16 +875,19 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 /* The snapshot at path's memory image (built beside it if missing or
  * older): a read-only descriptor and its size, or -errno. */
 int ckpt_image_open(const struct snap_reader *r, int snap_fd, const char *path, uint64_t *size);
-/* The chunks of image memory restores write first (ckpt/hot.c): read from
- * FILE.hot into *list (pairs of offset and length), or, when there is none
- * yet, recorded into it from now on (ckpt_hot_note, at each copy); and
- * copied up front in a restored sandbox. */
-int ckpt_hot_open(struct k_kernel *k, const char *path, int image_fd, uint64_t image_size,
-		  uint64_t **list, size_t *n);
+/* The pages of image memory restores write first (ckpt/hot.c): read from
+ * FILE.hot and copied from then on, on a helper thread, while the restore
+ * goes on (NULL: none to copy); or, when there is no FILE.hot yet,
+ * recorded into it from now on (ckpt_hot_note, at each copy). */
+struct ckpt_hot;
+struct ckpt_hot *ckpt_hot_open(struct k_kernel *k, const char *path, int image_fd,
+			       uint64_t image_size);
 void ckpt_hot_note(struct k_kernel *k, uint64_t off, uint64_t len);
 /* A failed restore records nothing: the file it began goes. */
 void ckpt_hot_abandon(struct k_kernel *k, const char *path);
-void ckpt_hot_apply(struct k_kernel *k, uint64_t *list, size_t n);
+/* Waits for the copies and, restored, puts them in the place of those
+ * pages in every restored mapping of them; frees h. */
+void ckpt_hot_apply(struct k_kernel *k, struct ckpt_hot *h, bool restored);
 /* Writes the frozen sandbox into fd; *why says what failed. */
 int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats *st,
 	      char *why, size_t whylen);
@@ -924,6 +931,8 @@ int k_find_program(struct k_task *t, const char *name, char *const *envp, char *
 /* The sentry's own seccomp allowlist (confine.c); installed by k_run once
  * the sandbox is built. */
 int k_seccomp_confine(void);
+/* Compiles that filter ahead (k_seccomp_confine does if not yet). */
+int k_seccomp_prepare(void);
 
 /* ELF loading and the initial stack. */
 int k_exec_load(struct k_task *t, const char *path, char *const *argv, char *const *envp,

@@ -783,6 +783,21 @@ int mm_cow_range(struct k_mm *mm, uint64_t addr, uint64_t len)
 	return 0;
 }
 
+/* Puts copy (its pages at pgoff on, taking the caller's reference) in
+ * the place of [lo, hi), a piece of one copy-on-write VMA: that piece is
+ * the mm's own from now on. */
+static bool cow_put(struct k_mm *mm, uint64_t lo, struct k_mobj *copy,
+		    uint64_t pgoff)
+{
+	struct k_vma *v = mm_find(mm, lo);
+	mobj_put(&mm->k->mem, v->mobj);
+	v->mobj = copy;
+	v->pgoff = pgoff;
+	v->flags &= ~(VMA_COW | VMA_FORKED);
+	return pf_as_map(mm->as, v->start, v->end - v->start, host_prot(v, v->prot),
+			 copy->off + pgoff) == 0;
+}
+
 /* Gives [lo, hi) (in one copy-on-write VMA) a copy of its own, in one
  * new object. */
 static bool cow_copy(struct k_mm *mm, uint64_t lo, uint64_t hi)
@@ -796,9 +811,19 @@ static bool cow_copy(struct k_mm *mm, uint64_t lo, uint64_t hi)
 	if (v->mobj->image)
 		ckpt_hot_note(mm->k, v->mobj->off + v->pgoff, hi - lo);
 	mobj_copy(&mm->k->mem, copy->off, v->mobj, v->pgoff, hi - lo);
-	mobj_put(&mm->k->mem, v->mobj);
-	v->mobj = copy;
-	v->pgoff = 0;
-	v->flags &= ~(VMA_COW | VMA_FORKED);
-	return vma_apply(mm, v) == 0;
+	return cow_put(mm, lo, copy, 0);
+}
+
+int mm_cow_install(struct k_mm *mm, uint64_t addr, uint64_t len, struct k_mobj *copy,
+		   uint64_t pgoff)
+{
+	struct k_vma *v = mm_find(mm, addr);
+	if ((addr | len | pgoff) & ~PAGE_MASK || !len || !v || len > v->end - addr ||
+	    !(v->flags & VMA_COW) || !(v->prot & PROT_WRITE) || !v->mobj || v->mobj->fd < 0 ||
+	    copy->fd >= 0 || pgoff > copy->len || len > copy->len - pgoff)
+		return -EINVAL;
+	if (vma_split(mm, addr) || vma_split(mm, addr + len))
+		return -ENOMEM;
+	copy->refs++;
+	return cow_put(mm, addr, copy, pgoff) ? 0 : -ENOMEM;
 }
