@@ -433,6 +433,24 @@ struct k_mobj *tmpfs_chunk(struct k_inode *ino, uint64_t off, uint64_t *chunk_si
 /* The same without allocating: NULL for a hole. */
 struct k_mobj *tmpfs_chunk_peek(struct k_inode *ino, uint64_t off, uint64_t *chunk_size);
 bool tmpfs_inode_is(const struct k_inode *ino);
+/* A tree as a checkpoint sees it, and rebuilt by a restore (ckpt/fs.c):
+ * a directory's entries (name, inode, getdents cookie) in order, the
+ * cookie its next entry gets, a file's chunks (NULL: a hole), a symlink's
+ * target; inodes made without a name (a name added links them: links
+ * and directories' counts as they were). */
+typedef int (*tmpfs_entry_fn)(void *arg, const char *name, struct k_inode *ino, int64_t serial);
+int tmpfs_each_entry(struct k_inode *dir, tmpfs_entry_fn fn, void *arg);
+int64_t tmpfs_dir_serial(struct k_inode *dir);
+size_t tmpfs_file_chunks(struct k_inode *ino, struct k_mobj *const **chunks);
+const char *tmpfs_link_target(struct k_inode *ino);
+struct k_inode *tmpfs_inode_restore(struct k_kernel *k, struct k_super *sb, uint32_t mode,
+				    const char *target);
+int tmpfs_entry_restore(struct k_inode *dir, const char *name, struct k_inode *ino,
+			int64_t serial);
+int tmpfs_dir_set_serial(struct k_inode *dir, int64_t next); /* (raises only) */
+int tmpfs_file_restore(struct k_inode *ino, struct k_mobj **chunks, size_t n, uint64_t size);
+/* An overlay's upper layer (a tmpfs directory), from its root. */
+struct k_inode *overlay_upper_root(struct k_inode *root);
 /* /dev: a tmpfs with the device nodes, links and directories of a sandbox. */
 int devfs_new(struct k_kernel *k, struct k_super **sb, struct k_inode **root);
 /* A bind mount served by the gofer. */

@@ -10,7 +10,7 @@
 #include "../sentry.h"
 
 /* Bumped when a record's layout changes: a reader refuses other ones. */
-#define CK_VERSION 2
+#define CK_VERSION 3
 
 enum {
 	CK_KERNEL = 1, /* the sandbox as a whole */
@@ -21,6 +21,9 @@ enum {
 	CK_FS,         /* a root, cwd and umask */
 	CK_TG,         /* a thread group (process) */
 	CK_TASK,       /* a thread */
+	CK_MOUNTS,     /* the mount table (ckpt/fs.c) */
+	CK_INODE,      /* a file of a tmpfs tree */
+	CK_DENTRY,     /* a name in a tmpfs directory */
 };
 
 /* Memory objects: of the memory file, a host file mapped by path, or the
@@ -32,6 +35,30 @@ struct ckpt_ctx {
 	void **v;
 	size_t n, cap;
 };
+
+/* Filesystem trees (ckpt/fs.c).  Saving: mobj writes a memory object's
+ * record (once) and gives its id; restoring: mobj gives the object of an
+ * id (NULL: none). */
+struct ckpt_fs_save_ops {
+	uint32_t (*mobj)(void *arg, struct k_mobj *o);
+	void *arg;
+};
+struct ckpt_fs_restore_ops {
+	struct k_mobj *(*mobj)(void *arg, uint32_t id);
+	void *arg;
+};
+/* Every tree's file chunks (fn for each: memory the snapshot holds). */
+int ckpt_fs_chunks(struct k_kernel *k, int (*fn)(void *arg, struct k_mobj *o), void *arg);
+/* The mount table and every tree (why says what failed). */
+int ckpt_fs_save(struct k_kernel *k, struct snap_enc *e, const struct ckpt_fs_save_ops *ops,
+		 char *why, size_t whylen);
+/* A CK_MOUNTS, CK_INODE or CK_DENTRY record (state in *st, made at the
+ * first); ckpt_fs_restored says whether the mount table came; end frees. */
+struct ckpt_fs_rs;
+int ckpt_fs_restore(struct k_kernel *k, struct ckpt_fs_rs **st, uint32_t tag, struct snap_dec *d,
+		    const struct ckpt_fs_restore_ops *ops, char *why, size_t len);
+bool ckpt_fs_restored(const struct ckpt_fs_rs *st);
+void ckpt_fs_restore_end(struct ckpt_fs_rs *st);
 
 /* An epoll's entries, after every file they name. */
 #define CK_EPOLL 100

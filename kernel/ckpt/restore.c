@@ -53,6 +53,7 @@ struct restorer {
 	uint64_t image_size;
 	uint64_t mem_total; /* guest memory the objects add up to (bounded) */
 	uint64_t fd_slots;  /* descriptor table slots made (bounded) */
+	struct ckpt_fs_rs *fs; /* the filesystem trees' inodes (ckpt/fs.c) */
 	char *why;
 	size_t whylen;
 };
@@ -290,17 +291,22 @@ static int restore_file(struct restorer *s, struct snap_dec *d)
 		struct k_path p;
 		struct k_file *f = NULL;
 		int err = get_path(d, path) || path[0] != '/' ? -EBADMSG : 0;
+		uint64_t ino = snap_get_u64(d);
+		if (!err && snap_dec_err(d))
+			err = -EBADMSG;
 		if (!err && !(err = path_lookup(s->t0, AT_FDCWD, path, 0, &p))) {
-			/* Only what a save reopens by path: a device, or a file of
-			 * a read-only gofer mount. */
+			/* Only what a save reopens by path: a device, a file or a
+			 * directory, still the one it was where that can be told
+			 * (the guest could open any of them itself). */
 			struct k_inode *i = p.d->inode;
-			err = S_ISCHR(i->mode) || goferfs_readonly(i)
-				      ? vfs_open_path(s->t0, &p, flags & ~(O_CREAT | O_TRUNC | O_EXCL), &f)
-				      : -EBADMSG;
+			err = !S_ISCHR(i->mode) && !S_ISREG(i->mode) && !S_ISDIR(i->mode) ? -EBADMSG
+			      : ino && i->ino != ino					     ? -ESTALE
+			      : vfs_open_path(s->t0, &p, flags & ~(O_CREAT | O_TRUNC | O_EXCL), &f);
 			path_put(&p);
 		}
 		if (err)
-			return fail(s, err, "%s cannot be opened again", path[0] ? path : "a file");
+			return fail(s, err, "%s cannot be opened again%s", path[0] ? path : "a file",
+				    err == -ESTALE ? " (another file has its name)" : "");
 		f->pos = pos;
 		if ((err = table_add(&s->files, f)))
 			file_put(f);
@@ -607,8 +613,15 @@ static int restore_kernel(struct restorer *s, struct snap_dec *d)
 	return 0;
 }
 
+static struct k_mobj *fs_mobj(void *arg, uint32_t id)
+{
+	struct restorer *s = arg;
+	return table_get(&s->mobjs, id);
+}
+
 static int restore_all(struct restorer *s)
 {
+	struct ckpt_fs_restore_ops fs_ops = {fs_mobj, s};
 	size_t len;
 	const void *obj = snap_section(s->r, SNAP_SEC_OBJECTS, &len);
 	if (!obj)
@@ -636,6 +649,11 @@ static int restore_all(struct restorer *s)
 		case CK_TG: err = restore_tg(s, &d); break;
 		case CK_TASK: err = restore_task(s, &d, &regs, &fp); break;
 		case CK_EPOLL: err = restore_epoll(s, &d); break;
+		case CK_MOUNTS:
+		case CK_INODE:
+		case CK_DENTRY:
+			err = ckpt_fs_restore(s->k, &s->fs, tag, &d, &fs_ops, s->why, s->whylen);
+			break;
 		default: err = fail(s, -EBADMSG, "an unknown record (tag %u)", tag);
 		}
 		if (!err && !snap_dec_done(&d))
@@ -645,6 +663,8 @@ static int restore_all(struct restorer *s)
 		err = fail(s, -EBADMSG, "the snapshot's objects are truncated or corrupt");
 	if (!err && (!s->tasks.n || s->k->init == s->t0->tg))
 		err = fail(s, -EBADMSG, "the snapshot has no tasks");
+	if (!err && !ckpt_fs_restored(s->fs))
+		err = fail(s, -EBADMSG, "the snapshot has no mount table");
 	for (size_t i = 0; !err && i < s->tgs.n; i++)
 		if (!((struct k_thread_group *)s->tgs.v[i])->nthreads)
 			err = fail(s, -EBADMSG, "a process without threads");
@@ -705,6 +725,7 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 		for (size_t i = 0; i < s.tasks.n; i++)
 			k_task_start(s.tasks.v[i]);
 	}
+	ckpt_fs_restore_end(s.fs);
 	free(s.mobjs.v), free(s.mms.v), free(s.files.v), free(s.fdts.v), free(s.fss.v);
 	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v);
 	return err;

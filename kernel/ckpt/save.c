@@ -64,7 +64,7 @@ struct saver {
 		uint64_t key;
 		bool shared;
 	} *mem;
-	size_t nmem;
+	size_t nmem, memcap;
 	char *why;
 	size_t whylen;
 };
@@ -110,29 +110,49 @@ static int by_place(const void *a, const void *b)
 	return x->o->off < y->o->off ? -1 : x->o->off > y->o->off;
 }
 
-/* Every address space's memory objects, their keys and whether shared. */
+/* o as memory the snapshot holds (once), shared if any view of it is. */
+static int mem_add(struct saver *s, struct k_mobj *o, bool shared)
+{
+	struct memkey *m = (struct memkey *)mem_of(s, o);
+	if (!m) {
+		if (s->nmem == s->memcap) {
+			size_t cap = s->memcap ? 2 * s->memcap : 64;
+			struct memkey *n = realloc(s->mem, cap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			s->mem = n;
+			s->memcap = cap;
+		}
+		m = &s->mem[s->nmem++];
+		*m = (struct memkey){.o = o};
+	}
+	m->shared |= shared;
+	return 0;
+}
+
+/* A file's data in a tmpfs: every view of it (read, write, a shared
+ * mapping) sees the same pages, so a restore copies them in. */
+static int fs_chunk(void *arg, struct k_mobj *o)
+{
+	return mem_add(arg, o, true);
+}
+
+/* Every address space's memory objects and the tmpfs trees' file data,
+ * their keys and whether shared. */
 static int collect_memory(struct saver *s)
 {
-	size_t cap = 0;
 	for (struct k_task *t = s->k->tasks; t; t = t->next)
 		for (size_t i = 0; i < t->mm->n; i++) {
 			struct k_vma *v = &t->mm->v[i];
-			if (!v->mobj || !is_memory(s->k, v->mobj))
-				continue;
-			struct memkey *m = (struct memkey *)mem_of(s, v->mobj);
-			if (!m) {
-				if (s->nmem == cap) {
-					cap = cap ? 2 * cap : 64;
-					struct memkey *n = realloc(s->mem, cap * sizeof(*n));
-					if (!n)
-						return -ENOMEM;
-					s->mem = n;
-				}
-				m = &s->mem[s->nmem++];
-				*m = (struct memkey){.o = v->mobj};
-			}
-			m->shared |= (v->flags & VMA_SHARED) != 0;
+			int err = v->mobj && is_memory(s->k, v->mobj)
+					  ? mem_add(s, v->mobj, (v->flags & VMA_SHARED) != 0)
+					  : 0;
+			if (err)
+				return err;
 		}
+	int err = ckpt_fs_chunks(s->k, fs_chunk, s);
+	if (err)
+		return err;
 	qsort(s->mem, s->nmem, sizeof(*s->mem), by_place);
 	uint64_t key = 0;
 	for (size_t i = 0; i < s->nmem; i++) {
@@ -168,6 +188,11 @@ static uint32_t save_mobj(struct saver *s, struct k_mobj *o)
 	}
 	snap_rec_end(e);
 	return id;
+}
+
+static uint32_t fs_mobj(void *arg, struct k_mobj *o)
+{
+	return save_mobj(arg, o);
 }
 
 static int save_mm(struct saver *s, struct k_mm *mm, uint32_t *out)
@@ -218,12 +243,29 @@ static int save_mm(struct saver *s, struct k_mm *mm, uint32_t *out)
 
 /* A file description's record (once); where says whose it is, for the
  * reason a refusal gives. */
-/* A file that opening its path again gives back: a device node, or a
- * file or directory of a read-only gofer mount (neither changes). */
+/* A file that opening its path again gives back: a device node; a file
+ * or directory of a gofer mount (the host's), or of a tmpfs or an overlay
+ * (their trees are saved), while it has that name. */
 static bool reopenable(const struct k_file *f)
 {
-	return f->path.mnt && f->inode && !(f->flags & O_PATH) &&
-	       (S_ISCHR(f->inode->mode) || goferfs_readonly(f->inode));
+	const struct k_inode *i = f->inode;
+	if (!f->path.mnt || !i || (f->flags & O_PATH))
+		return false;
+	if (S_ISCHR(i->mode))
+		return true;
+	const char *fs = i->sb->type;
+	return (S_ISREG(i->mode) || S_ISDIR(i->mode)) && i->nlink > 0 &&
+	       (f->path.d->hashed || !f->path.d->parent) &&
+	       (tmpfs_inode_is(i) || !strcmp(fs, "overlay") || !strcmp(fs, "gofer"));
+}
+
+/* What a reopened file must be: its inode number where a restore keeps
+ * it (a tmpfs's are restored as they were, a gofer file's are the
+ * host's), 0 where it cannot tell (an overlay numbers its own anew). */
+static uint64_t reopen_ino(const struct k_file *f)
+{
+	const struct k_inode *i = f->inode;
+	return tmpfs_inode_is(i) || !strcmp(i->sb->type, "gofer") ? i->ino : 0;
 }
 
 static int save_file(struct saver *s, struct k_file *f, const char *where)
@@ -241,6 +283,7 @@ static int save_file(struct saver *s, struct k_file *f, const char *where)
 		snap_put_u32(&s->e, (uint32_t)f->flags);
 		snap_put_i64(&s->e, f->pos);
 		put_path(s, &f->path);
+		snap_put_u64(&s->e, reopen_ino(f));
 		snap_rec_end(&s->e);
 		return 0;
 	}
@@ -533,6 +576,10 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 	snap_put_i64(&s.e, k_clock_ns(CLOCK_MONOTONIC));
 	snap_rec_end(&s.e);
 	int err = collect_memory(&s);
+	/* Filesystem contents next: files (and mappings) refer to them. */
+	struct ckpt_fs_save_ops fs_ops = {fs_mobj, &s};
+	if (!err)
+		err = ckpt_fs_save(k, &s.e, &fs_ops, why, whylen);
 	/* Thread groups in the order of their first thread (parents pulled
 	 * ahead), tasks oldest first: restore makes them in this order. */
 	struct k_task *last = k->tasks;

@@ -716,3 +716,8 @@ int overlay_new(struct k_kernel *k, struct k_inode *lower_root, struct k_super *
 	*sbp = sb;
 	return 0;
 }
+
+struct k_inode *overlay_upper_root(struct k_inode *root)
+{
+	return root->ops == &ovl_ops ? on(root)->upper : NULL;
+}

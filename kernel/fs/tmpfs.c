@@ -15,6 +15,8 @@
 #include "../sentry.h"
 
 #define CHUNK (1UL << 20)
+/* A file's size and chunks a snapshot may give it: 1 TiB. */
+#define TMPFS_MAX_CHUNKS (1UL << 20)
 
 struct tmpfs_ent {
 	char *name;
@@ -660,5 +662,108 @@ int tmpfs_new(struct k_kernel *k, uint32_t root_mode, struct k_super **sbp, stru
 	}
 	*sbp = sb;
 	*root = ino;
+	return 0;
+}
+
+/* Checkpoint and restore (ckpt/fs.c) see a tree through these. */
+
+int tmpfs_each_entry(struct k_inode *dir, tmpfs_entry_fn fn, void *arg)
+{
+	struct tmpfs_dir *d = &node(dir)->dir;
+	for (size_t i = 0; i < d->n; i++) {
+		int err = fn(arg, d->v[i].name, d->v[i].ino, d->v[i].serial);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int64_t tmpfs_dir_serial(struct k_inode *dir)
+{
+	return node(dir)->dir.next_serial;
+}
+
+size_t tmpfs_file_chunks(struct k_inode *ino, struct k_mobj *const **chunks)
+{
+	*chunks = node(ino)->file.chunks;
+	return node(ino)->file.nchunks;
+}
+
+const char *tmpfs_link_target(struct k_inode *ino)
+{
+	return node(ino)->target;
+}
+
+struct k_inode *tmpfs_inode_restore(struct k_kernel *k, struct k_super *sb, uint32_t mode,
+				    const char *target)
+{
+	if (!S_ISDIR(mode) && !S_ISREG(mode) && !S_ISLNK(mode) && !S_ISCHR(mode) &&
+	    !S_ISBLK(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode))
+		return NULL;
+	char *copy = S_ISLNK(mode) ? strdup(target ? target : "") : NULL;
+	struct k_inode *ino = S_ISLNK(mode) && !copy ? NULL : tmpfs_inode(k, sb, mode, NULL);
+	if (!ino) {
+		free(copy);
+		return NULL;
+	}
+	/* Names give it its links, as they are added. */
+	ino->nlink = S_ISDIR(mode) ? 2 : 0;
+	if (copy) {
+		node(ino)->target = copy;
+		ino->size = strlen(copy);
+	}
+	return ino;
+}
+
+int tmpfs_entry_restore(struct k_inode *dir, const char *name, struct k_inode *ino,
+			int64_t serial)
+{
+	struct tmpfs_dir *d = &node(dir)->dir;
+	if (dir->ops != &tmpfs_ops || ino->ops != &tmpfs_ops || ino->sb != dir->sb ||
+	    !S_ISDIR(dir->mode) || !name[0] || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, "..") || dir_find(d, name) || serial < 2 || serial >= d->next_serial ||
+	    (S_ISDIR(ino->mode) && node(ino)->dir.parent))
+		return -EINVAL; /* (a directory has one name) */
+	int64_t next = d->next_serial;
+	int err = dir_add(dir, name, ino);
+	if (err)
+		return err;
+	d->v[d->n - 1].serial = serial;
+	d->next_serial = next;
+	if (!S_ISDIR(ino->mode))
+		ino->nlink++;
+	return 0;
+}
+
+int tmpfs_dir_set_serial(struct k_inode *dir, int64_t next)
+{
+	struct tmpfs_dir *d = &node(dir)->dir;
+	if (dir->ops != &tmpfs_ops || !S_ISDIR(dir->mode) || next < 2 || next > INT64_MAX / 2)
+		return -EINVAL;
+	if (next > d->next_serial)
+		d->next_serial = next; /* (never lower: cookies are not reused) */
+	return 0;
+}
+
+int tmpfs_file_restore(struct k_inode *ino, struct k_mobj **chunks, size_t n, uint64_t size)
+{
+	struct tmpfs_node *nd = node(ino);
+	/* (Holes, and chunks past the end that fallocate kept, are as
+	 * they were.) */
+	if (ino->ops != &tmpfs_ops || !S_ISREG(ino->mode) || nd->file.nchunks ||
+	    n > TMPFS_MAX_CHUNKS || size > (uint64_t)TMPFS_MAX_CHUNKS * CHUNK)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (chunks[i] && (chunks[i]->len != CHUNK || chunks[i]->fd >= 0))
+			return -EINVAL;
+	struct k_mobj **v = n ? calloc(n, sizeof(*v)) : NULL;
+	if (n && !v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((v[i] = chunks[i]))
+			v[i]->refs++;
+	nd->file.chunks = v;
+	nd->file.nchunks = n;
+	ino->size = size;
 	return 0;
 }

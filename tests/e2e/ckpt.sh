@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checkpoint and restore, end to end: a static server (ckpt_server), one
-# whose state is in a pipe, an eventfd and an epoll (ckpt_state), node's
+# whose state is in a pipe, an eventfd and an epoll (ckpt_state), one
+# whose state is in files of /tmp, the root overlay and /dev/shm
+# (ckpt_files), node's
 # http server (threads, epoll, eventfds, pipes) and python3's
 # http.server, each running with a published port and a control
 # socket, checkpointed, then restored twice from the one image: each copy
@@ -30,8 +32,8 @@ one() {
 	p0=$(free_port)
 	"$husk" run $plat --bind "$repo" --publish "$p0:8080" --control "$work/$name.sock" -- "$@" \
 		>/dev/null 2>&1 </dev/null &
-	echo "$name: first $(get "$p0" "$path" | head -c 40)"
-	echo "$name: second $(get "$p0" "$path" | head -c 40)"
+	echo "$name: first $(get "$p0" "$path" | head -c "${width:-40}")"
+	echo "$name: second $(get "$p0" "$path" | head -c "${width:-40}")"
 	if "$husk" checkpoint --control "$work/$name.sock" "$work/$name.snap" >"$work/$name.json"; then
 		echo "$name: checkpoint ok"
 	else
@@ -42,14 +44,15 @@ one() {
 	p2=$(free_port)
 	"$husk" restore $plat --bind "$repo" --publish "$p1:8080" "$work/$name.snap" >/dev/null 2>&1 </dev/null &
 	"$husk" restore $plat --bind "$repo" --publish "$p2:8080" "$work/$name.snap" >/dev/null 2>&1 </dev/null &
-	echo "$name: restored copy 1 $(get "$p1" "$path" | head -c 40)"
-	echo "$name: restored copy 1 again $(get "$p1" "$path" | head -c 40)"
-	echo "$name: restored copy 2 $(get "$p2" "$path" | head -c 40)"
+	echo "$name: restored copy 1 $(get "$p1" "$path" | head -c "${width:-40}")"
+	echo "$name: restored copy 1 again $(get "$p1" "$path" | head -c "${width:-40}")"
+	echo "$name: restored copy 2 $(get "$p2" "$path" | head -c "${width:-40}")"
 	kill $(jobs -p) 2>/dev/null
 	wait 2>/dev/null
 }
 one static / "$repo/build/special/ckpt_server" 8080
 one state / "$repo/build/special/ckpt_state" 8080
+width=200 one files / "$repo/build/special/ckpt_files" 8080
 mkdir -p "$repo/build/e2e-www"
 echo "served from inside husk" >"$repo/build/e2e-www/index.txt"
 one python /index.txt /usr/bin/python3 -m http.server 8080 --directory "$repo/build/e2e-www"
@@ -87,3 +90,6 @@ for f in cut flip text; do
 	"$husk" restore $plat "$work/$f.snap" >/dev/null 2>"$work/$f.err" </dev/null
 	echo "$f: status $? $(grep -c 'husk restore' "$work/$f.err") message"
 done
+# Refused: a snapshot restored into other mounts than it was taken with.
+"$husk" restore $plat "$work/files.snap" >/dev/null 2>"$work/mounts.err" </dev/null
+echo "mounts: status $? $(grep -c 'mounts' "$work/mounts.err") message"

@@ -234,10 +234,11 @@ else
 fi
 
 # Checkpoint and restore (ckpt.sh): static servers (one keeping state in a
-# pipe, an eventfd and an epoll), node and python3 servers checkpointed
-# while serving, each restored twice from one
-# image: both copies answer, from where the snapshot left off and
-# independently; truncated, corrupted and foreign files are refused.
+# pipe, an eventfd and an epoll, one in files of /tmp, the root overlay and
+# /dev/shm), node and python3 servers checkpointed while serving, each
+# restored twice from one image: both copies answer, from where the
+# snapshot left off and independently; truncated, corrupted and foreign
+# files, and other mounts, are refused.
 want="static: first request 1
 static: second request 2
 static: checkpoint ok
@@ -250,6 +251,12 @@ state: checkpoint ok
 state: restored copy 1 request 3 pipe kept eventfd 7 timer 1
 state: restored copy 1 again request 4 pipe kept eventfd 8 timer 1
 state: restored copy 2 request 3 pipe kept eventfd 7 timer 1
+files: first read line counter 1/1 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
+files: second read line counter 2/2 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
+files: checkpoint ok
+files: restored copy 1 read line counter 3/3 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
+files: restored copy 1 again read line counter 4/4 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
+files: restored copy 2 read line counter 3/3 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
 python: first served from inside husk
 python: second served from inside husk
 python: checkpoint ok
@@ -270,10 +277,11 @@ prestarted: loaded
 prestarted: request 3 pipe kept eventfd 7 timer 1
 cut: status 125 1 message
 flip: status 125 1 message
-text: status 125 1 message"
+text: status 125 1 message
+mounts: status 125 1 message"
 got=$(timeout 300 bash "$here/ckpt.sh" "$husk" "$repo" 2>&1)
 if [ "$got" = "$want" ]; then
-	ok "checkpoint and restore: four servers, each restored twice; a restore checkpointed again; bad snapshots refused"
+	ok "checkpoint and restore: five servers, each restored twice; a restore checkpointed again; bad snapshots refused"
 else
 	bad "checkpoint and restore"
 	diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -n 20

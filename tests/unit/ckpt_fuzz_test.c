@@ -61,12 +61,16 @@ static int run(char *const argv[], int ms, char *err, size_t errlen)
 	return st;
 }
 
-/* A snapshot of busybox sleeping, taken through the control socket. */
+/* A snapshot of busybox sleeping, taken through the control socket, with
+ * files of its own in /tmp (a directory, a hard link, a symlink) when the
+ * checkpoint comes after the shell made them. */
 static void make_snapshot(const char *snap)
 {
 	char sock[128];
 	snprintf(sock, sizeof(sock), "%s/ctl", dir);
-	char *const runv[] = {HUSK, "run", "--control", sock, "--", "/bin/busybox", "sleep", "0.3",
+	char *const runv[] = {HUSK, "run", "--control", sock, "--", "/bin/busybox", "sh", "-c",
+			      "mkdir /tmp/d && echo x >/tmp/d/f && ln /tmp/d/f /tmp/d/h && "
+			      "ln -s f /tmp/d/l && exec /bin/busybox sleep 0.3",
 			      NULL};
 	pid_t pid;
 	posix_spawn_file_actions_t fa;
@@ -78,7 +82,7 @@ static void make_snapshot(const char *snap)
 	char err[4096];
 	int st = 1;
 	for (int i = 0; i < 100 && st != 0; i++) {
-		usleep(20000);
+		usleep(i ? 20000 : 150000); /* (the shell's files made first) */
 		st = run(ckv, 10000, err, sizeof(err));
 	}
 	waitpid(pid, NULL, 0);
