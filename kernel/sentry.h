@@ -335,7 +335,7 @@ struct k_file *hostfile_new(int host_fd, int flags);
 void hostfile_set_stdio(struct k_file *f, int which);
 int hostfile_stdio(const struct k_file *f);
 /* Kinds of file descriptions a snapshot holds, and their restore. */
-enum { CKF_STDIO = 1, CKF_INET, CKF_EVENTFD, CKF_PIPE, CKF_EPOLL, CKF_PATH, CKF_TIMERFD };
+enum { CKF_STDIO = 1, CKF_INET, CKF_EVENTFD, CKF_PIPE, CKF_EPOLL, CKF_PATH, CKF_TIMERFD, CKF_UNIX };
 typedef int (*ckpt_restore_fn)(struct k_kernel *k, struct snap_dec *d, int flags,
 			       struct ckpt_ctx *c, struct k_file **out);
 int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
@@ -350,6 +350,8 @@ int epoll_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt
 		  struct k_file **out);
 int timerfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
 		    struct k_file **out);
+int unix_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		 struct k_file **out);
 /* An epoll's interest list comes after every file (ckpt/): its entries. */
 struct k_epoll_entry {
 	struct k_file *file;
@@ -362,10 +364,16 @@ int epoll_restore_entry(struct k_kernel *k, struct k_file *ep, const struct k_ep
 bool file_is_epoll(const struct k_file *f);
 /* Objects several files share (a pipe), for their save and restore: an
  * id (fresh: first seen, the file saving it writes its state), and the
- * object a restore made for an id (NULL: not yet). */
+ * object a restore made for an id, of a kind (CKF_*: NULL when not yet, or
+ * when the id is another kind's, as a hostile snapshot may say). */
 uint32_t ckpt_shared_id(struct ckpt_ctx *c, const void *obj, bool *fresh);
-void *ckpt_shared_get(struct ckpt_ctx *c, uint32_t id);
-int ckpt_shared_set(struct ckpt_ctx *c, uint32_t id, void *obj);
+void *ckpt_shared_get(struct ckpt_ctx *c, uint32_t id, int kind);
+bool ckpt_shared_known(struct ckpt_ctx *c, uint32_t id);
+int ckpt_shared_set(struct ckpt_ctx *c, uint32_t id, int kind, void *obj);
+/* A file's save refusing: what it cannot carry yet (static text). */
+int ckpt_unsaved(struct ckpt_ctx *c, const char *what);
+/* A restore's boot task: what a file's restore resolves paths with. */
+struct k_task *ckpt_boot_task(struct ckpt_ctx *c);
 /* Reads or writes a file at off from the sentry's own buffer. */
 ssize_t k_file_pread(struct k_file *f, void *buf, size_t n, int64_t off);
 ssize_t k_file_pwrite(struct k_file *f, const void *buf, size_t n, int64_t off);

@@ -33,7 +33,10 @@ enum { CKM_MEM = 0, CKM_FILE = 1, CKM_VVAR = 2, CKM_VDSO = 3 };
 /* What file kinds' save and restore share (ckpt/shared.c). */
 struct ckpt_ctx {
 	void **v;
+	int *kind; /* restore: what each object is (CKF_*): no id is taken for another's */
 	size_t n, cap;
+	struct k_task *t0; /* restore: the boot task (path lookups) */
+	const char *why;   /* save: what a file's save could not carry */
 };
 
 /* Filesystem trees (ckpt/fs.c).  Saving: mobj writes a memory object's

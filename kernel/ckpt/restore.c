@@ -316,6 +316,7 @@ static int restore_file(struct restorer *s, struct snap_dec *d)
 		[CKF_STDIO] = hostfile_restore, [CKF_INET] = inet_restore,
 		[CKF_EVENTFD] = eventfd_restore, [CKF_PIPE] = pipe_restore,
 		[CKF_EPOLL] = epoll_restore, [CKF_TIMERFD] = timerfd_restore,
+		[CKF_UNIX] = unix_restore,
 	};
 	if (kind >= ARRAY_LEN(kinds) || !kinds[kind])
 		return fail(s, -EBADMSG, "a file of an unknown kind (%u)", kind);
@@ -701,6 +702,7 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 {
 	struct restorer s = {.k = t0->k, .t0 = t0, .r = r, .why = why, .whylen = whylen,
 			     .image_fd = image_fd, .image_size = image_size};
+	s.ctx.t0 = t0;
 	why[0] = 0;
 	int err = restore_all(&s);
 	if (err && !why[0])
@@ -727,6 +729,6 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 	}
 	ckpt_fs_restore_end(s.fs);
 	free(s.mobjs.v), free(s.mms.v), free(s.files.v), free(s.fdts.v), free(s.fss.v);
-	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v);
+	free(s.tgs.v), free(s.tasks.v), free(s.ctx.v), free(s.ctx.kind);
 	return err;
 }

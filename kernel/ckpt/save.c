@@ -305,8 +305,12 @@ static int save_file(struct saver *s, struct k_file *f, const char *where)
 	snap_put_u32(e, f->ops->ckpt_kind);
 	snap_put_u32(e, (uint32_t)f->flags);
 	snap_put_i64(e, f->pos);
+	s->ctx.why = NULL;
 	int err = f->ops->save(f, e, &s->ctx);
 	snap_rec_end(e);
+	if (err && s->ctx.why)
+		return refuse(s, "%s (%s): %s (not saved yet)", where,
+			      f->ops->anon_name ? f->ops->anon_name : "a file", s->ctx.why);
 	if (err)
 		return refuse(s, "%s: its state cannot be saved (%s)", where, strerror(-err));
 	return 0;
@@ -611,7 +615,7 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 	snap_writer_abort(w);
 	snap_enc_free(&s.e);
 	free(s.mobjs.p), free(s.mms.p), free(s.files.p), free(s.fdts.p), free(s.fss.p);
-	free(s.tgs.p), free(s.epolls.p), free(s.ctx.v), free(s.mem);
+	free(s.tgs.p), free(s.epolls.p), free(s.ctx.v), free(s.ctx.kind), free(s.mem);
 	if (!err)
 		why[0] = 0;
 	return err;

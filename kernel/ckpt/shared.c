@@ -5,20 +5,25 @@
 
 #include "ckpt.h"
 
-static int grow(void ***v, size_t *cap, size_t need)
+static int grow(struct ckpt_ctx *c, size_t need)
 {
-	if (need <= *cap)
+	if (need <= c->cap)
 		return 0;
-	size_t n = *cap ? *cap * 2 : 16;
+	size_t n = c->cap ? c->cap * 2 : 16;
 	while (n < need)
 		n *= 2;
-	void **nv = realloc(*v, n * sizeof(**v));
-	if (!nv)
+	void **nv = realloc(c->v, n * sizeof(*nv));
+	if (nv)
+		c->v = nv;
+	int *nk = nv ? realloc(c->kind, n * sizeof(*nk)) : NULL;
+	if (!nk)
 		return -ENOMEM;
-	for (size_t i = *cap; i < n; i++)
+	c->kind = nk;
+	for (size_t i = c->cap; i < n; i++) {
 		nv[i] = NULL;
-	*v = nv;
-	*cap = n;
+		nk[i] = 0;
+	}
+	c->cap = n;
 	return 0;
 }
 
@@ -30,25 +35,42 @@ uint32_t ckpt_shared_id(struct ckpt_ctx *c, const void *obj, bool *fresh)
 			return (uint32_t)i + 1;
 		}
 	*fresh = true;
-	if (grow(&c->v, &c->cap, c->n + 1))
+	if (grow(c, c->n + 1))
 		return 0;
 	c->v[c->n++] = (void *)obj;
 	return (uint32_t)c->n;
 }
 
-void *ckpt_shared_get(struct ckpt_ctx *c, uint32_t id)
+int ckpt_unsaved(struct ckpt_ctx *c, const char *what)
 {
-	return id >= 1 && id <= c->n ? c->v[id - 1] : NULL;
+	c->why = what;
+	return -EOPNOTSUPP;
 }
 
-int ckpt_shared_set(struct ckpt_ctx *c, uint32_t id, void *obj)
+struct k_task *ckpt_boot_task(struct ckpt_ctx *c)
 {
-	if (id == 0 || id > CK_MAX_OBJECTS || ckpt_shared_get(c, id))
+	return c->t0;
+}
+
+bool ckpt_shared_known(struct ckpt_ctx *c, uint32_t id)
+{
+	return id >= 1 && id <= c->n && c->v[id - 1];
+}
+
+void *ckpt_shared_get(struct ckpt_ctx *c, uint32_t id, int kind)
+{
+	return ckpt_shared_known(c, id) && c->kind[id - 1] == kind ? c->v[id - 1] : NULL;
+}
+
+int ckpt_shared_set(struct ckpt_ctx *c, uint32_t id, int kind, void *obj)
+{
+	if (id == 0 || id > CK_MAX_OBJECTS || ckpt_shared_known(c, id))
 		return -EBADMSG;
-	int err = grow(&c->v, &c->cap, id);
+	int err = grow(c, id);
 	if (err)
 		return err;
 	c->v[id - 1] = obj;
+	c->kind[id - 1] = kind;
 	if (id > c->n)
 		c->n = id;
 	return 0;

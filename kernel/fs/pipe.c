@@ -318,9 +318,11 @@ int pipe_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_
 	bool fresh = snap_get_u8(d);
 	int acc = flags & O_ACCMODE;
 	if (snap_dec_err(d) || (acc != O_RDONLY && acc != O_WRONLY) ||
-	    fresh != !ckpt_shared_get(c, id))
+	    fresh != !ckpt_shared_known(c, id))
 		return -EBADMSG;
-	struct k_inode *ino = ckpt_shared_get(c, id);
+	struct k_inode *ino = ckpt_shared_get(c, id, CKF_PIPE);
+	if (!fresh && !ino)
+		return -EBADMSG; /* (another kind's) */
 	if (fresh) {
 		uint32_t cap = snap_get_u32(d), uid = snap_get_u32(d), gid = snap_get_u32(d);
 		uint32_t len = snap_get_u32(d);
@@ -348,7 +350,7 @@ int pipe_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_
 		memcpy(p->buf + n1, b2, n2);
 		p->len = len;
 		ino->pipe = p;
-		int err = ckpt_shared_set(c, id, ino);
+		int err = ckpt_shared_set(c, id, CKF_PIPE, ino);
 		if (err) {
 			inode_put(ino);
 			return err;

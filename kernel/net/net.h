@@ -65,6 +65,7 @@ struct unix_end {
 	bool shut_rd, passcred, listening;
 	struct unix_addr name, peer;
 	struct k_inode *ino;        /* the socket node its name is (filesystem names) */
+	char *node_path;            /* where that node was made, from the top (snapshots) */
 	struct k_inode *peer_ino;   /* a datagram socket connected by a filesystem name */
 	struct unix_cred cred;      /* its creator's, what SO_PEERCRED shows its peer */
 	struct unix_cred peer_cred;
@@ -110,6 +111,18 @@ void unix_gc(void);
 /* The end becomes f's (its inode number is what /proc/net/unix shows). */
 void unix_end_attach(struct unix_end *e, struct k_file *f);
 void unix_cred_of(const struct k_task *t, struct unix_cred *c);
+/* Snapshots (unix_ckpt.c): the node path of the socket bound to ino
+ * (NULL: none bound); a restored end's name taken again (its node found
+ * at path, where it still is); the socket node at path (held), if any. */
+const char *unix_bound_node_path(const struct k_inode *ino);
+int unix_rebind(struct k_task *t, struct unix_end *e, const char *path);
+struct k_inode *unix_node_at(struct k_task *t, const char *path);
+/* Restored messages' bytes, counted as the sandbox counts what is queued
+ * (false: past its bound). */
+bool unix_charge(size_t bytes);
+int unix_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c);
+/* An end of no task's (a restore's: its credentials are set after). */
+struct unix_end *unix_end_alloc(int type);
 bool unix_file(const struct k_file *f);
 long unix_socketpair(struct k_task *t, const uint64_t *a);
 long unix_sendto(struct k_task *t, const uint64_t *a);

@@ -73,11 +73,18 @@ static struct unix_end *all_ends;
 
 struct unix_end *unix_end_new(struct k_task *t, int type)
 {
+	struct unix_end *e = unix_end_alloc(type);
+	if (e)
+		unix_cred_of(t, &e->cred);
+	return e;
+}
+
+struct unix_end *unix_end_alloc(int type)
+{
 	struct unix_end *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->type = type;
-	unix_cred_of(t, &e->cred);
 	e->all_next = all_ends;
 	if (all_ends)
 		all_ends->all_prev = &e->all_next;
@@ -90,6 +97,7 @@ void unix_end_free(struct unix_end *e)
 {
 	if (!e)
 		return;
+	free(e->node_path);
 	*e->all_prev = e->all_next;
 	if (e->all_next)
 		e->all_next->all_prev = e->all_prev;
@@ -111,6 +119,14 @@ struct unix_end *unix_all_ends(void)
 int unix_inflight_count(void)
 {
 	return inflight;
+}
+
+bool unix_charge(size_t bytes)
+{
+	if (bytes > SANDBOX_BYTES - queued_bytes)
+		return false;
+	queued_bytes += bytes;
+	return true;
 }
 
 void unix_queue_take(struct unix_queue *q, struct unix_msg **list)
@@ -372,6 +388,8 @@ static long unix_ioctl(struct k_task *t, struct k_file *f, unsigned cmd, uint64_
 }
 
 const struct k_file_ops unix_ops = {
+	.ckpt_kind = CKF_UNIX,
+	.save = unix_save,
 	.read = unix_read,
 	.write = unix_write,
 	.ioctl = unix_ioctl,

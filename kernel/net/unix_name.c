@@ -144,6 +144,62 @@ static void add_bound(struct unix_end *e)
 	bound = e;
 }
 
+/* Where a node just made at path is, named from the top of the mount tree
+ * (path may be relative): a snapshot finds the node again there. */
+static char *node_path(struct k_task *t, const char *path)
+{
+	struct k_path p, top = vfs_abs_root(t->k);
+	char buf[K_PATH_MAX];
+	if (path_lookup(t, AT_FDCWD, path, 0, &p))
+		return NULL;
+	int err = top.mnt ? path_name(&top, &p, buf, sizeof(buf)) : -ENOENT;
+	path_put(&p);
+	return err < 0 ? NULL : strdup(buf);
+}
+
+/* ---- checkpoint and restore (unix_ckpt.c) ---- */
+
+const char *unix_bound_node_path(const struct k_inode *ino)
+{
+	struct unix_end *e = ino ? find_bound(NULL, ino, 0) : NULL;
+	return e ? e->node_path : NULL;
+}
+
+int unix_rebind(struct k_task *t, struct unix_end *e, const char *path)
+{
+	if (!e->name.len)
+		return 0;
+	if (e->name.path[0] == 0 || !path) {
+		/* Abstract, or a node that was gone: the name alone. */
+		if (e->name.path[0] == 0 && find_bound(&e->name, NULL, 0))
+			return -EADDRINUSE;
+	} else {
+		struct k_inode *ino;
+		struct k_path p;
+		int err = path_lookup(t, AT_FDCWD, path, 0, &p);
+		if (err)
+			return 0; /* (the node is gone: unreachable, as it was) */
+		ino = p.d->inode;
+		if (S_ISSOCK(ino->mode) && !find_bound(NULL, ino, 0)) {
+			e->ino = inode_get(ino);
+			e->node_path = strdup(path);
+		}
+		path_put(&p);
+	}
+	add_bound(e);
+	return 0;
+}
+
+struct k_inode *unix_node_at(struct k_task *t, const char *path)
+{
+	struct k_path p;
+	if (!path || path_lookup(t, AT_FDCWD, path, 0, &p))
+		return NULL;
+	struct k_inode *ino = S_ISSOCK(p.d->inode->mode) ? inode_get(p.d->inode) : NULL;
+	path_put(&p);
+	return ino;
+}
+
 long unix_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
 {
 	struct unix_end *e = f->priv;
@@ -175,6 +231,7 @@ long unix_bind(struct k_task *t, struct k_file *f, uint64_t uaddr, int len)
 		if (err)
 			return err == -EEXIST ? -EADDRINUSE : err;
 		e->ino = ino;
+		e->node_path = node_path(t, a.path);
 	}
 	e->name = a;
 	add_bound(e);

@@ -2,7 +2,8 @@
 # Checkpoint and restore, end to end: a static server (ckpt_server), one
 # whose state is in a pipe, an eventfd and an epoll (ckpt_state), one
 # whose state is in files of /tmp, the root overlay and /dev/shm
-# (ckpt_files), node's
+# (ckpt_files), python3's asyncio with AF_UNIX sockets (ckpt_asyncio.py),
+# node's
 # http server (threads, epoll, eventfds, pipes) and python3's
 # http.server, each running with a published port and a control
 # socket, checkpointed, then restored twice from the one image: each copy
@@ -56,6 +57,7 @@ width=200 one files / "$repo/build/special/ckpt_files" 8080
 mkdir -p "$repo/build/e2e-www"
 echo "served from inside husk" >"$repo/build/e2e-www/index.txt"
 one python /index.txt /usr/bin/python3 -m http.server 8080 --directory "$repo/build/e2e-www"
+width=100 one asyncio / /usr/bin/python3 "$here/ckpt_asyncio.py"
 one node / /usr/bin/node -e "let n = 0; require('http').createServer((q, s) => s.end('node ' + ++n)).listen(8080)"
 # A restored sandbox checkpointed again (its memory partly the first
 # snapshot's image), and that snapshot restored: the state goes on.

@@ -235,7 +235,8 @@ fi
 
 # Checkpoint and restore (ckpt.sh): static servers (one keeping state in a
 # pipe, an eventfd and an epoll, one in files of /tmp, the root overlay and
-# /dev/shm), node and python3 servers checkpointed while serving, each
+# /dev/shm), node and python3 servers (one on asyncio, keeping state in
+# AF_UNIX sockets) checkpointed while serving, each
 # restored twice from one image: both copies answer, from where the
 # snapshot left off and independently; truncated, corrupted and foreign
 # files, and other mounts, are refused.
@@ -263,6 +264,12 @@ python: checkpoint ok
 python: restored copy 1 served from inside husk
 python: restored copy 1 again served from inside husk
 python: restored copy 2 served from inside husk
+asyncio: first asyncio 1 pair kept stream ping listener new abstract dgram
+asyncio: second asyncio 2 pair kept stream ping listener new abstract dgram
+asyncio: checkpoint ok
+asyncio: restored copy 1 asyncio 3 pair kept stream ping listener new abstract dgram
+asyncio: restored copy 1 again asyncio 4 pair kept stream ping listener new abstract dgram
+asyncio: restored copy 2 asyncio 3 pair kept stream ping listener new abstract dgram
 node: first node 1
 node: second node 2
 node: checkpoint ok
@@ -281,7 +288,7 @@ text: status 125 1 message
 mounts: status 125 1 message"
 got=$(timeout 300 bash "$here/ckpt.sh" "$husk" "$repo" 2>&1)
 if [ "$got" = "$want" ]; then
-	ok "checkpoint and restore: five servers, each restored twice; a restore checkpointed again; bad snapshots refused"
+	ok "checkpoint and restore: six servers, each restored twice; a restore checkpointed again; bad snapshots refused"
 else
 	bad "checkpoint and restore"
 	diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -n 20
