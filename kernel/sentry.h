@@ -216,6 +216,15 @@ int64_t k_clock_ns(clockid_t id);
 void k_clock_ts(clockid_t id, struct timespec *ts);
 int64_t k_clock_update(void);
 bool k_clock_vdso(void);
+/* The guest's view (time namespaces): its monotonic and boot clocks are
+ * the sentry's plus an offset a restore sets (0 otherwise); deadlines
+ * stay on the sentry's clocks, moved at the syscalls that take or give
+ * guest times. */
+void k_clock_set_guest_offset(int64_t ns);
+int64_t k_clock_to_guest(clockid_t id, int64_t ns);
+int64_t k_clock_from_guest(clockid_t id, int64_t ns);
+void k_clock_guest_ts(clockid_t id, struct timespec *ts);
+struct timespec k_ts_from_guest(clockid_t id, struct timespec ts);
 /* Time pages kept current (each a struct husk_vvar). */
 void k_clock_attach(void *page);
 void k_clock_detach(void *page);
@@ -770,7 +779,7 @@ struct k_kernel {
 	struct k_config cfg;
 	struct k_memfile mem;
 	struct k_mobj *vvar, *vdso; /* the time page and the vDSO (exec/vdso.c) */
-	uint64_t boot_ns; /* CLOCK_MONOTONIC at boot */
+	uint64_t boot_ns; /* the guest's CLOCK_MONOTONIC at its boot (a restore's: the snapshot's) */
 	int last_pid;
 	uint64_t nsigq;           /* real-time signals queued, for RLIMIT_SIGPENDING */
 	/* Sandbox-wide counts of what a guest can make many of, each with a

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -472,6 +473,10 @@ static int restore_tg(struct restorer *s, struct snap_dec *d)
 	for (int i = 0; i < 3; i++) {
 		tg->itimer[i].value = snap_get_i64(d);
 		tg->itimer[i].interval = snap_get_i64(d);
+		if (i == ITIMER_REAL && tg->itimer[i].value > 0) {
+			int64_t v = k_clock_from_guest(CLOCK_MONOTONIC, tg->itimer[i].value);
+			tg->itimer[i].value = v > 0 ? v : 1; /* (due: at once) */
+		}
 	}
 	tg->next_timer_id = (int)snap_get_u32(d);
 	tg->sched_policy = (int)snap_get_u32(d);
@@ -598,9 +603,8 @@ static int restore_kernel(struct restorer *s, struct snap_dec *d)
 	char plat[32];
 	snap_get_str(d, plat, sizeof(plat));
 	int last_pid = (int)snap_get_u32(d);
-	snap_get_u64(d); /* boot_ns */
-	snap_get_i64(d); /* the monotonic clock at the checkpoint */
-	if (snap_dec_err(d))
+	int64_t boot = (int64_t)snap_get_u64(d), mono = snap_get_i64(d);
+	if (snap_dec_err(d) || boot < 0 || mono < boot || mono > (INT64_MAX >> 2))
 		return fail(s, -EBADMSG, "a bad sandbox record");
 	if (v != CK_VERSION)
 		return fail(s, -ENOTSUP, "snapshot objects of version %u (this husk reads %u)", v,
@@ -611,6 +615,11 @@ static int restore_kernel(struct restorer *s, struct snap_dec *d)
 	if (last_pid <= 0 || last_pid > (1 << 22))
 		return fail(s, -EBADMSG, "a bad sandbox record");
 	s->k->last_pid = last_pid;
+	/* The guest's monotonic clock goes on from the checkpoint, whatever
+	 * this host's reads (time passed since, another host), and so does
+	 * its uptime. */
+	k_clock_set_guest_offset(mono - k_clock_ns(CLOCK_MONOTONIC));
+	s->k->boot_ns = (uint64_t)boot;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,7 +473,10 @@ static int save_tg(struct saver *s, struct k_thread_group *tg)
 	snap_put_u64(e, tg->cap_inheritable);
 	snap_put_u32(e, (uint32_t)tg->dumpable);
 	for (int i = 0; i < 3; i++) {
-		snap_put_i64(e, tg->itimer[i].value);
+		/* ITIMER_REAL's deadline as the guest's clock reads it (the
+		 * others count CPU time). */
+		int64_t v = tg->itimer[i].value;
+		snap_put_i64(e, i == ITIMER_REAL && v ? k_clock_to_guest(CLOCK_MONOTONIC, v) : v);
 		snap_put_i64(e, tg->itimer[i].interval);
 	}
 	snap_put_u32(e, (uint32_t)tg->next_timer_id);
@@ -576,8 +580,10 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 	snap_put_u32(&s.e, CK_VERSION);
 	snap_put_str(&s.e, pf_name());
 	snap_put_u32(&s.e, (uint32_t)k->last_pid);
+	/* The guest's monotonic clock: at its boot, and now (a restore's goes
+	 * on from here). */
 	snap_put_u64(&s.e, k->boot_ns);
-	snap_put_i64(&s.e, k_clock_ns(CLOCK_MONOTONIC));
+	snap_put_i64(&s.e, k_clock_to_guest(CLOCK_MONOTONIC, k_clock_ns(CLOCK_MONOTONIC)));
 	snap_rec_end(&s.e);
 	int err = collect_memory(&s);
 	/* Filesystem contents next: files (and mappings) refer to them. */

@@ -27,7 +27,7 @@ static uint64_t now_ns(clockid_t clk)
 
 static uint64_t uptime_ns(struct k_kernel *k)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = (uint64_t)k_clock_to_guest(CLOCK_MONOTONIC, (int64_t)now_ns(CLOCK_MONOTONIC));
 	return now > k->boot_ns ? now - k->boot_ns : 0;
 }
 

@@ -58,6 +58,6 @@ SYSCALL(times)
 	}
 	/* Clock ticks since the host booted, as Linux's jiffies count them. */
 	struct timespec now;
-	k_clock_ts(CLOCK_BOOTTIME, &now);
+	k_clock_guest_ts(CLOCK_BOOTTIME, &now);
 	return (long)((uint64_t)now.tv_sec * USER_HZ + (uint64_t)now.tv_nsec / (1000000000ull / USER_HZ));
 }

@@ -91,7 +91,7 @@ SYSCALL(sysinfo)
 		return -errno;
 	memset(&si, 0, sizeof(si));
 	struct timespec now;
-	k_clock_ts(CLOCK_MONOTONIC, &now);
+	k_clock_guest_ts(CLOCK_MONOTONIC, &now);
 	/* Uptime and load are the sandbox's; memory is what the host offers. */
 	si.uptime = (long)(((uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec -
 			    t->k->boot_ns) / 1000000000ull);

@@ -140,7 +140,7 @@ static long futex_wait(struct k_task *t, uint64_t uaddr, bool private, uint32_t 
 		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
 			return -EINVAL;
 		if (absolute) {
-			deadline = ts;
+			deadline = k_ts_from_guest(clock, ts);
 		} else {
 			struct timespec now;
 			k_clock_ts(clock, &now);

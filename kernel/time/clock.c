@@ -46,6 +46,7 @@ static struct {
 	int64_t next_ns;
 	int64_t res_ns, coarse_res_ns;
 	volatile struct husk_vvar *pages[MAX_PAGES];
+	int64_t guest; /* the guest's monotonic and boot clocks' offset */
 } tk;
 
 static inline uint64_t rdtsc_ordered(void)
@@ -122,7 +123,7 @@ static void write_page(volatile struct husk_vvar *p)
 	p->mult = tk.mult;
 	p->shift = SHIFT;
 	for (int i = 0; i < HUSK_NOFF; i++)
-		p->offset[i] = tk.off[i];
+		p->offset[i] = tk.off[i] + (i == HUSK_OFF_MONO || i == HUSK_OFF_BOOT ? tk.guest : 0);
 	p->res_ns = tk.res_ns;
 	p->coarse_res_ns = tk.coarse_res_ns;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -282,4 +283,58 @@ void k_clock_detach(void *page)
 	for (int i = 0; i < MAX_PAGES; i++)
 		if (tk.pages[i] == page)
 			tk.pages[i] = NULL;
+}
+
+/* Time namespaces, as Linux's: the guest's monotonic and boot clocks are
+ * the sentry's plus an offset (0 in a booted sandbox; a restored one's
+ * go on from where its snapshot's were, on this host or another), its
+ * wall clock the host's.  The sentry keeps every deadline on its own
+ * clocks: guest times are moved at the syscalls that take or give them. */
+static bool namespaced(clockid_t id)
+{
+	switch (id) {
+	case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_COARSE: case CLOCK_MONOTONIC_RAW:
+	case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void k_clock_set_guest_offset(int64_t ns)
+{
+	tk.guest = ns;
+	publish();
+}
+
+int64_t k_clock_to_guest(clockid_t id, int64_t ns)
+{
+	return namespaced(id) ? k_ns_add(ns, tk.guest) : ns;
+}
+
+int64_t k_clock_from_guest(clockid_t id, int64_t ns)
+{
+	return namespaced(id) ? k_ns_add(ns, -tk.guest) : ns;
+}
+
+void k_clock_guest_ts(clockid_t id, struct timespec *ts)
+{
+	int64_t ns = k_clock_to_guest(id, k_clock_ns(id));
+	ts->tv_sec = ns / NSEC;
+	ts->tv_nsec = ns % NSEC;
+	if (ts->tv_nsec < 0) {
+		ts->tv_sec--;
+		ts->tv_nsec += NSEC;
+	}
+}
+
+struct timespec k_ts_from_guest(clockid_t id, struct timespec ts)
+{
+	int64_t ns = k_clock_from_guest(id, k_ns(ts.tv_sec, ts.tv_nsec));
+	struct timespec r = {ns / NSEC, ns % NSEC};
+	if (r.tv_nsec < 0) {
+		r.tv_sec--;
+		r.tv_nsec += NSEC;
+	}
+	return r;
 }

@@ -191,7 +191,8 @@ SYSCALL(timer_settime)
 		t->tg->ptimer_cpu_sampled = tg_cputime(t);
 		t->k->cpu_timers = true;
 	} else {
-		p->when = (flags & TIMER_ABSTIME) ? v : k_ns_add(now_on(p->clock), v);
+		p->when = (flags & TIMER_ABSTIME) ? k_clock_from_guest(p->clock, v)
+						  : k_ns_add(now_on(p->clock), v);
 	}
 	if (a[3] && k_copy_out(t, a[3], &old, sizeof(old)))
 		return -EFAULT;

@@ -66,7 +66,7 @@ static int clock_read(struct k_task *t, int64_t id, struct timespec *ts)
 		ts->tv_nsec = (long)(ns % NSEC);
 		return 0;
 	}
-	k_clock_ts(host, ts);
+	k_clock_guest_ts(host, ts);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ SYSCALL(clock_nanosleep)
 	if (!valid_ts(&req))
 		return -EINVAL;
 	if (flags & TIMER_ABSTIME)
-		return sleep_until(t, host, req, false, 0);
+		return sleep_until(t, host, k_ts_from_guest(host, req), false, 0);
 	k_clock_ts(host, &now);
 	return sleep_until(t, host, k_ts_add(now, req), true, a[3]);
 }

@@ -123,15 +123,15 @@ static int64_t tfd_poll_wake(struct k_file *f)
 	return k_ns_add(now_ns(CLOCK_MONOTONIC), tf->next - now_ns(tf->host));
 }
 
-/* Checkpoint: the timer as it stands; its deadline is on the host's clock
- * (a restore on the same host goes on from it). */
+/* Checkpoint: the timer as it stands, its deadline as the guest's clock
+ * reads it (a restore's clock goes on from the snapshot's). */
 static int tfd_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
 {
 	(void)c;
 	struct k_timerfd *tf = f->priv;
 	snap_put_u32(e, (uint32_t)tf->clockid);
 	snap_put_u32(e, (uint32_t)tf->settime_flags);
-	snap_put_i64(e, tf->next);
+	snap_put_i64(e, tf->next ? k_clock_to_guest(tf->host, tf->next) : 0);
 	snap_put_i64(e, tf->interval);
 	snap_put_u64(e, tf->ticks);
 	return 0;
@@ -200,6 +200,8 @@ int timerfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ck
 	if (snap_dec_err(d) || next < 0 || interval < 0 ||
 	    (sflags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)))
 		return -EBADMSG;
+	if (next && (next = k_clock_from_guest(host, next)) <= 0)
+		next = 1; /* (due: at once) */
 	struct k_timerfd *tf = calloc(1, sizeof(*tf));
 	struct k_file *f = tf ? file_new(&timerfd_ops, O_RDWR | (flags & O_NONBLOCK)) : NULL;
 	if (!f) {
@@ -261,7 +263,7 @@ SYSCALL(timerfd_settime)
 	if (!v)
 		tf->next = 0;
 	else if (flags & TFD_TIMER_ABSTIME)
-		tf->next = v > 0 ? v : 1; /* an absolute time of 0 would read as disarmed */
+		tf->next = (v = k_clock_from_guest(tf->host, v)) > 0 ? v : 1; /* (0 reads as disarmed) */
 	else
 		tf->next = k_ns_add(now_ns(tf->host), v);
 	file_put(f);

@@ -3,7 +3,11 @@
  * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, and
  * a timerfd armed.
  * Each answer shows the pipe's bytes, the eventfd's count (both put back
- * after), and how many requests came, then adds one to the count. */
+ * after), how many requests came, and whether the monotonic clock went on
+ * from the last request's (the test restores its snapshot 3 s after the
+ * checkpoint: the clock goes on from the checkpoint, not jumping 3 s),
+ * then adds one to the count. */
+#include <time.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -37,6 +41,7 @@ int main(int argc, char **argv)
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
 	ev.data.u32 = 2;
 	epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+	double last = 0;
 	for (unsigned long served = 1;;) {
 		struct epoll_event got[4];
 		int n = epoll_wait(ep, got, 4, -1);
@@ -61,9 +66,15 @@ int main(int argc, char **argv)
 				return 4;
 			struct itimerspec left;
 			int armed = timerfd_gettime(tfd, &left) == 0 && left.it_value.tv_sec > 0;
-			char body[96], resp[256];
-			int bl = snprintf(body, sizeof(body), "request %lu pipe %s eventfd %llu timer %d\n",
-					  served++, kept, (unsigned long long)v, armed);
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+			const char *clock = !last || now - last < 2.5 ? "on" : "jumped";
+			last = now;
+			char body[128], resp[256];
+			int bl = snprintf(body, sizeof(body),
+					  "request %lu pipe %s eventfd %llu timer %d clock %s\n", served++,
+					  kept, (unsigned long long)v, armed, clock);
 			int rl = snprintf(resp, sizeof(resp),
 					  "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
 			if (write(c, resp, (size_t)rl) < 0)
