@@ -307,8 +307,11 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	/* Pre-started (no path): booted now, the snapshot comes later. */
 	int sfd;
 	if (!path) {
-		/* Whatever can be done ahead is done while waiting. */
+		/* Whatever can be done ahead is done while waiting: the filter
+		 * compiled, a thread ready for the restored process's first
+		 * new one (its first will have the boot task's). */
 		k_seccomp_prepare();
+		pf_as_spare_thread(t->mm->as);
 		if ((err = ckpt_wait_restore(k, &sfd, asked, sizeof(asked)))) {
 			*why = "cannot wait on the control socket";
 			k_teardown(t);

@@ -75,6 +75,10 @@ int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot);
 
 /* Runs the mapping changes queued for as now, not at its next resume. */
 int pf_as_flush(struct pf_as *as);
+/* Makes a host thread ahead for the next context of as (systrap: what
+ * pf_ctx_new then costs is nothing; a freed context's thread is kept so
+ * too, a few an address space).  Nothing where threads are cheap. */
+int pf_as_spare_thread(struct pf_as *as);
 
 /* Syscall patching (systrap).  A site `mov $nr,%eax; syscall` (b8 nr 0f
  * 05) that trapped with ev.patchable may be rewritten by the sentry into

@@ -55,6 +55,7 @@ struct restorer {
 	uint64_t mem_total; /* guest memory the objects add up to (bounded) */
 	uint64_t fd_slots;  /* descriptor table slots made (bounded) */
 	struct ckpt_fs_rs *fs; /* the filesystem trees' inodes (ckpt/fs.c) */
+	struct k_mm *boot_mm;  /* the boot task's, while no restored one has it */
 	char *why;
 	size_t whylen;
 };
@@ -220,10 +221,16 @@ static int restore_mm(struct restorer *s, struct snap_dec *d)
 	/* Each is a host process: no more than the sandbox may have tasks. */
 	if (s->mms.n >= (size_t)s->k->max_tasks)
 		return fail(s, -EBADMSG, "more address spaces than --tasks allows");
-	struct k_mm *mm;
-	int err = mm_new(s->k, &mm);
-	if (err)
+	struct k_mm *mm = s->boot_mm;
+	int err = 0;
+	if (mm) {
+		/* The boot task's, empty: its host process (and the threads it
+		 * keeps ready) serves the first one. */
+		s->boot_mm = NULL;
+		mm->users++;
+	} else if ((err = mm_new(s->k, &mm))) {
 		return fail(s, err, "cannot make an address space");
+	}
 	if ((err = table_add(&s->mms, mm))) {
 		mm_put(mm);
 		return err;
@@ -712,6 +719,13 @@ int ckpt_restore(struct k_task *t0, const struct snap_reader *r, int image_fd,
 	struct restorer s = {.k = t0->k, .t0 = t0, .r = r, .why = why, .whylen = whylen,
 			     .image_fd = image_fd, .image_size = image_size};
 	s.ctx.t0 = t0;
+	/* The boot task never ran: its address space, still empty, and its
+	 * thread (kept ready by the platform) go to the first restored ones. */
+	if (t0->mm && !t0->mm->n) {
+		s.boot_mm = t0->mm;
+		pf_ctx_free(t0->ctx);
+		t0->ctx = NULL;
+	}
 	why[0] = 0;
 	int err = restore_all(&s);
 	if (err && !why[0])

@@ -605,6 +605,17 @@ int pf_as_protect(struct pf_as *as, uint64_t addr, uint64_t len, int prot)
 	return change(as, SYS_mprotect, addr, len, (uint64_t)prot, 0, 0, 0);
 }
 
+int pf_as_spare_thread(struct pf_as *as)
+{
+	if (!systrap)
+		return 0; /* (a thread is one clone; the main one is kept anyway) */
+	struct pf_ctx *c;
+	int err = pf_ctx_new(as, &c);
+	if (!err)
+		pf_ctx_free(c); /* parked, for the next pf_ctx_new */
+	return err;
+}
+
 int pf_as_flush(struct pf_as *as)
 {
 	return pt_flush(as);

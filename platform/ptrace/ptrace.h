@@ -30,6 +30,7 @@ struct st_owned {
 	int slot;
 	pid_t tid;
 	bool busy;
+	bool spare; /* its thread is parked, for the next context to take */
 };
 
 struct pf_as {

@@ -458,8 +458,59 @@ static bool wait_stopped(struct pf_ctx *c)
 }
 
 /* ---- contexts ---- */
+/* How many threads of ended contexts an address space keeps parked: a
+ * new thread then costs nothing (making one takes several ptrace round
+ * trips), which is what servers starting a thread a request need. */
+#define SPARES 4
+
+static bool xsave_area(const struct pf_ctx *c, const uint8_t *area);
+
+/* A spare's FPU as a new thread's (the one it ran for may have left
+ * anything there): x87 and SSE as after FNINIT, the rest initial. */
+static void fp_reset(struct pf_ctx *c)
+{
+	pf_fpregs clean;
+	memset(&clean, 0, sizeof(clean));
+	clean.cwd = 0x37f;
+	clean.mxcsr = 0x1f80;
+	if (st_set_fpregs(c, &clean) != 0)
+		return;
+	uint8_t *area = fpstate_of(c, frame_of(c));
+	if (area && xsave_area(c, area)) {
+		uint64_t bv;
+		memcpy(&bv, area + 512, 8);
+		bv &= 3; /* AVX and beyond: back to their initial state */
+		memcpy(area + 512, &bv, 8);
+	}
+}
+
+/* A parked thread for c, if as has one alive: true when c has it. */
+static bool take_spare(struct pf_as *as, struct pf_ctx *c)
+{
+	for (int i = 0; i < as->nowned; i++) {
+		struct st_owned *o = &as->owned[i];
+		if (!o->spare)
+			continue;
+		o->spare = false;
+		c->as = as;
+		c->slot = o->slot;
+		c->tid = o->tid;
+		if (thread_gone(as->pid, o->tid) || !stopped(c)) {
+			o->busy = false; /* (its slot goes to the next thread) */
+			continue;
+		}
+		fp_reset(c);
+		c->st_next = st.ctxs;
+		st.ctxs = c;
+		return true;
+	}
+	return false;
+}
+
 int st_ctx_new(struct pf_as *as, struct pf_ctx *c)
 {
+	if (take_spare(as, c))
+		return 0;
 	int slot = slot_get(as);
 	if (slot < 0)
 		return slot;
@@ -534,6 +585,13 @@ void st_ctx_free(struct pf_ctx *c)
 		 * slot is garbage: the address space goes. */
 		kill(as->pid, SIGKILL);
 		pt_mark_dead(as, SIGKILL);
+		return;
+	}
+	int spares = 0;
+	for (int i = 0; i < as->nowned; i++)
+		spares += as->owned[i].spare;
+	if (o && spares < SPARES) {
+		o->spare = true; /* parked as it is, slot and all */
 		return;
 	}
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)STUB_SYM(husk_st_exit);
