@@ -344,7 +344,10 @@ struct k_file *hostfile_new(int host_fd, int flags);
 void hostfile_set_stdio(struct k_file *f, int which);
 int hostfile_stdio(const struct k_file *f);
 /* Kinds of file descriptions a snapshot holds, and their restore. */
-enum { CKF_STDIO = 1, CKF_INET, CKF_EVENTFD, CKF_PIPE, CKF_EPOLL, CKF_PATH, CKF_TIMERFD, CKF_UNIX };
+enum {
+	CKF_STDIO = 1, CKF_INET, CKF_EVENTFD, CKF_PIPE, CKF_EPOLL, CKF_PATH, CKF_TIMERFD, CKF_UNIX,
+	CKF_SIGNALFD,
+};
 typedef int (*ckpt_restore_fn)(struct k_kernel *k, struct snap_dec *d, int flags,
 			       struct ckpt_ctx *c, struct k_file **out);
 int hostfile_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
@@ -361,6 +364,8 @@ int timerfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ck
 		    struct k_file **out);
 int unix_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
 		 struct k_file **out);
+int signalfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		     struct k_file **out);
 /* An epoll's interest list comes after every file (ckpt/): its entries. */
 struct k_epoll_entry {
 	struct k_file *file;

@@ -324,7 +324,7 @@ static int restore_file(struct restorer *s, struct snap_dec *d)
 		[CKF_STDIO] = hostfile_restore, [CKF_INET] = inet_restore,
 		[CKF_EVENTFD] = eventfd_restore, [CKF_PIPE] = pipe_restore,
 		[CKF_EPOLL] = epoll_restore, [CKF_TIMERFD] = timerfd_restore,
-		[CKF_UNIX] = unix_restore,
+		[CKF_UNIX] = unix_restore, [CKF_SIGNALFD] = signalfd_restore,
 	};
 	if (kind >= ARRAY_LEN(kinds) || !kinds[kind])
 		return fail(s, -EBADMSG, "a file of an unknown kind (%u)", kind);

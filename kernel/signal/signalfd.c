@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 
+#include "../../snapshot/snapshot.h"
 #include "../sentry.h"
 
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
@@ -101,7 +102,18 @@ static int sfd_fdinfo(struct k_file *f, char *buf, size_t size)
 	return snprintf(buf, size, "sigmask:\t%016llx\n", (unsigned long long)s->mask);
 }
 
+/* Checkpoint: a signalfd is its mask (the signals it reads are the
+ * tasks', saved with them). */
+static int sfd_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c)
+{
+	(void)c;
+	snap_put_u64(e, ((struct k_signalfd *)f->priv)->mask);
+	return 0;
+}
+
 static const struct k_file_ops signalfd_ops = {
+	.ckpt_kind = CKF_SIGNALFD,
+	.save = sfd_save,
 	.read = sfd_read,
 	.stat = anon_stat,
 	.seek = anon_seek,
@@ -110,6 +122,34 @@ static const struct k_file_ops signalfd_ops = {
 	.fdinfo = sfd_fdinfo,
 	.anon_name = "[signalfd]",
 };
+
+static struct k_file *sfd_new(uint64_t mask, int flags)
+{
+	struct k_signalfd *s = calloc(1, sizeof(*s));
+	struct k_file *f = s ? file_new(&signalfd_ops, O_RDWR | (flags & O_NONBLOCK)) : NULL;
+	if (!f) {
+		free(s);
+		return NULL;
+	}
+	s->mask = mask & ~UNBLOCKABLE;
+	f->priv = s;
+	return f;
+}
+
+int signalfd_restore(struct k_kernel *k, struct snap_dec *d, int flags, struct ckpt_ctx *c,
+		     struct k_file **out)
+{
+	(void)k, (void)c;
+	uint64_t mask = snap_get_u64(d);
+	if (snap_dec_err(d))
+		return -EBADMSG;
+	struct k_file *f = sfd_new(mask, flags);
+	if (!f)
+		return -ENOMEM;
+	f->flags = flags;
+	*out = f;
+	return 0;
+}
 
 SYSCALL(signalfd4)
 {
@@ -135,14 +175,9 @@ SYSCALL(signalfd4)
 		file_put(f);
 		return r;
 	}
-	struct k_signalfd *s = calloc(1, sizeof(*s));
-	struct k_file *f = s ? file_new(&signalfd_ops, O_RDWR | (flags & SFD_NONBLOCK)) : NULL;
-	if (!f) {
-		free(s);
+	struct k_file *f = sfd_new(mask, flags & SFD_NONBLOCK ? O_NONBLOCK : 0);
+	if (!f)
 		return -ENOMEM;
-	}
-	s->mask = mask;
-	f->priv = s;
 	long r = fdt_install(t, f, 0, flags & SFD_CLOEXEC);
 	file_put(f);
 	return r;

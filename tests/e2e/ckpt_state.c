@@ -1,12 +1,16 @@
 /* A server whose state lives in the kernel objects a checkpoint must
  * carry: it waits for connections with epoll (watching its listener and
- * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, and
- * a timerfd armed.
+ * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, a
+ * timerfd armed, and a blocked signal pending that a signalfd reads.
  * Each answer shows the pipe's bytes, the eventfd's count (both put back
- * after), how many requests came, and whether the monotonic clock went on
+ * after), how many requests came, whether the signalfd sees the signal
+ * (left pending), and whether the monotonic clock went on
  * from the last request's (the test restores its snapshot 3 s after the
  * checkpoint: the clock goes on from the checkpoint, not jumping 3 s),
  * then adds one to the count. */
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -36,6 +40,12 @@ int main(int argc, char **argv)
 	struct itimerspec its = {.it_value = {3600, 0}, .it_interval = {3600, 0}};
 	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL))
 		return 6;
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	int sfd = sigprocmask(SIG_BLOCK, &usr1, NULL) ? -1 : signalfd(-1, &usr1, SFD_NONBLOCK);
+	if (sfd < 0 || raise(SIGUSR1))
+		return 7;
 	int ep = epoll_create1(0);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
@@ -70,11 +80,13 @@ int main(int argc, char **argv)
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 			const char *clock = !last || now - last < 2.5 ? "on" : "jumped";
+			struct pollfd pf = {sfd, POLLIN, 0};
+			int sig = poll(&pf, 1, 0) == 1;
 			last = now;
 			char body[128], resp[256];
 			int bl = snprintf(body, sizeof(body),
-					  "request %lu pipe %s eventfd %llu timer %d clock %s\n", served++,
-					  kept, (unsigned long long)v, armed, clock);
+					  "request %lu pipe %s eventfd %llu timer %d clock %s signalfd %d\n",
+					  served++, kept, (unsigned long long)v, armed, clock, sig);
 			int rl = snprintf(resp, sizeof(resp),
 					  "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
 			if (write(c, resp, (size_t)rl) < 0)
