@@ -439,6 +439,7 @@ static int restore_tg(struct restorer *s, struct snap_dec *d)
 	struct k_thread_group *tg = calloc(1, sizeof(*tg));
 	if (!tg)
 		return -ENOMEM;
+	tg->k = s->k; /* (what frees its timers, should the restore fail) */
 	int err = table_add(&s->tgs, tg);
 	if (err) {
 		free(tg);
@@ -522,6 +523,15 @@ static int restore_tg(struct restorer *s, struct snap_dec *d)
 	} else {
 		s->k->init = tg;
 	}
+	/* (Once in the tree: a failed restore frees them with it.) */
+	err = ptimers_restore(s->k, tg, d);
+	if (err)
+		return fail(s, err, "process %d's POSIX timers are bad", tg->pid);
+	/* CPU-time timers count from here; an armed one makes the scheduler
+	 * sample. */
+	tg->cpu_sampled = tg->cpu_base;
+	if (tg->itimer[ITIMER_VIRTUAL].value || tg->itimer[ITIMER_PROF].value)
+		s->k->cpu_timers = true;
 	return 0;
 }
 

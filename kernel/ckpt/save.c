@@ -439,9 +439,9 @@ static int save_tg(struct saver *s, struct k_thread_group *tg)
 				      c->pid);
 	if (tg->stopped || tg->execing || tg->exiting)
 		return refuse(s, "process %d is stopped, exiting or in execve", tg->pid);
-	if (tg->ptimers || tg->sem_undo || tg->rtq)
-		return refuse(s, "process %d has POSIX timers, semaphore undos or queued "
-				 "real-time signals (not saved yet)", tg->pid);
+	if (tg->sem_undo || tg->rtq)
+		return refuse(s, "process %d has semaphore undos or queued real-time signals "
+				 "(not saved yet)", tg->pid);
 	struct snap_enc *e = &s->e;
 	snap_rec_begin(e, CK_TG);
 	snap_put_u32(e, (uint32_t)tg->pid);
@@ -472,20 +472,27 @@ static int save_tg(struct saver *s, struct k_thread_group *tg)
 	snap_put_u64(e, tg->cap_permitted);
 	snap_put_u64(e, tg->cap_inheritable);
 	snap_put_u32(e, (uint32_t)tg->dumpable);
+	uint64_t cpu = tg_cputime(tg->threads);
+	int64_t used = cpu >= tg->cpu_sampled ? (int64_t)(cpu - tg->cpu_sampled) : 0;
 	for (int i = 0; i < 3; i++) {
-		/* ITIMER_REAL's deadline as the guest's clock reads it (the
-		 * others count CPU time). */
+		/* ITIMER_REAL's deadline as the guest's clock reads it; the
+		 * others' CPU time left. */
 		int64_t v = tg->itimer[i].value;
-		snap_put_i64(e, i == ITIMER_REAL && v ? k_clock_to_guest(CLOCK_MONOTONIC, v) : v);
+		if (v && i == ITIMER_REAL)
+			v = k_clock_to_guest(CLOCK_MONOTONIC, v);
+		else if (v)
+			v = v - used > 0 ? v - used : 1;
+		snap_put_i64(e, v);
 		snap_put_i64(e, tg->itimer[i].interval);
 	}
 	snap_put_u32(e, (uint32_t)tg->next_timer_id);
 	snap_put_u32(e, (uint32_t)tg->sched_policy);
 	snap_put_u32(e, (uint32_t)tg->sched_priority);
 	snap_put_u32(e, (uint32_t)tg->nice);
-	snap_put_u64(e, tg_cputime(tg->threads));
+	snap_put_u64(e, cpu);
 	snap_put_u64(e, tg->cpu_children);
 	snap_put_u8(e, tg->execed);
+	ptimers_save(tg->threads, e);
 	snap_rec_end(e);
 	return 0;
 }

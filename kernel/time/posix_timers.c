@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../snapshot/snapshot.h"
 #include "../sentry.h"
 
 #define NSEC 1000000000LL
@@ -311,4 +312,83 @@ void ptimers_fire(struct k_task *t, bool *cpu_armed, int64_t *next_mono)
 	}
 	if (sampled)
 		tg->ptimer_cpu_sampled = cpu;
+}
+
+/* ---- checkpoint and restore (ckpt/) ----
+ * A process's timers, each with its deadline as the guest's clock reads
+ * it (CPU-clock ones: the CPU time left), interval, overruns and how it
+ * notifies. */
+void ptimers_save(struct k_task *t, struct snap_enc *e)
+{
+	struct k_thread_group *tg = t->tg;
+	uint64_t cpu = tg_cputime(t);
+	int64_t used = cpu >= tg->ptimer_cpu_sampled ? (int64_t)(cpu - tg->ptimer_cpu_sampled) : 0;
+	uint32_t n = 0;
+	for (struct k_ptimer *p = tg->ptimers; p; p = p->next)
+		n++;
+	snap_put_u32(e, n);
+	for (struct k_ptimer *p = tg->ptimers; p; p = p->next) {
+		int64_t when = p->when;
+		if (when && p->cpu)
+			when = when - used > 0 ? when - used : 1;
+		else if (when)
+			when = k_clock_to_guest(p->clock, when);
+		snap_put_u32(e, (uint32_t)p->id);
+		snap_put_u32(e, (uint32_t)p->clock);
+		snap_put_u8(e, p->cpu);
+		snap_put_u32(e, (uint32_t)p->notify);
+		snap_put_u32(e, (uint32_t)p->signo);
+		snap_put_u32(e, (uint32_t)p->tid);
+		snap_put_u64(e, (uint64_t)(uintptr_t)p->value.sival_ptr);
+		snap_put_i64(e, when);
+		snap_put_i64(e, p->interval);
+		snap_put_u32(e, (uint32_t)p->overrun);
+		snap_put_u32(e, (uint32_t)p->overrun_last);
+	}
+}
+
+int ptimers_restore(struct k_kernel *k, struct k_thread_group *tg, struct snap_dec *d)
+{
+	uint32_t n = snap_get_u32(d);
+	if (snap_dec_err(d) || n > MAX_TIMERS || k->ptimers + (int)n > MAX_SANDBOX_TIMERS)
+		return -EBADMSG;
+	bool armed = false;
+	for (uint32_t i = 0; i < n; i++) {
+		struct k_ptimer q = {0};
+		q.id = (int)snap_get_u32(d);
+		q.clock = (clockid_t)snap_get_u32(d);
+		q.cpu = snap_get_u8(d);
+		q.notify = (int)snap_get_u32(d);
+		q.signo = (int)snap_get_u32(d);
+		q.tid = (int)snap_get_u32(d);
+		q.value.sival_ptr = (void *)(uintptr_t)snap_get_u64(d);
+		q.when = snap_get_i64(d);
+		q.interval = snap_get_i64(d);
+		q.overrun = (int)snap_get_u32(d);
+		q.overrun_last = (int)snap_get_u32(d);
+		bool clock_ok = q.cpu ? q.clock == CLOCK_PROCESS_CPUTIME_ID
+				      : q.clock == CLOCK_REALTIME || q.clock == CLOCK_MONOTONIC ||
+						q.clock == CLOCK_BOOTTIME;
+		bool notify_ok = q.notify == SIGEV_NONE ||
+				 ((q.notify == SIGEV_SIGNAL || q.notify == SIGEV_THREAD_ID) &&
+				  q.signo >= 1 && q.signo <= K_NSIG);
+		if (snap_dec_err(d) || q.id < 0 || find(tg, q.id) || !clock_ok || !notify_ok ||
+		    q.tid < 0 || q.tid > (1 << 22) || q.when < 0 || q.interval < 0 ||
+		    q.overrun < 0 || q.overrun_last < 0)
+			return -EBADMSG;
+		if (q.when && !q.cpu && (q.when = k_clock_from_guest(q.clock, q.when)) <= 0)
+			q.when = 1; /* (due: at once) */
+		struct k_ptimer *p = malloc(sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*p = q;
+		p->next = tg->ptimers;
+		tg->ptimers = p;
+		k->ptimers++;
+		armed |= q.when != 0;
+	}
+	tg->ptimer_cpu_sampled = tg->cpu_base;
+	if (armed)
+		k->ptimer_next = 1; /* the scheduler's next pass works out when */
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* A server whose state lives in the kernel objects a checkpoint must
  * carry: it waits for connections with epoll (watching its listener and
  * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, a
- * timerfd armed, and a blocked signal pending that a signalfd reads.
+ * timerfd and a POSIX timer armed, and a blocked signal pending that a
+ * signalfd reads.
  * Each answer shows the pipe's bytes, the eventfd's count (both put back
  * after), how many requests came, whether the signalfd sees the signal
  * (left pending), and whether the monotonic clock went on
@@ -46,6 +47,10 @@ int main(int argc, char **argv)
 	int sfd = sigprocmask(SIG_BLOCK, &usr1, NULL) ? -1 : signalfd(-1, &usr1, SFD_NONBLOCK);
 	if (sfd < 0 || raise(SIGUSR1))
 		return 7;
+	timer_t ptimer;
+	struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+	if (timer_create(CLOCK_MONOTONIC, &sev, &ptimer) || timer_settime(ptimer, 0, &its, NULL))
+		return 8;
 	int ep = epoll_create1(0);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
@@ -76,6 +81,8 @@ int main(int argc, char **argv)
 				return 4;
 			struct itimerspec left;
 			int armed = timerfd_gettime(tfd, &left) == 0 && left.it_value.tv_sec > 0;
+			armed += timer_gettime(ptimer, &left) == 0 && left.it_value.tv_sec > 3000 &&
+				 left.it_interval.tv_sec == 3600;
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
