@@ -245,8 +245,8 @@ struct k_ptimer;
 struct k_thread_group;
 void ptimers_fire(struct k_task *t, bool *cpu_armed, int64_t *next_mono);
 void ptimers_free(struct k_kernel *k, struct k_thread_group *tg);
-/* A process's timers in a snapshot (t: one of its threads). */
-void ptimers_save(struct k_task *t, struct snap_enc *e);
+/* A process's timers in a snapshot (cpu: its CPU time now). */
+void ptimers_save(struct k_thread_group *tg, uint64_t cpu, struct snap_enc *e);
 int ptimers_restore(struct k_kernel *k, struct k_thread_group *tg, struct snap_dec *d);
 
 /* The memory limit (mm/limit.c). */

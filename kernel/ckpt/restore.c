@@ -527,6 +527,14 @@ static int restore_tg(struct restorer *s, struct snap_dec *d)
 	err = ptimers_restore(s->k, tg, d);
 	if (err)
 		return fail(s, err, "process %d's POSIX timers are bad", tg->pid);
+	tg->zombie = snap_get_u8(d);
+	tg->exit_code = (int)snap_get_u32(d);
+	tg->exit_status = (int)snap_get_u32(d);
+	if (snap_dec_err(d) || (tg->zombie && (!tg->parent || tg->ptimers)) ||
+	    tg->exit_status < 0 || tg->exit_status > 255 + 128)
+		return fail(s, -EBADMSG, "a bad process record");
+	if (tg->zombie)
+		s->k->nzombies++; /* (its parent's wait reaps it) */
 	/* CPU-time timers count from here; an armed one makes the scheduler
 	 * sample. */
 	tg->cpu_sampled = tg->cpu_base;
@@ -692,9 +700,12 @@ static int restore_all(struct restorer *s)
 		err = fail(s, -EBADMSG, "the snapshot has no tasks");
 	if (!err && !ckpt_fs_restored(s->fs))
 		err = fail(s, -EBADMSG, "the snapshot has no mount table");
-	for (size_t i = 0; !err && i < s->tgs.n; i++)
-		if (!((struct k_thread_group *)s->tgs.v[i])->nthreads)
-			err = fail(s, -EBADMSG, "a process without threads");
+	for (size_t i = 0; !err && i < s->tgs.n; i++) {
+		struct k_thread_group *tg = s->tgs.v[i];
+		if (!tg->nthreads != tg->zombie)
+			err = fail(s, -EBADMSG, tg->zombie ? "a zombie with threads"
+							    : "a process without threads");
+	}
 	return err;
 }
 

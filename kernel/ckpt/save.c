@@ -433,11 +433,8 @@ static int save_tg(struct saver *s, struct k_thread_group *tg)
 		if (err)
 			return err;
 	}
-	for (struct k_thread_group *c = tg->children; c; c = c->sibling)
-		if (c->zombie)
-			return refuse(s, "process %d has a child (%d) not yet reaped", tg->pid,
-				      c->pid);
-	if (tg->stopped || tg->execing || tg->exiting)
+	/* A zombie is what its parent's wait will read: its status and times. */
+	if (!tg->zombie && (tg->stopped || tg->execing || tg->exiting))
 		return refuse(s, "process %d is stopped, exiting or in execve", tg->pid);
 	if (tg->sem_undo || tg->rtq)
 		return refuse(s, "process %d has semaphore undos or queued real-time signals "
@@ -472,7 +469,7 @@ static int save_tg(struct saver *s, struct k_thread_group *tg)
 	snap_put_u64(e, tg->cap_permitted);
 	snap_put_u64(e, tg->cap_inheritable);
 	snap_put_u32(e, (uint32_t)tg->dumpable);
-	uint64_t cpu = tg_cputime(tg->threads);
+	uint64_t cpu = tg->threads ? tg_cputime(tg->threads) : tg->cpu_base;
 	int64_t used = cpu >= tg->cpu_sampled ? (int64_t)(cpu - tg->cpu_sampled) : 0;
 	for (int i = 0; i < 3; i++) {
 		/* ITIMER_REAL's deadline as the guest's clock reads it; the
@@ -492,9 +489,26 @@ static int save_tg(struct saver *s, struct k_thread_group *tg)
 	snap_put_u64(e, cpu);
 	snap_put_u64(e, tg->cpu_children);
 	snap_put_u8(e, tg->execed);
-	ptimers_save(tg->threads, e);
+	ptimers_save(tg, cpu, e);
+	snap_put_u8(e, tg->zombie);
+	snap_put_u32(e, (uint32_t)tg->exit_code);
+	snap_put_u32(e, (uint32_t)tg->exit_status);
 	snap_rec_end(e);
 	return 0;
+}
+
+/* Children not yet reaped, after every live process (which they are
+ * children of: each saved one's, as the list grows). */
+static int save_zombies(struct saver *s)
+{
+	int err = 0;
+	for (size_t i = 0; i < s->tgs.n && !err; i++) {
+		const struct k_thread_group *tg = s->tgs.p[i];
+		for (struct k_thread_group *c = tg->children; c && !err; c = c->sibling)
+			if (c->zombie)
+				err = save_tg(s, c);
+	}
+	return err;
 }
 
 static int save_task(struct saver *s, struct k_task *t)
@@ -604,6 +618,8 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 		last = last->next;
 	for (struct k_task *t = last; t && !err; t = t->prev)
 		err = save_task(&s, t);
+	if (!err)
+		err = save_zombies(&s);
 	if (!err)
 		err = save_epolls(&s);
 	const void *obj;

@@ -318,10 +318,8 @@ void ptimers_fire(struct k_task *t, bool *cpu_armed, int64_t *next_mono)
  * A process's timers, each with its deadline as the guest's clock reads
  * it (CPU-clock ones: the CPU time left), interval, overruns and how it
  * notifies. */
-void ptimers_save(struct k_task *t, struct snap_enc *e)
+void ptimers_save(struct k_thread_group *tg, uint64_t cpu, struct snap_enc *e)
 {
-	struct k_thread_group *tg = t->tg;
-	uint64_t cpu = tg_cputime(t);
 	int64_t used = cpu >= tg->ptimer_cpu_sampled ? (int64_t)(cpu - tg->ptimer_cpu_sampled) : 0;
 	uint32_t n = 0;
 	for (struct k_ptimer *p = tg->ptimers; p; p = p->next)

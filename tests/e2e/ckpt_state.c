@@ -1,8 +1,8 @@
 /* A server whose state lives in the kernel objects a checkpoint must
  * carry: it waits for connections with epoll (watching its listener and
  * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, a
- * timerfd and a POSIX timer armed, and a blocked signal pending that a
- * signalfd reads.
+ * timerfd and a POSIX timer armed, a blocked signal pending that a
+ * signalfd reads, and a child that exited, not yet reaped.
  * Each answer shows the pipe's bytes, the eventfd's count (both put back
  * after), how many requests came, whether the signalfd sees the signal
  * (left pending), and whether the monotonic clock went on
@@ -10,6 +10,7 @@
  * checkpoint: the clock goes on from the checkpoint, not jumping 3 s),
  * then adds one to the count. */
 #include <poll.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -47,6 +48,12 @@ int main(int argc, char **argv)
 	int sfd = sigprocmask(SIG_BLOCK, &usr1, NULL) ? -1 : signalfd(-1, &usr1, SFD_NONBLOCK);
 	if (sfd < 0 || raise(SIGUSR1))
 		return 7;
+	pid_t child = fork();
+	if (child == 0)
+		_exit(7);
+	siginfo_t zi;
+	if (child < 0 || waitid(P_PID, (id_t)child, &zi, WEXITED | WNOWAIT))
+		return 9; /* (waits for it to exit; leaves it a zombie) */
 	timer_t ptimer;
 	struct sigevent sev = {.sigev_notify = SIGEV_NONE};
 	if (timer_create(CLOCK_MONOTONIC, &sev, &ptimer) || timer_settime(ptimer, 0, &its, NULL))
@@ -87,13 +94,17 @@ int main(int argc, char **argv)
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 			const char *clock = !last || now - last < 2.5 ? "on" : "jumped";
+			memset(&zi, 0, sizeof(zi));
+			int zombie = waitid(P_PID, (id_t)child, &zi, WEXITED | WNOHANG | WNOWAIT)
+					     ? -1 : zi.si_status;
 			struct pollfd pf = {sfd, POLLIN, 0};
 			int sig = poll(&pf, 1, 0) == 1;
 			last = now;
-			char body[128], resp[256];
+			char body[160], resp[288];
 			int bl = snprintf(body, sizeof(body),
-					  "request %lu pipe %s eventfd %llu timer %d clock %s signalfd %d\n",
-					  served++, kept, (unsigned long long)v, armed, clock, sig);
+					  "request %lu pipe %s eventfd %llu timer %d clock %s signalfd %d "
+					  "zombie %d\n",
+					  served++, kept, (unsigned long long)v, armed, clock, sig, zombie);
 			int rl = snprintf(resp, sizeof(resp),
 					  "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
 			if (write(c, resp, (size_t)rl) < 0)
