@@ -332,10 +332,7 @@ static int save_epolls(struct saver *s)
 		for (int j = 0; j < n && !err; j++) {
 			char where[64];
 			snprintf(where, sizeof(where), "a file an epoll watches (fd %d)", v[j].fd);
-			if (file_is_epoll(v[j].file))
-				err = refuse(s, "an epoll watches another epoll (not saved yet)");
-			else
-				err = save_file(s, v[j].file, where);
+			err = save_file(s, v[j].file, where);
 		}
 		struct snap_enc *e = &s->e;
 		snap_rec_begin(e, CK_EPOLL);

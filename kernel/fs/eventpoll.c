@@ -246,6 +246,8 @@ int epoll_entries(struct k_file *f, struct k_epoll_entry *out, int max)
 	return n;
 }
 
+static bool nest_ok(struct k_file *f, struct k_epoll *ep);
+
 int epoll_restore_entry(struct k_kernel *k, struct k_file *f, const struct k_epoll_entry *e)
 {
 	struct k_epoll *ep = f->priv;
@@ -254,10 +256,10 @@ int epoll_restore_entry(struct k_kernel *k, struct k_file *f, const struct k_epo
 	 * reports its file twice, to that guest.) */
 	if (e->file == f || k->epoll_watches >= EP_MAX_WATCHES)
 		return -EINVAL;
-	/* (An epoll in an epoll: the save had no loop, and the depth rule
-	 * held; a file cannot add loops that were not there.) */
-	if (file_is_epoll(e->file))
-		return -EOPNOTSUPP;
+	/* An epoll in an epoll: the checks epoll_ctl makes (a snapshot
+	 * cannot make a loop, or a chain deeper than Linux allows). */
+	if (file_is_epoll(e->file) && !nest_ok(e->file, ep))
+		return -ELOOP;
 	struct epitem *it = calloc(1, sizeof(*it));
 	if (!it)
 		return -ENOMEM;
@@ -333,6 +335,17 @@ static int depth_above(struct k_epoll *ep)
 	return most;
 }
 
+/* Whether the epoll f may go into ep: no loop, and no chain deeper than
+ * Linux allows. */
+static bool nest_ok(struct k_file *f, struct k_epoll *ep)
+{
+	bool loop = false;
+	chk_gen++;
+	int below = depth_below(f, ep, &loop);
+	int above = depth_above(ep);
+	return !loop && above + below <= EP_MAX_NESTS;
+}
+
 SYSCALL(epoll_ctl)
 {
 	int epfd = (int)a[0], op = (int)a[1], fd = (int)a[2];
@@ -372,16 +385,9 @@ SYSCALL(epoll_ctl)
 			r = -EEXIST;
 			break;
 		}
-		if (is_epoll(f)) {
-			/* No loop, and no chain deeper than Linux allows. */
-			bool loop = false;
-			chk_gen++;
-			int below = depth_below(f, ep, &loop);
-			int above = depth_above(ep);
-			if (loop || above + below > EP_MAX_NESTS) {
-				r = -ELOOP;
-				break;
-			}
+		if (is_epoll(f) && !nest_ok(f, ep)) {
+			r = -ELOOP;
+			break;
 		}
 		/* Linux's fs.epoll.max_user_watches, for the whole sandbox. */
 		if (t->k->epoll_watches >= EP_MAX_WATCHES) {

@@ -53,7 +53,7 @@ one() {
 	wait 2>/dev/null
 }
 one static / "$repo/build/special/ckpt_server" 8080
-width=80 pause=3 one state / "$repo/build/special/ckpt_state" 8080
+width=90 pause=3 one state / "$repo/build/special/ckpt_state" 8080
 width=200 one files / "$repo/build/special/ckpt_files" 8080
 mkdir -p "$repo/build/e2e-www"
 echo "served from inside husk" >"$repo/build/e2e-www/index.txt"
@@ -66,11 +66,11 @@ p1=$(free_port)
 p2=$(free_port)
 "$husk" restore $plat --bind "$repo" --publish "$p1:8080" --control "$work/chain.sock" \
 	"$work/state.snap" >/dev/null 2>&1 </dev/null &
-echo "chain: restored $(get "$p1" / | head -c 80)"
+echo "chain: restored $(get "$p1" / | head -c 90)"
 "$husk" checkpoint --control "$work/chain.sock" "$work/chain.snap" >/dev/null && echo "chain: checkpoint ok"
 wait
 "$husk" restore $plat --bind "$repo" --publish "$p2:8080" "$work/chain.snap" >/dev/null 2>&1 </dev/null &
-echo "chain: restored again $(get "$p2" / | head -c 80)"
+echo "chain: restored again $(get "$p2" / | head -c 90)"
 kill $(jobs -p) 2>/dev/null
 wait 2>/dev/null
 # A sandbox started ahead (restore --wait) becomes the snapshot husk load
@@ -81,7 +81,7 @@ p3=$(free_port)
 for _ in $(seq 1 100); do [ -S "$work/wait.sock" ] && break; sleep 0.05; done
 "$husk" load --control "$work/wait.sock" "$work/text.none" >/dev/null 2>&1 || echo "prestarted: a missing file refused"
 "$husk" load --control "$work/wait.sock" "$work/state.snap" >/dev/null && echo "prestarted: loaded"
-echo "prestarted: $(get "$p3" / | head -c 80)"
+echo "prestarted: $(get "$p3" / | head -c 90)"
 kill $(jobs -p) 2>/dev/null
 wait 2>/dev/null
 # Refused: a truncated snapshot, a corrupted one, not a snapshot at all.

@@ -2,7 +2,8 @@
  * carry: it waits for connections with epoll (watching its listener and
  * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, a
  * timerfd and a POSIX timer armed, a blocked signal pending that a
- * signalfd reads, and a child that exited, not yet reaped.
+ * signalfd reads, a child that exited, not yet reaped, and an epoll that
+ * watches the eventfd through another epoll.
  * Each answer shows the pipe's bytes, the eventfd's count (both put back
  * after), how many requests came, whether the signalfd sees the signal
  * (left pending), and whether the monotonic clock went on
@@ -58,6 +59,10 @@ int main(int argc, char **argv)
 	struct sigevent sev = {.sigev_notify = SIGEV_NONE};
 	if (timer_create(CLOCK_MONOTONIC, &sev, &ptimer) || timer_settime(ptimer, 0, &its, NULL))
 		return 8;
+	int inner = epoll_create1(0), top = epoll_create1(0);
+	struct epoll_event nev = {.events = EPOLLIN};
+	if (epoll_ctl(inner, EPOLL_CTL_ADD, efd, &nev) || epoll_ctl(top, EPOLL_CTL_ADD, inner, &nev))
+		return 10;
 	int ep = epoll_create1(0);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
@@ -97,14 +102,16 @@ int main(int argc, char **argv)
 			memset(&zi, 0, sizeof(zi));
 			int zombie = waitid(P_PID, (id_t)child, &zi, WEXITED | WNOHANG | WNOWAIT)
 					     ? -1 : zi.si_status;
+			struct epoll_event through;
+			int nested = epoll_wait(top, &through, 1, 0);
 			struct pollfd pf = {sfd, POLLIN, 0};
 			int sig = poll(&pf, 1, 0) == 1;
 			last = now;
 			char body[160], resp[288];
 			int bl = snprintf(body, sizeof(body),
 					  "request %lu pipe %s eventfd %llu timer %d clock %s signalfd %d "
-					  "zombie %d\n",
-					  served++, kept, (unsigned long long)v, armed, clock, sig, zombie);
+					  "zombie %d nested %d\n", served++, kept, (unsigned long long)v,
+					  armed, clock, sig, zombie, nested);
 			int rl = snprintf(resp, sizeof(resp),
 					  "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
 			if (write(c, resp, (size_t)rl) < 0)

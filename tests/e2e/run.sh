@@ -246,12 +246,12 @@ static: checkpoint ok
 static: restored copy 1 request 3
 static: restored copy 1 again request 4
 static: restored copy 2 request 3
-state: first request 1 pipe kept eventfd 5 timer 2 clock on signalfd 1 zombie 7
-state: second request 2 pipe kept eventfd 6 timer 2 clock on signalfd 1 zombie 7
+state: first request 1 pipe kept eventfd 5 timer 2 clock on signalfd 1 zombie 7 nested 1
+state: second request 2 pipe kept eventfd 6 timer 2 clock on signalfd 1 zombie 7 nested 1
 state: checkpoint ok
-state: restored copy 1 request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7
-state: restored copy 1 again request 4 pipe kept eventfd 8 timer 2 clock on signalfd 1 zombie 7
-state: restored copy 2 request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7
+state: restored copy 1 request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7 nested 1
+state: restored copy 1 again request 4 pipe kept eventfd 8 timer 2 clock on signalfd 1 zombie 7 nested 1
+state: restored copy 2 request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7 nested 1
 files: first read line counter 1/1 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
 files: second read line counter 2/2 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
 files: checkpoint ok
@@ -276,12 +276,12 @@ node: checkpoint ok
 node: restored copy 1 node 3
 node: restored copy 1 again node 4
 node: restored copy 2 node 3
-chain: restored request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7
+chain: restored request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7 nested 1
 chain: checkpoint ok
-chain: restored again request 4 pipe kept eventfd 8 timer 2 clock on signalfd 1 zombie 7
+chain: restored again request 4 pipe kept eventfd 8 timer 2 clock on signalfd 1 zombie 7 nested 1
 prestarted: a missing file refused
 prestarted: loaded
-prestarted: request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7
+prestarted: request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7 nested 1
 cut: status 125 1 message
 flip: status 125 1 message
 text: status 125 1 message
