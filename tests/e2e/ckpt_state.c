@@ -2,8 +2,10 @@
  * carry: it waits for connections with epoll (watching its listener and
  * an eventfd), keeps bytes unread in a pipe, a count in the eventfd, a
  * timerfd and a POSIX timer armed, a blocked signal pending that a
- * signalfd reads, a child that exited, not yet reaped, and an epoll that
- * watches the eventfd through another epoll.
+ * signalfd reads, a child that exited, not yet reaped, an epoll that
+ * watches the eventfd through another epoll, and (unreported: for the
+ * snapshot fuzzer's sake) a file in /tmp, a socketpair with bytes in it
+ * and a unix listener with an accepted connection.
  * Each answer shows the pipe's bytes, the eventfd's count (both put back
  * after), how many requests came, whether the signalfd sees the signal
  * (left pending), and whether the monotonic clock went on
@@ -11,6 +13,7 @@
  * checkpoint: the clock goes on from the checkpoint, not jumping 3 s),
  * then adds one to the count. */
 #include <poll.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -59,6 +62,15 @@ int main(int argc, char **argv)
 	struct sigevent sev = {.sigev_notify = SIGEV_NONE};
 	if (timer_create(CLOCK_MONOTONIC, &sev, &ptimer) || timer_settime(ptimer, 0, &its, NULL))
 		return 8;
+	int sp[2], ul = socket(AF_UNIX, SOCK_STREAM, 0), uc = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un ua = {.sun_family = AF_UNIX, .sun_path = "/tmp/state.sock"};
+	FILE *note = fopen("/tmp/state.txt", "w");
+	if (!note || fputs("state\n", note) < 0 || fclose(note) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || write(sp[0], "pair", 4) != 4 ||
+	    bind(ul, (struct sockaddr *)&ua, sizeof(ua)) || listen(ul, 4) ||
+	    connect(uc, (struct sockaddr *)&ua, sizeof(ua)) || accept(ul, NULL, NULL) < 0 ||
+	    write(uc, "conn", 4) != 4)
+		return 11;
 	int inner = epoll_create1(0), top = epoll_create1(0);
 	struct epoll_event nev = {.events = EPOLLIN};
 	if (epoll_ctl(inner, EPOLL_CTL_ADD, efd, &nev) || epoll_ctl(top, EPOLL_CTL_ADD, inner, &nev))

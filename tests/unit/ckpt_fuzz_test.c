@@ -61,17 +61,15 @@ static int run(char *const argv[], int ms, char *err, size_t errlen)
 	return st;
 }
 
-/* A snapshot of busybox sleeping, taken through the control socket, with
- * files of its own in /tmp (a directory, a hard link, a symlink) when the
- * checkpoint comes after the shell made them. */
-static void make_snapshot(const char *snap)
+/* A snapshot of what argv runs (husk run's options, then the program),
+ * taken through the control socket. */
+static void make_snapshot(const char *snap, char *const *argv)
 {
 	char sock[128];
 	snprintf(sock, sizeof(sock), "%s/ctl", dir);
-	char *const runv[] = {HUSK, "run", "--control", sock, "--", "/bin/busybox", "sh", "-c",
-			      "mkdir /tmp/d && echo x >/tmp/d/f && ln /tmp/d/f /tmp/d/h && "
-			      "ln -s f /tmp/d/l && exec /bin/busybox sleep 0.3",
-			      NULL};
+	char *runv[32] = {HUSK, "run", "--control", sock};
+	for (int i = 0; argv[i] && i < 27; i++)
+		runv[4 + i] = argv[i];
 	pid_t pid;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -82,7 +80,7 @@ static void make_snapshot(const char *snap)
 	char err[4096];
 	int st = 1;
 	for (int i = 0; i < 100 && st != 0; i++) {
-		usleep(i ? 20000 : 150000); /* (the shell's files made first) */
+		usleep(i ? 20000 : 150000); /* (its state made first) */
 		st = run(ckv, 10000, err, sizeof(err));
 	}
 	waitpid(pid, NULL, 0);
@@ -105,16 +103,17 @@ static void reseal(const struct snap_reader *r, const void *obj, size_t len, con
 	cr_assert_eq(snap_writer_finish(w, NULL), 0);
 }
 
-Test(ckpt_fuzz, mutated_objects_are_refused_or_run, .timeout = 600)
+/* Mutates the objects of what runargs runs, checkpointed, rounds ways;
+ * each restored (with --bind bind, if not NULL) must be refused with a reason
+ * or run: a clean one runs to its end (server: until killed at ms). */
+static void fuzz(char *const *runargs, const char *bind, int rounds, int ms, bool server)
 {
-	if (access(HUSK, X_OK) || access("/bin/busybox", X_OK))
-		cr_skip_test("needs " HUSK " and /bin/busybox");
 	strcpy(dir, "/tmp/husk-ckfuzz-XXXXXX");
 	cr_assert(mkdtemp(dir));
 	char snap[128], bad[128];
 	snprintf(snap, sizeof(snap), "%s/orig.snap", dir);
 	snprintf(bad, sizeof(bad), "%s/bad.snap", dir);
-	make_snapshot(snap);
+	make_snapshot(snap, runargs);
 	struct snap_reader *r;
 	char why[256];
 	cr_assert_eq(snap_open(snap, &r, why, sizeof(why)), 0, "%s", why);
@@ -122,16 +121,18 @@ Test(ckpt_fuzz, mutated_objects_are_refused_or_run, .timeout = 600)
 	const uint8_t *obj = snap_section(r, SNAP_SEC_OBJECTS, &len);
 	cr_assert(obj && len > 100);
 	uint8_t *m = malloc(len + 64);
-	char *const resv[] = {HUSK, "restore", bad, NULL};
+	char *const resv[] = {HUSK, "restore", "--bind", (char *)bind, bad, NULL};
+	char *const resv_plain[] = {HUSK, "restore", bad, NULL};
+	char *const *rv = bind ? resv : resv_plain;
 	char err[8192];
-	/* The unchanged objects restore and run to the end. */
+	/* The unchanged objects restore and run. */
 	reseal(r, obj, len, bad);
-	int st = run(resv, 20000, err, sizeof(err));
-	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "a clean restore: %d %s", st,
-		  err);
+	int st = run(rv, server ? ms : 20000, err, sizeof(err));
+	cr_assert(server ? st == -1 : st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "a clean restore: %d %s", st, err);
 	srand(1234);
 	int refused = 0, ran = 0;
-	for (int round = 0; round < ROUNDS; round++) {
+	for (int round = 0; round < rounds; round++) {
 		memcpy(m, obj, len);
 		size_t n = len;
 		switch (round % 4) {
@@ -152,7 +153,7 @@ Test(ckpt_fuzz, mutated_objects_are_refused_or_run, .timeout = 600)
 		}
 		}
 		reseal(r, m, n, bad);
-		st = run(resv, 3000, err, sizeof(err));
+		st = run(rv, ms, err, sizeof(err));
 		cr_assert(!strstr(err, "AddressSanitizer") && !strstr(err, "runtime error") &&
 				  !strstr(err, "LeakSanitizer"),
 			  "round %d: %s", round, err);
@@ -167,10 +168,37 @@ Test(ckpt_fuzz, mutated_objects_are_refused_or_run, .timeout = 600)
 		}
 	}
 	cr_log_info("ckpt_fuzz: %d refused, %d ran", refused, ran);
-	cr_assert_gt(refused, ROUNDS / 4);
+	cr_assert_gt(refused, rounds / 4);
 	free(m);
 	snap_close(r);
 	char cmd[160];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* busybox sleeping, with files of its own in /tmp (a directory, a hard
+ * link, a symlink). */
+Test(ckpt_fuzz, mutated_objects_are_refused_or_run, .timeout = 600)
+{
+	if (access(HUSK, X_OK) || access("/bin/busybox", X_OK))
+		cr_skip_test("needs " HUSK " and /bin/busybox");
+	char *const args[] = {"--", "/bin/busybox", "sh", "-c",
+			      "mkdir /tmp/d && echo x >/tmp/d/f && ln /tmp/d/f /tmp/d/h && "
+			      "ln -s f /tmp/d/l && exec /bin/busybox sleep 0.3",
+			      NULL};
+	fuzz(args, NULL, ROUNDS, 3000, false);
+}
+
+/* The e2e state server: a listener, pipe, eventfd, epolls one in another,
+ * timerfd, POSIX timer, signalfd, a zombie, unix sockets, a /tmp file. */
+Test(ckpt_fuzz, mutated_state_server_is_refused_or_runs, .timeout = 600)
+{
+	char repo[4000], state[4100];
+	if (access(HUSK, X_OK) || !getcwd(repo, sizeof(repo)))
+		cr_skip_test("needs " HUSK);
+	snprintf(state, sizeof(state), "%s/build/special/ckpt_state", repo);
+	if (access(state, X_OK))
+		cr_skip_test("needs build/special/ckpt_state");
+	char *const args[] = {"--bind", repo, "--", state, "18080", NULL};
+	fuzz(args, repo, 60, 1000, true);
 }
