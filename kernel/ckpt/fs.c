@@ -452,8 +452,12 @@ static int restore_dentry(struct ckpt_fs_rs *st, struct snap_dec *d, char *why, 
 			st->attached[child - 1] = true;
 			return 0;
 		}
-		/* A file the boot wrote (as /etc/hosts): the snapshot's wins. */
+		/* A file the boot wrote (as /etc/hosts): the snapshot's wins
+		 * (the directory's times stay the snapshot's). */
+		struct timespec mtime = di->mtime, ctime = di->ctime;
 		int err = di->ops->unlink ? di->ops->unlink(di, name, have) : -EPERM;
+		di->mtime = mtime;
+		di->ctime = ctime;
 		inode_put(have);
 		if (err)
 			return fs_fail(why, len, err, "a file the sandbox made cannot be replaced");

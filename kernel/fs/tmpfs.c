@@ -725,11 +725,14 @@ int tmpfs_entry_restore(struct k_inode *dir, const char *name, struct k_inode *i
 	    (S_ISDIR(ino->mode) && node(ino)->dir.parent))
 		return -EINVAL; /* (a directory has one name) */
 	int64_t next = d->next_serial;
+	struct timespec mtime = dir->mtime, ctime = dir->ctime;
 	int err = dir_add(dir, name, ino);
 	if (err)
 		return err;
 	d->v[d->n - 1].serial = serial;
 	d->next_serial = next;
+	dir->mtime = mtime; /* (as the snapshot has them, not now) */
+	dir->ctime = ctime;
 	if (!S_ISDIR(ino->mode))
 		ino->nlink++;
 	return 0;

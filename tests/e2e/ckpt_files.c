@@ -57,6 +57,10 @@ int main(int argc, char **argv)
 	int dir = open("/tmp/dir", O_RDONLY | O_DIRECTORY);
 	if (log < 0 || rd < 0 || dir < 0 || write(log, "line\n", 5) != 5)
 		return 3;
+	/* Appending to the log leaves the directory's times as they are. */
+	struct stat dst;
+	if (stat("/tmp/dir", &dst))
+		return 9;
 	int shm = open("/dev/shm/counter", O_RDWR | O_CREAT, 0600);
 	if (shm < 0 || ftruncate(shm, 4096))
 		return 4;
@@ -105,13 +109,20 @@ int main(int argc, char **argv)
 			entries++;
 		if (d)
 			closedir(d);
+		struct stat ds;
+		if (stat("/tmp/dir", &ds))
+			memset(&ds, 0, sizeof(ds));
 		char body[512], resp[700];
 		int bl = snprintf(body, sizeof(body),
 				  "read %s counter %u/%u link %s links %d conf %s hostname %s "
-				  "issue.net %s big %d entries %d mode %o\n",
+				  "issue.net %s big %d entries %d mode %o times %s\n",
 				  k == 5 ? "line" : "none", *counter, seen, link, links, conf, host,
 				  access("/etc/issue.net", F_OK) ? "gone" : "there", bigok, entries,
-				  stat("/tmp/dir", &st) ? 0 : st.st_mode & 07777);
+				  ds.st_mode & 07777,
+				  ds.st_mtim.tv_sec == dst.st_mtim.tv_sec &&
+						  ds.st_mtim.tv_nsec == dst.st_mtim.tv_nsec
+					  ? "kept"
+					  : "changed");
 		int rl = snprintf(resp, sizeof(resp),
 				  "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
 		if (write(c, resp, (size_t)rl) < 0)

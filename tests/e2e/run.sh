@@ -252,12 +252,12 @@ state: checkpoint ok
 state: restored copy 1 request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7 nested 1
 state: restored copy 1 again request 4 pipe kept eventfd 8 timer 2 clock on signalfd 1 zombie 7 nested 1
 state: restored copy 2 request 3 pipe kept eventfd 7 timer 2 clock on signalfd 1 zombie 7 nested 1
-files: first read line counter 1/1 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
-files: second read line counter 2/2 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
+files: first read line counter 1/1 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750 times kept
+files: second read line counter 2/2 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750 times kept
 files: checkpoint ok
-files: restored copy 1 read line counter 3/3 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
-files: restored copy 1 again read line counter 4/4 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
-files: restored copy 2 read line counter 3/3 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750
+files: restored copy 1 read line counter 3/3 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750 times kept
+files: restored copy 1 again read line counter 4/4 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750 times kept
+files: restored copy 2 read line counter 3/3 link alpha links 1 conf conf kept hostname replaced issue.net gone big 1 entries 5 mode 750 times kept
 python: first served from inside husk
 python: second served from inside husk
 python: checkpoint ok
