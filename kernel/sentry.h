@@ -744,6 +744,9 @@ void vfork_release(struct k_task *child); /* lets a vfork parent go on */
  * process's SEM_UNDO adjustments at its exit. */
 void shm_teardown(struct k_kernel *k);
 void sem_teardown(void);
+/* How many SysV segments and semaphore sets exist (snapshots refuse them). */
+int shm_count(void);
+int sem_count(void);
 struct sem_undo;
 void sem_exit(struct k_thread_group *tg);
 /* Runs every task until none is left; ignored: host signals not forwarded. */

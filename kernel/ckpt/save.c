@@ -604,6 +604,9 @@ int ckpt_save(struct k_kernel *k, int fd, bool compress, struct snap_write_stats
 	snap_put_i64(&s.e, k_clock_to_guest(CLOCK_MONOTONIC, k_clock_ns(CLOCK_MONOTONIC)));
 	snap_rec_end(&s.e);
 	int err = collect_memory(&s);
+	if (!err && (shm_count() || sem_count()))
+		err = refuse(&s, "SysV shared memory segments or semaphore sets exist (not saved "
+				 "yet)");
 	/* Filesystem contents next: files (and mappings) refer to them. */
 	struct ckpt_fs_save_ops fs_ops = {fs_mobj, &s};
 	if (!err)

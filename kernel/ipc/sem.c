@@ -501,3 +501,11 @@ void sem_teardown(void)
 		}
 	next_seq = 0;
 }
+
+int sem_count(void)
+{
+	int n = 0;
+	for (int i = 0; i < SETS; i++)
+		n += sets[i] != NULL;
+	return n;
+}
