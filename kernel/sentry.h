@@ -202,6 +202,8 @@ struct k_ut_seen {
 	uint8_t n[UT_SEEN];
 };
 void ut_patch(struct k_task *t);
+/* A restored address space's table, pointed at this husk's stub. */
+void ut_restored(struct k_mm *mm);
 int ut_fault(struct k_task *t);
 /* A fault below a growsdown VMA: grows it and returns true if allowed. */
 bool mm_fault_stack(struct k_task *t, uint64_t addr);

@@ -97,6 +97,12 @@ bool pf_ut_enabled(void);
  * (0 for bytes that are not a header). */
 void pf_ut_header(uint8_t out[PF_UT_ENTRY], uint32_t used);
 uint32_t pf_ut_used(const uint8_t hdr[PF_UT_ENTRY]);
+/* A header a snapshot brought (another husk's, whose stub may sit
+ * elsewhere): whether it needs pf_ut_rebase, which points it at this
+ * platform's path, keeping its count.  Entries jump through the header,
+ * so that is all a restored table needs. */
+bool pf_ut_stale(const uint8_t hdr[PF_UT_ENTRY]);
+void pf_ut_rebase(uint8_t hdr[PF_UT_ENTRY]);
 /* The slot at address entry for syscall nr returning to ret, and the
  * number of a slot the platform wrote (-1 for anything else). */
 void pf_ut_entry(uint8_t out[PF_UT_ENTRY], uint64_t entry, uint32_t nr, uint64_t ret);

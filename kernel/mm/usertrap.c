@@ -167,3 +167,13 @@ int ut_fault(struct k_task *t)
 	t->regs.rip = site;
 	return UT_RERUN;
 }
+
+void ut_restored(struct k_mm *mm)
+{
+	struct k_vma *v = table(mm, false);
+	const uint8_t *hdr = v ? mm_host_addr(mm, PF_UT_BASE) : NULL;
+	uint8_t *own;
+	/* (Written only when it differs: the page stays the image's.) */
+	if (hdr && pf_ut_stale(hdr) && (own = mm_own_page(mm, PF_UT_BASE)))
+		pf_ut_rebase(own);
+}

@@ -872,6 +872,20 @@ uint32_t pf_ut_used(const uint8_t hdr[PF_UT_ENTRY])
 	return fast == STUB_SYM(husk_st_fast) && used <= UT_SIZE / UT_ENTRY ? used : 0;
 }
 
+bool pf_ut_stale(const uint8_t hdr[PF_UT_ENTRY])
+{
+	uint64_t fast;
+	memcpy(&fast, hdr + UT_HDR_FAST, 8);
+	return fast != STUB_SYM(husk_st_fast);
+}
+
+void pf_ut_rebase(uint8_t hdr[PF_UT_ENTRY])
+{
+	uint32_t used;
+	memcpy(&used, hdr + UT_HDR_USED, 4);
+	pf_ut_header(hdr, used <= UT_SIZE / UT_ENTRY ? used : UT_SIZE / UT_ENTRY);
+}
+
 void pf_ut_entry(uint8_t out[PF_UT_ENTRY], uint64_t entry, uint32_t nr, uint64_t ret)
 {
 	memset(out, 0xcc, PF_UT_ENTRY); /* int3 between the pieces */

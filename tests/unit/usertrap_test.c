@@ -159,3 +159,24 @@ Test(usertrap, a_thread_meeting_the_patch_is_sent_on)
 	t->regs.rax = SYS_getppid;
 	cr_expect_eq(ut_fault(t), UT_NOT_MINE);
 }
+
+/* A table a snapshot of another husk build brought: its header points
+ * where that build's stub had its fast path.  A restore points it here,
+ * keeping the entries (they jump through the header) and their count. */
+Test(usertrap, a_restored_table_is_pointed_at_this_stub)
+{
+	uint64_t site = code_page(0, 0x100, SYS_getppid);
+	traps(site, SYS_getppid);
+	uint8_t *hdr = mm_host_addr(t->mm, PF_UT_BASE);
+	cr_expect(!pf_ut_stale(hdr));
+	uint64_t elsewhere = 0x7fffffff0123;
+	memcpy(hdr, &elsewhere, 8); /* (UT_HDR_FAST: the first word) */
+	cr_expect(pf_ut_stale(hdr));
+	cr_expect_eq(pf_ut_used(hdr), 0, "a stale header counts no entries");
+	ut_restored(t->mm);
+	hdr = mm_host_addr(t->mm, PF_UT_BASE);
+	cr_expect(!pf_ut_stale(hdr));
+	cr_expect_eq(pf_ut_used(hdr), 2);
+	uint32_t entry = patched_entry(site);
+	cr_expect_eq(pf_ut_entry_nr(mm_host_addr(t->mm, entry), entry), SYS_getppid);
+}
