@@ -66,6 +66,9 @@ void ckpt_fs_restore_end(struct ckpt_fs_rs *st);
 /* An epoll's entries, after every file they name. */
 #define CK_EPOLL 100
 
+/* What identifies a sandbox's vDSO image (its bytes). */
+uint64_t ckpt_vdso_hash(const struct k_kernel *k, const struct k_mobj *o);
+
 /* Limits a hostile snapshot cannot talk the restore past. */
 #define CK_MAX_OBJECTS (1 << 20)
 #define CK_MAX_VMAS 65536

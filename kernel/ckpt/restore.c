@@ -122,8 +122,14 @@ static int restore_mobj(struct restorer *s, struct snap_dec *d)
 	struct k_mobj *o = NULL;
 	if (kind == CKM_VVAR || kind == CKM_VDSO) {
 		o = kind == CKM_VVAR ? s->k->vvar : s->k->vdso;
-		if (!o || o->len != len)
+		uint64_t hash = kind == CKM_VDSO ? snap_get_u64(d) : 0;
+		if (!o || o->len != len || snap_dec_err(d))
 			return fail(s, -EBADMSG, "the time page or vDSO differs from this husk's");
+		/* A guest's C library keeps pointers into its vDSO: another
+		 * husk's, with its functions elsewhere, cannot stand in. */
+		if (kind == CKM_VDSO && hash != ckpt_vdso_hash(s->k, o))
+			return fail(s, -ENOTSUP, "the snapshot's vDSO is another husk build's: restore "
+						 "it with the husk that took it");
 		o->refs++;
 	} else if (kind == CKM_MEM) {
 		bool shared = snap_get_u8(d);

@@ -180,6 +180,8 @@ static uint32_t save_mobj(struct saver *s, struct k_mobj *o)
 	snap_put_u64(e, o->len);
 	if (kind == CKM_MEM)
 		snap_put_u8(e, m && m->shared);
+	if (kind == CKM_VDSO)
+		snap_put_u64(e, ckpt_vdso_hash(s->k, o));
 	if (kind == CKM_FILE) {
 		snap_put_str(e, o->src ? o->src : "");
 		snap_put_u64(e, o->src_ino);

@@ -75,3 +75,14 @@ int ckpt_shared_set(struct ckpt_ctx *c, uint32_t id, int kind, void *obj)
 		c->n = id;
 	return 0;
 }
+
+uint64_t ckpt_vdso_hash(const struct k_kernel *k, const struct k_mobj *o)
+{
+	/* FNV-1a over the image: the same bytes, the same functions at the
+	 * same places (a guest's C library keeps pointers into it). */
+	const uint8_t *p = mobj_host(&k->mem, o);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (uint64_t i = 0; i < o->len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
