@@ -730,17 +730,16 @@ static void undo(struct restorer *s)
 		fs_ctx_put(t->fs);
 		free(t);
 	}
+	/* Processes outside the tree first (the record that failed, or all
+	 * of them when none became init): none has children. */
+	for (size_t i = 0; i < s->tgs.n; i++) {
+		struct k_thread_group *tg = s->tgs.v[i];
+		if (!tg->parent && tg != s->k->init)
+			tg_release(tg);
+	}
 	if (s->k->init != s->t0->tg) {
 		tg_release(s->k->init); /* and the children it holds */
 		s->k->init = s->t0->tg;
-	} else {
-		for (size_t i = 0; i < s->tgs.n; i++) {
-			struct k_thread_group *tg = s->tgs.v[i];
-			if (!tg->parent) {
-				free(tg->groups);
-				free(tg);
-			}
-		}
 	}
 }
 
