@@ -202,3 +202,53 @@ Test(ckpt_fuzz, mutated_state_server_is_refused_or_runs, .timeout = 600)
 	char *const args[] = {"--bind", repo, "--", state, "18080", NULL};
 	fuzz(args, repo, 60, 1000, true);
 }
+
+/* Crafted: the state server's child (a zombie) made a second process
+ * without a parent.  Refused, and what the restore had made freed (the
+ * ASan build reports a leak otherwise). */
+Test(ckpt_fuzz, a_second_process_without_a_parent_is_refused, .timeout = 120)
+{
+	char repo[4000], state[4100];
+	if (access(HUSK, X_OK) || !getcwd(repo, sizeof(repo)))
+		cr_skip_test("needs " HUSK);
+	snprintf(state, sizeof(state), "%s/build/special/ckpt_state", repo);
+	if (access(state, X_OK))
+		cr_skip_test("needs build/special/ckpt_state");
+	strcpy(dir, "/tmp/husk-ckfuzz-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	char snap[128], bad[128];
+	snprintf(snap, sizeof(snap), "%s/orig.snap", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.snap", dir);
+	char *const args[] = {"--bind", repo, "--", state, "18080", NULL};
+	make_snapshot(snap, args);
+	struct snap_reader *r;
+	char why[256];
+	cr_assert_eq(snap_open(snap, &r, why, sizeof(why)), 0, "%s", why);
+	size_t len;
+	const uint8_t *obj = snap_section(r, SNAP_SEC_OBJECTS, &len);
+	uint8_t *m = malloc(len);
+	memcpy(m, obj, len);
+	/* The second process record's parent pid (its fourth u32) to 0. */
+	struct snap_dec top, body;
+	snap_dec_init(&top, m, len);
+	uint32_t tag;
+	int tgs = 0;
+	while (snap_rec_next(&top, &tag, &body))
+		if (tag == 7 /* CK_TG */ && ++tgs == 2) {
+			memset(m + (body.p - m) + 12, 0, 4);
+			break;
+		}
+	cr_assert_eq(tgs, 2, "the state server has a child");
+	reseal(r, m, len, bad);
+	char *const rv[] = {HUSK, "restore", "--bind", repo, bad, NULL};
+	char err[8192];
+	int st = run(rv, 20000, err, sizeof(err));
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 125, "%d: %s", st, err);
+	cr_expect(strstr(err, "two processes without a parent"), "%s", err);
+	cr_expect(!strstr(err, "Sanitizer"), "%s", err);
+	free(m);
+	snap_close(r);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
