@@ -117,9 +117,10 @@ void unix_cred_of(const struct k_task *t, struct unix_cred *c);
 const char *unix_bound_node_path(const struct k_inode *ino);
 int unix_rebind(struct k_task *t, struct unix_end *e, const char *path);
 struct k_inode *unix_node_at(struct k_task *t, const char *path);
-/* Restored messages' bytes, counted as the sandbox counts what is queued
- * (false: past its bound). */
-bool unix_charge(size_t bytes);
+/* Whether the sandbox's queues have room for bytes more (messages cost
+ * their bytes and MSG_COST); a message at a queue's tail, counted. */
+bool unix_room(size_t bytes);
+void unix_queue_push(struct unix_queue *q, struct unix_msg *m);
 int unix_save(struct k_file *f, struct snap_enc *e, struct ckpt_ctx *c);
 /* An end of no task's (a restore's: its credentials are set after). */
 struct unix_end *unix_end_alloc(int type);

@@ -121,12 +121,21 @@ int unix_inflight_count(void)
 	return inflight;
 }
 
-bool unix_charge(size_t bytes)
+bool unix_room(size_t bytes)
 {
-	if (bytes > SANDBOX_BYTES - queued_bytes)
-		return false;
-	queued_bytes += bytes;
-	return true;
+	return bytes <= SANDBOX_BYTES - queued_bytes;
+}
+
+void unix_queue_push(struct unix_queue *q, struct unix_msg *m)
+{
+	if (q->tail)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->bytes += m->len + MSG_COST;
+	queued_bytes += m->len + MSG_COST;
+	q->nmsgs++;
 }
 
 void unix_queue_take(struct unix_queue *q, struct unix_msg **list)
@@ -280,7 +289,7 @@ static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int6
 		len = room;
 	if (len == 0 && e->type == SOCK_STREAM && !e->send_nfiles)
 		return 0;
-	if (queued_bytes + len + MSG_COST > SANDBOX_BYTES)
+	if (!unix_room(len + MSG_COST))
 		return -ENOBUFS;
 	struct unix_msg *m = calloc(1, sizeof(*m) + len);
 	if (!m)
@@ -302,14 +311,7 @@ static ssize_t unix_write(struct k_file *f, const struct iovec *iov, int n, int6
 		e->send_files = NULL;
 		e->send_nfiles = 0;
 	}
-	if (q->tail)
-		q->tail->next = m;
-	else
-		q->head = m;
-	q->tail = m;
-	q->bytes += len + MSG_COST;
-	queued_bytes += len + MSG_COST;
-	q->nmsgs++;
+	unix_queue_push(q, m);
 	k_file_notify();
 	return (ssize_t)len;
 }

@@ -126,10 +126,9 @@ static int restore_queue(struct snap_dec *d, struct ckpt_ctx *c, struct unix_que
 			err = -EBADMSG;
 			break;
 		}
-		struct unix_msg *m = calloc(1, sizeof(*m) + len);
-		if (!m || !unix_charge(len + MSG_COST)) {
-			free(m);
-			err = m ? -ENOBUFS : -ENOMEM;
+		struct unix_msg *m = unix_room(len + MSG_COST) ? calloc(1, sizeof(*m) + len) : NULL;
+		if (!m) {
+			err = unix_room(len + MSG_COST) ? -ENOMEM : -ENOBUFS;
 			break;
 		}
 		m->len = len;
@@ -137,13 +136,7 @@ static int restore_queue(struct snap_dec *d, struct ckpt_ctx *c, struct unix_que
 		m->cred = cred;
 		m->from = from;
 		memcpy(m->data, data, len);
-		if (q->tail)
-			q->tail->next = m;
-		else
-			q->head = m;
-		q->tail = m;
-		q->bytes += len + MSG_COST;
-		q->nmsgs++;
+		unix_queue_push(q, m);
 	}
 	/* (On an error the context keeps the queue: the restore fails, and
 	 * the sandbox with it.) */

@@ -189,17 +189,26 @@ Test(ckpt_fuzz, mutated_objects_are_refused_or_run, .timeout = 600)
 	fuzz(args, NULL, ROUNDS, 3000, false);
 }
 
-/* The e2e state server: a listener, pipe, eventfd, epolls one in another,
- * timerfd, POSIX timer, signalfd, a zombie, unix sockets, a /tmp file. */
-Test(ckpt_fuzz, mutated_state_server_is_refused_or_runs, .timeout = 600)
+/* The e2e state server (a listener, pipe, eventfd, epolls one in another,
+ * timerfd, POSIX timer, signalfd, a zombie, unix sockets, a /tmp file),
+ * run with the repository bound: its husk run arguments, or a skip. */
+static char repo[4000], state[4100];
+
+static void state_server(char *args[6])
 {
-	char repo[4000], state[4100];
 	if (access(HUSK, X_OK) || !getcwd(repo, sizeof(repo)))
 		cr_skip_test("needs " HUSK);
 	snprintf(state, sizeof(state), "%s/build/special/ckpt_state", repo);
 	if (access(state, X_OK))
 		cr_skip_test("needs build/special/ckpt_state");
-	char *const args[] = {"--bind", repo, "--", state, "18080", NULL};
+	char *a[] = {"--bind", repo, "--", state, "18080", NULL};
+	memcpy(args, a, sizeof(a));
+}
+
+Test(ckpt_fuzz, mutated_state_server_is_refused_or_runs, .timeout = 600)
+{
+	char *args[6];
+	state_server(args);
 	fuzz(args, repo, 60, 1000, true);
 }
 
@@ -208,18 +217,13 @@ Test(ckpt_fuzz, mutated_state_server_is_refused_or_runs, .timeout = 600)
  * ASan build reports a leak otherwise). */
 Test(ckpt_fuzz, a_second_process_without_a_parent_is_refused, .timeout = 120)
 {
-	char repo[4000], state[4100];
-	if (access(HUSK, X_OK) || !getcwd(repo, sizeof(repo)))
-		cr_skip_test("needs " HUSK);
-	snprintf(state, sizeof(state), "%s/build/special/ckpt_state", repo);
-	if (access(state, X_OK))
-		cr_skip_test("needs build/special/ckpt_state");
+	char *args[6];
+	state_server(args);
 	strcpy(dir, "/tmp/husk-ckfuzz-XXXXXX");
 	cr_assert(mkdtemp(dir));
 	char snap[128], bad[128];
 	snprintf(snap, sizeof(snap), "%s/orig.snap", dir);
 	snprintf(bad, sizeof(bad), "%s/bad.snap", dir);
-	char *const args[] = {"--bind", repo, "--", state, "18080", NULL};
 	make_snapshot(snap, args);
 	struct snap_reader *r;
 	char why[256];
