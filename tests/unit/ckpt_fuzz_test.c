@@ -103,23 +103,42 @@ static void reseal(const struct snap_reader *r, const void *obj, size_t len, con
 	cr_assert_eq(snap_writer_finish(w, NULL), 0);
 }
 
+/* What runargs runs, checkpointed into a fresh directory: the reader of
+ * its snapshot and the objects section (bad: where a mutated copy goes). */
+static struct snap_reader *checkpointed(char *const *runargs, char bad[128], const uint8_t **obj,
+					size_t *len)
+{
+	strcpy(dir, "/tmp/husk-ckfuzz-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	char snap[128];
+	snprintf(snap, sizeof(snap), "%s/orig.snap", dir);
+	snprintf(bad, 128, "%s/bad.snap", dir);
+	make_snapshot(snap, runargs);
+	struct snap_reader *r;
+	char why[256];
+	cr_assert_eq(snap_open(snap, &r, why, sizeof(why)), 0, "%s", why);
+	*obj = snap_section(r, SNAP_SEC_OBJECTS, len);
+	cr_assert(*obj && *len > 100);
+	return r;
+}
+
+static void done_with(struct snap_reader *r)
+{
+	snap_close(r);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 /* Mutates the objects of what runargs runs, checkpointed, rounds ways;
  * each restored (with --bind bind, if not NULL) must be refused with a reason
  * or run: a clean one runs to its end (server: until killed at ms). */
 static void fuzz(char *const *runargs, const char *bind, int rounds, int ms, bool server)
 {
-	strcpy(dir, "/tmp/husk-ckfuzz-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	char snap[128], bad[128];
-	snprintf(snap, sizeof(snap), "%s/orig.snap", dir);
-	snprintf(bad, sizeof(bad), "%s/bad.snap", dir);
-	make_snapshot(snap, runargs);
-	struct snap_reader *r;
-	char why[256];
-	cr_assert_eq(snap_open(snap, &r, why, sizeof(why)), 0, "%s", why);
+	char bad[128];
+	const uint8_t *obj;
 	size_t len;
-	const uint8_t *obj = snap_section(r, SNAP_SEC_OBJECTS, &len);
-	cr_assert(obj && len > 100);
+	struct snap_reader *r = checkpointed(runargs, bad, &obj, &len);
 	uint8_t *m = malloc(len + 64);
 	char *const resv[] = {HUSK, "restore", "--bind", (char *)bind, bad, NULL};
 	char *const resv_plain[] = {HUSK, "restore", bad, NULL};
@@ -170,10 +189,7 @@ static void fuzz(char *const *runargs, const char *bind, int rounds, int ms, boo
 	cr_log_info("ckpt_fuzz: %d refused, %d ran", refused, ran);
 	cr_assert_gt(refused, rounds / 4);
 	free(m);
-	snap_close(r);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	done_with(r);
 }
 
 /* busybox sleeping, with files of its own in /tmp (a directory, a hard
@@ -219,17 +235,10 @@ Test(ckpt_fuzz, a_second_process_without_a_parent_is_refused, .timeout = 120)
 {
 	char *args[6];
 	state_server(args);
-	strcpy(dir, "/tmp/husk-ckfuzz-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	char snap[128], bad[128];
-	snprintf(snap, sizeof(snap), "%s/orig.snap", dir);
-	snprintf(bad, sizeof(bad), "%s/bad.snap", dir);
-	make_snapshot(snap, args);
-	struct snap_reader *r;
-	char why[256];
-	cr_assert_eq(snap_open(snap, &r, why, sizeof(why)), 0, "%s", why);
+	char bad[128];
+	const uint8_t *obj;
 	size_t len;
-	const uint8_t *obj = snap_section(r, SNAP_SEC_OBJECTS, &len);
+	struct snap_reader *r = checkpointed(args, bad, &obj, &len);
 	uint8_t *m = malloc(len);
 	memcpy(m, obj, len);
 	/* The second process record's parent pid (its fourth u32) to 0. */
@@ -251,8 +260,5 @@ Test(ckpt_fuzz, a_second_process_without_a_parent_is_refused, .timeout = 120)
 	cr_expect(strstr(err, "two processes without a parent"), "%s", err);
 	cr_expect(!strstr(err, "Sanitizer"), "%s", err);
 	free(m);
-	snap_close(r);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	done_with(r);
 }
