@@ -686,6 +686,7 @@ struct k_task {
 	bool sleep_nointr;
 	int sleep_result;
 	int64_t sleep_until;           /* CLOCK_MONOTONIC ns; 0: no deadline */
+	int64_t guest_since;           /* resumed beside others (not alone) at; 0: alone, or told */
 	struct pollfd *sleep_fds;
 	int sleep_nfds;
 	bool exiting;                  /* this thread is to leave */
@@ -803,6 +804,8 @@ struct k_kernel {
 	struct k_task *tasks;     /* every task, newest first */
 	struct k_thread_group *init; /* pid 1 */
 	struct k_task *rq_head, *rq_tail; /* runnable tasks */
+	int nguest;               /* tasks running guest code (TASK_GUEST) */
+	int64_t shared_until;     /* guest threads took turns lately: till then, none is alone */
 	struct k_task *dead;      /* tasks whose fiber ended, to free */
 	uint64_t enosys_seen[8]; /* bitmap over syscall numbers, logged once */
 	uint64_t enosys_count;

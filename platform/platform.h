@@ -125,12 +125,15 @@ void *pf_ctx_owner(const struct pf_ctx *ctx);
 /* Runs the guest with regs until it stops; regs then hold its state. */
 int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev);
 /* The same in two halves, for a sentry that runs many contexts at once:
- * pf_ctx_resume lets the guest go (pin: keep it on the caller's CPU), or
- * returns 1 when there is a stop to report without running (a dead
+ * pf_ctx_resume lets the guest go, or returns 1 when there is a stop to report without running (a dead
  * context, an interrupt that came during an injection);
  * pf_wait_any reports a context that stopped (1), or none yet (0), and
- * pf_ctx_stopped turns that stop into an event and regs. */
-int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool pin);
+ * pf_ctx_stopped turns that stop into an event and regs.  alone: no
+ * other guest thread of the caller's runs now or lately (the platform
+ * then may give this one a CPU of its own, where it spins for answers;
+ * threads that take turns are better off sharing the caller's CPU, where
+ * a handoff is a switch and not a wakeup of another CPU). */
+int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool alone);
 int pf_wait_any(struct pf_ctx **ctx, int *status);
 int pf_ctx_stopped(struct pf_ctx *ctx, int status, pf_regs *regs, struct pf_event *ev);
 int pf_ctx_get_fpregs(struct pf_ctx *ctx, pf_fpregs *fp);
@@ -146,6 +149,11 @@ void pf_idle_disarm(void);
 
 /* Safe from any thread: makes a running context stop with PF_INTERRUPT. */
 void pf_ctx_interrupt(struct pf_ctx *ctx);
+/* A context resumed beside others has run guest code this long without a
+ * stop: it computes, and pf_ctx_long_run lets the platform move its
+ * thread to wherever the host finds room (not the sentry's CPU alone). */
+#define PF_LONG_RUN_NS 2000000
+void pf_ctx_long_run(struct pf_ctx *ctx);
 
 /* Host CPU time the context's guest code has used, in nanoseconds. */
 uint64_t pf_ctx_cputime_ns(struct pf_ctx *ctx);

@@ -42,6 +42,8 @@ static int64_t mono_ns(void)
 static void rq_push(struct k_task *t)
 {
 	struct k_kernel *k = t->k;
+	if (t->state == TASK_GUEST)
+		k->nguest--;
 	t->state = TASK_RUNNABLE;
 	t->rq_next = NULL;
 	if (k->rq_tail)
@@ -313,6 +315,22 @@ static void group_stop_wait(struct k_task *t)
 		k_sleep(t, &s);
 }
 
+/* Whether the task about to run guest code is the only one that does, now
+ * and lately (see pf_ctx_resume).  Threads that took turns in the last
+ * SHARE_NS likely will again: a platform moving them back and forth at
+ * each turn would cost more than the CPU of their own gains. */
+#define SHARE_NS 20000000
+static bool alone(struct k_kernel *k)
+{
+	if (k->nguest || k->rq_head) {
+		k->shared_until = mono_ns() + SHARE_NS;
+		return false;
+	}
+	if (k->shared_until && mono_ns() >= k->shared_until)
+		k->shared_until = 0;
+	return !k->shared_until;
+}
+
 static void task_main(void *arg)
 {
 	struct k_task *t = arg;
@@ -330,7 +348,9 @@ static void task_main(void *arg)
 			ckpt_park(t);
 			continue;
 		}
-		int r = pf_ctx_resume(t->ctx, &t->regs, k->ntasks == 1);
+		bool lone = alone(k);
+		t->guest_since = lone ? 0 : mono_ns();
+		int r = pf_ctx_resume(t->ctx, &t->regs, lone);
 		if (r < 0) {
 			k_log(k, "platform error: %s", strerror(-r));
 			task_exit_group(t, K_WKILLED(SIGKILL));
@@ -339,6 +359,7 @@ static void task_main(void *arg)
 		t->guest_status = 0;
 		if (r == 0) {
 			t->state = TASK_GUEST;
+			k->nguest++;
 			fiber_yield(); /* until the scheduler collects its stop */
 		}
 		struct pf_event ev;
@@ -434,6 +455,17 @@ static void gather(struct k_kernel *k, bool block)
 	for (struct k_task *t = k->tasks; t; t = t->next) {
 		if (t->state == TASK_GUEST && clock_due && (!wake || clock_due < wake))
 			wake = clock_due;
+		if (t->state == TASK_GUEST && t->guest_since) {
+			/* Beside others it shares the sentry's CPU, unless it
+			 * computes (see pf_ctx_resume). */
+			int64_t due = t->guest_since + PF_LONG_RUN_NS;
+			if (now >= due) {
+				pf_ctx_long_run(t->ctx);
+				t->guest_since = 0;
+			} else if (!wake || due < wake) {
+				wake = due;
+			}
+		}
 		if (t->state != TASK_SLEEPING)
 			continue;
 		if (t->sleep_until && now >= t->sleep_until) {

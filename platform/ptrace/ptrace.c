@@ -673,7 +673,7 @@ int pf_ctx_new(struct pf_as *as, struct pf_ctx **out)
 	if (c->tid == as->pid)
 		as->main_taken = true;
 	c->as = as;
-	c->bound_cpu = -1;
+	c->place_cpu = -1;
 	c->next = as->ctxs;
 	as->ctxs = c;
 	if (!systrap)
@@ -751,30 +751,59 @@ void pf_regs_init(pf_regs *r, const struct pf_as *as)
 	r->orig_rax = (uint64_t)-1;
 }
 
-int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool pin)
+static int ncpus = 1;
+
+/* Where a guest thread may run, relative to the sentry's CPU (cpu): a
+ * thread is moved only when that changes. */
+void pt_place(struct pf_ctx *ctx, enum pt_place where, int cpu)
 {
+	if (ncpus < 2 || cpu < 0)
+		return;
+	if (where == PT_ANY)
+		cpu = -1;
+	if (where == ctx->place && cpu == ctx->place_cpu)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (int i = 0; i < ncpus && i < CPU_SETSIZE; i++)
+		if (where == PT_ANY || (where == PT_WITH) == (i == cpu))
+			CPU_SET(i, &set);
+	if (sched_setaffinity(ctx->tid, sizeof(set), &set) == 0) {
+		ctx->place = where;
+		ctx->place_cpu = cpu;
+	}
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A run that ended now: was it a long one?  The thread then computes
+ * rather than calls the sentry, and is better off on another CPU. */
+void pt_run_ended(struct pf_ctx *ctx, int64_t now)
+{
+	ctx->long_run = now - ctx->resumed_at > PF_LONG_RUN_NS;
+}
+
+int pf_ctx_resume(struct pf_ctx *ctx, pf_regs *regs, bool alone)
+{
+	ctx->resumed_at = now_ns();
 	if (systrap)
-		return st_ctx_resume(ctx, regs, pin);
+		return st_ctx_resume(ctx, regs, alone);
 	/* The guest sees its mappings as the sentry left them. */
 	if (ctx->as && !ctx->dead && flush(ctx->as) != 0 && ctx->as->dead)
 		ctx->dead = true;
 	if (ctx->dead || !ctx->as || ctx->interrupt_pending)
 		return 1; /* pf_ctx_stopped reports it without running */
-	/* Keep a lone stub on the sentry thread's CPU: each stop then wakes
-	 * the tracer without a cross-CPU interrupt (gVisor's ptrace does the
-	 * same).  Several running at once may use every CPU. */
-	int cpu = pin ? sched_getcpu() : -1;
-	if (cpu != ctx->bound_cpu && (cpu >= 0 || ctx->bound_cpu >= 0)) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		if (cpu >= 0)
-			CPU_SET(cpu, &set);
-		else
-			for (int i = 0; i < CPU_SETSIZE; i++)
-				CPU_SET(i, &set);
-		if (sched_setaffinity(ctx->tid, sizeof(set), &set) == 0)
-			ctx->bound_cpu = cpu;
-	}
+	/* A stub that stops often stays on the sentry thread's CPU: each stop
+	 * then wakes the tracer without a cross-CPU interrupt (gVisor's
+	 * ptrace does the same), and a handoff between two guest threads is
+	 * two switches there.  One that computes between stops, beside
+	 * others, may use any CPU. */
+	pt_place(ctx, alone || !ctx->long_run ? PT_WITH : PT_ANY, sched_getcpu());
 	/* orig_rax -1: the host must never treat the resume as a syscall
 	 * restart. */
 	regs->orig_rax = (uint64_t)-1;
@@ -818,6 +847,8 @@ int pf_ctx_stopped(struct pf_ctx *ctx, int st, pf_regs *regs, struct pf_event *e
 {
 	if (systrap)
 		return st_ctx_stopped(ctx, regs, ev);
+	if (ctx->running)
+		pt_run_ended(ctx, now_ns());
 	memset(ev, 0, sizeof(*ev));
 	bool was_running = ctx->running;
 	ctx->running = false;
@@ -927,6 +958,14 @@ void pf_ctx_interrupt(struct pf_ctx *ctx)
 		syscall(SYS_tgkill, as->pid, ctx->tid, INTERRUPT_SIG);
 }
 
+void pf_ctx_long_run(struct pf_ctx *ctx)
+{
+	if (!ctx->running || ctx->dead)
+		return;
+	ctx->long_run = true;
+	pt_place(ctx, PT_ANY, systrap ? st_cpu() : sched_getcpu());
+}
+
 uint64_t pf_ctx_cputime_ns(struct pf_ctx *ctx)
 {
 	/* The stub's process CPU clock (Linux's MAKE_PROCESS_CPUCLOCK with
@@ -957,6 +996,7 @@ int pf_select(const char *name)
 			return err;
 	}
 	systrap = want;
+	ncpus = (int)sysconf(_SC_NPROCESSORS_CONF); /* (reads /sys: not once confined) */
 	return 0;
 }
 

@@ -51,10 +51,18 @@ struct pf_as {
 	struct pf_as *st_next;  /* systrap: every live address space */
 };
 
+/* Where a guest thread may run: anywhere, on the sentry's CPU alone, or
+ * on every CPU but the sentry's (unset: as its thread was made, which
+ * may be any of them). */
+enum pt_place { PT_UNSET, PT_ANY, PT_WITH, PT_AWAY };
+
 struct pf_ctx {
 	struct pf_as *as;
 	pid_t tid;
-	int bound_cpu;          /* the CPU the stub thread is pinned to, or -1 */
+	enum pt_place place;    /* where its thread may run (pt_place) */
+	int place_cpu;          /* the sentry's CPU then, or -1 */
+	int64_t resumed_at;     /* when it last went into the guest */
+	bool long_run;          /* its last (or this) run is longer than PF_LONG_RUN_NS */
 	bool running;           /* resumed, its stop not yet collected */
 	bool interrupt_pending; /* an interrupt arrived during an injection */
 	bool dead;              /* its host thread is gone */
@@ -63,14 +71,16 @@ struct pf_ctx {
 	struct pf_ctx *next;    /* in as->ctxs */
 	struct pf_ctx *hnext;   /* in the tid hash */
 	int slot;               /* systrap: its slot */
-	int64_t resumed_at;     /* systrap: when it last went into the guest */
 	bool collected;         /* systrap: its stop was reported by pf_wait_any */
+	bool spins;             /* systrap: resumed alone, it spins for answers */
 	int64_t intr_at;        /* systrap: when an unanswered interrupt was sent */
 	uint64_t intr_cpu;      /* systrap: its process's CPU time then */
 	struct pf_ctx *st_next; /* systrap: every context */
 };
 
 /* ptrace.c's stub machinery, for systrap.c. */
+void pt_place(struct pf_ctx *ctx, enum pt_place where, int cpu);
+void pt_run_ended(struct pf_ctx *ctx, int64_t now);
 long pt_inject(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 	       uint64_t a4, uint64_t a5);
 int pt_new_thread(struct pf_as *as, pid_t *tid);

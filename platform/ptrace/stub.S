@@ -190,13 +190,14 @@ husk_st_wait:
 	lea	husk_st_one(%rip), %rsi
 	mov	$8, %edx
 	syscall
-4:	mov	$SPIN_LOOPS, %ecx	/* the answer often comes quickly */
+4:	mov	MSG_SPIN(%rbx), %ecx	/* the answer often comes quickly */
 5:	cmpl	$ST_RESUME, MSG_STATE(%rbx)
 	je	7f
+	sub	$1, %ecx
+	jb	8f
 	pause
-	dec	%ecx
-	jnz	5b
-	movl	$1, MSG_SLEEPING(%rbx)
+	jmp	5b
+8:	movl	$1, MSG_SLEEPING(%rbx)
 	mfence
 6:	cmpl	$ST_RESUME, MSG_STATE(%rbx)
 	je	7f

@@ -95,6 +95,7 @@
 #define MSG_INTR 104    /* u32: an interrupt came during the fast path */
 #define MSG_FPDIRTY 108 /* u32: the sentry rewrote the fast frame's FPU state */
 #define MSG_FAST 112    /* u32: this stop came through the fast path */
+#define MSG_SPIN 116    /* u32: how long to spin for the answer (pause loops) */
 
 /* The signal the sentry interrupts a running guest thread with
  * (SIGSTKFLT), and the ones the stub's handler looks at itself. */
@@ -102,7 +103,8 @@
 #define SIGSEGV_NO 11
 #define SIGSYS_NO 31
 
-/* How long the stub spins for an answer before it sleeps (pause loops). */
+/* How long a stub on a CPU of its own spins for an answer before it
+ * sleeps (pause loops, about 40 us). */
 #define SPIN_LOOPS 4000
 
 #endif

@@ -83,6 +83,7 @@ static struct {
 	struct st_grave *graves;
 	bool fast;             /* the fast path (and so patching) works here */
 	int ncpus;
+	int cpu;               /* the sentry's, or -1 */
 	bool spin;             /* the last stop came within SPIN_NS */
 	bool reap_due;         /* the sentry slept: a SIGCHLD may have come */
 	int64_t next_reap;
@@ -167,11 +168,13 @@ int st_init(void)
 	 * sentry the scheduler moves next to its waker costs more than any
 	 * balance it gains; in a VM, far more). */
 	int cpu = sched_getcpu();
+	st.cpu = -1;
 	if (st.ncpus > 1 && cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
-		sched_setaffinity(0, sizeof(set), &set);
+		if (sched_setaffinity(0, sizeof(set), &set) == 0)
+			st.cpu = cpu;
 	}
 	memcpy(st.shm + GLOBAL_XMASK, &xmask, sizeof(xmask));
 	st.on = true;
@@ -187,6 +190,7 @@ fail:;
 }
 
 int st_shm_fd(void) { return st.shm_fd; }
+int st_cpu(void) { return st.cpu; }
 int st_doorbell_fd(void) { return st.doorbell; }
 
 /* ---- the zygote: the handler for every signal a guest stop comes as ---- */
@@ -600,7 +604,7 @@ void st_ctx_free(struct pf_ctx *c)
 		o->busy = false; /* reused once the thread is gone */
 }
 
-int st_ctx_resume(struct pf_ctx *c, pf_regs *regs, bool pin)
+int st_ctx_resume(struct pf_ctx *c, pf_regs *regs, bool alone)
 {
 	struct pf_as *as = c->as;
 	if (as && !c->dead && pt_flush(as) != 0 && as->dead)
@@ -616,22 +620,20 @@ int st_ctx_resume(struct pf_ctx *c, pf_regs *regs, bool pin)
 		return 1;
 	}
 	regs_to(uc, regs, c);
-	/* Both sides spin for each other: never on one CPU.  A lone guest
-	 * thread keeps off the sentry's (see st_init). */
-	int cpu = pin ? sched_getcpu() : -1;
-	if (cpu != c->bound_cpu && (cpu >= 0 || c->bound_cpu >= 0) && st.ncpus > 1) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		for (int i = 0; i < st.ncpus && i < CPU_SETSIZE; i++)
-			if (i != cpu)
-				CPU_SET(i, &set);
-		if (sched_setaffinity(c->tid, sizeof(set), &set) == 0)
-			c->bound_cpu = cpu;
-	}
+	/* A lone thread gets a CPU of its own (never the sentry's, see
+	 * st_init), and both sides spin for each other.  Threads that take
+	 * turns share the sentry's CPU and sleep as soon as they stop: a
+	 * handoff is then a switch there, where a wakeup of another CPU costs
+	 * tens of microseconds in a VM, and a spinning stub would only keep
+	 * its CPU from whoever is next.  One that computes between stops,
+	 * beside others, may use any CPU. */
+	c->spins = alone && st.ncpus > 1;
+	pt_place(c, alone ? PT_AWAY : c->long_run ? PT_ANY : PT_WITH, st.cpu);
+	__atomic_store_n((uint32_t *)(slot_host(c->slot) + MSG_SPIN), c->spins ? SPIN_LOOPS : 0,
+			 __ATOMIC_RELAXED);
 	c->running = true;
 	c->collected = false;
 	c->intr_at = 0;
-	c->resumed_at = now_ns();
 	release(c);
 	return 0;
 }
@@ -665,7 +667,8 @@ int st_wait_any(struct pf_ctx **out, int *status)
 			continue;
 		c->collected = true; /* reported once per stop */
 		c->intr_at = 0;
-		st.spin = now - c->resumed_at < SPIN_NS;
+		st.spin = c->spins && now - c->resumed_at < SPIN_NS;
+		pt_run_ended(c, now);
 		*out = c;
 		*status = 0;
 		return 1;
