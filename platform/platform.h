@@ -125,8 +125,9 @@ void *pf_ctx_owner(const struct pf_ctx *ctx);
 /* Runs the guest with regs until it stops; regs then hold its state. */
 int pf_ctx_run(struct pf_ctx *ctx, pf_regs *regs, struct pf_event *ev);
 /* The same in two halves, for a sentry that runs many contexts at once:
- * pf_ctx_resume lets the guest go, or returns 1 when there is a stop to report without running (a dead
- * context, an interrupt that came during an injection);
+ * pf_ctx_resume lets the guest go, or returns 1 when there is a stop to
+ * report without running (a dead context, an interrupt that came during
+ * an injection);
  * pf_wait_any reports a context that stopped (1), or none yet (0), and
  * pf_ctx_stopped turns that stop into an event and regs.  alone: no
  * other guest thread of the caller's runs now or lately (the platform

@@ -95,7 +95,9 @@
 #define MSG_INTR 104    /* u32: an interrupt came during the fast path */
 #define MSG_FPDIRTY 108 /* u32: the sentry rewrote the fast frame's FPU state */
 #define MSG_FAST 112    /* u32: this stop came through the fast path */
-#define MSG_SPIN 116    /* u32: how long to spin for the answer (pause loops) */
+/* u32: how long to spin for the answer (pause loops), set by the sentry at
+ * each resume; a guest that rewrites it only spends its own CPU time. */
+#define MSG_SPIN 116
 
 /* The signal the sentry interrupts a running guest thread with
  * (SIGSTKFLT), and the ones the stub's handler looks at itself. */
