@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -481,9 +482,17 @@ static int flush(struct pf_as *as)
 {
 	int n = as->nbatch;
 	if (!n || as->dead) {
+		as->nheld = 0;
 		drop_fds(as);
 		return as->dead ? -ESRCH : 0;
 	}
+	/* The files it held are let go at its end (room for that is kept). */
+	for (int i = 0; i < as->nheld; i++) {
+		uint64_t *e = as->batch[as->nbatch++];
+		e[0] = SYS_close, e[1] = HELD_FD + (uint64_t)i;
+	}
+	as->nheld = 0;
+	n = as->nbatch;
 	as->nbatch = 0;
 	int err = send_fds(as);
 	if (err) {
@@ -519,7 +528,7 @@ static int queue(struct pf_as *as, long nr, uint64_t a0, uint64_t a1, uint64_t a
 {
 	if (!as->batch)
 		return -ENOSYS;
-	if (as->nbatch == BATCH_MAX) {
+	if (as->nbatch + as->nheld >= BATCH_MAX) {
 		int err = flush(as);
 		if (err)
 			return err;
@@ -540,8 +549,18 @@ int pf_as_set_batch(struct pf_as *as, void *host, uint64_t off)
 		return (int)r;
 	as->batch = host;
 	as->nbatch = 0;
+	as->nheld = 0;
 	as->fdmsg = (uint8_t *)host + PAGE_SIZE;
 	return 0;
+}
+
+/* The held number of the file sb is, if the queued batch holds it. */
+static int held_find(const struct pf_as *as, const struct stat *sb)
+{
+	for (int i = 0; i < as->nheld; i++)
+		if (as->held[i].dev == sb->st_dev && as->held[i].ino == sb->st_ino)
+			return i;
+	return -1;
 }
 
 int pf_as_map_file(struct pf_as *as, uint64_t addr, uint64_t len, int prot, int fd,
@@ -553,21 +572,36 @@ int pf_as_map_file(struct pf_as *as, uint64_t addr, uint64_t len, int prot, int 
 		return -ENOSYS;
 	if (prot & PROT_WRITE)
 		return -EACCES;
-	/* Three entries: receive the file at STUB_RECV_FD, map, close. */
-	if (as->nbatch > BATCH_MAX - 3) {
+	struct stat sb;
+	if (fstat(fd, &sb) != 0)
+		return -errno;
+	int h = held_find(as, &sb);
+	/* A file new to the batch takes three entries (receive it at
+	 * STUB_RECV_FD, move it to its held number, close that one) and a
+	 * fourth at the batch's end; then one a mapping. */
+	if (as->nbatch + (h < 0 ? 5 : 1) + as->nheld > BATCH_MAX ||
+	    (h < 0 && as->nheld == HELD_MAX)) {
 		int err = flush(as);
 		if (err)
 			return err;
+		h = -1;
 	}
-	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (copy < 0)
-		return -errno;
-	if (as->nfds == 0)
-		fdmsg_init(as);
-	as->fds[as->nfds++] = copy;
-	queue(as, SYS_recvmsg, STUB_FDSOCK, FDMSG_ADDR, 0, 0, 0, 0);
-	queue(as, SYS_mmap, addr, len, (uint64_t)prot, MAP_SHARED | MAP_FIXED, STUB_RECV_FD, off);
-	queue(as, SYS_close, STUB_RECV_FD, 0, 0, 0, 0, 0);
+	if (h < 0) {
+		int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (copy < 0)
+			return -errno;
+		if (as->nfds == 0)
+			fdmsg_init(as);
+		as->fds[as->nfds++] = copy;
+		h = as->nheld++;
+		as->held[h].dev = sb.st_dev;
+		as->held[h].ino = sb.st_ino;
+		queue(as, SYS_recvmsg, STUB_FDSOCK, FDMSG_ADDR, 0, 0, 0, 0);
+		queue(as, SYS_dup3, STUB_RECV_FD, HELD_FD + (uint64_t)h, O_CLOEXEC, 0, 0, 0);
+		queue(as, SYS_close, STUB_RECV_FD, 0, 0, 0, 0, 0);
+	}
+	queue(as, SYS_mmap, addr, len, (uint64_t)prot, MAP_SHARED | MAP_FIXED,
+		 HELD_FD + (uint64_t)h, off);
 	return 0;
 }
 

@@ -21,6 +21,13 @@
  * kernel writes there only what guest code could itself, and the file
  * always lands at STUB_RECV_FD, whatever the message says. */
 #define FDMSG_ADDR (STUB_ADDR + 0x3000)
+/* A file a batch maps is received once and held in the stub, at
+ * HELD_FD + i, until the batch's end (the memory image backs most of a
+ * restored process's mappings): up to HELD_MAX at a time.  Below 64: a
+ * descriptor past a process's first 64 grows its table, which for a
+ * table its threads share waits out an RCU grace period (14 ms here). */
+#define HELD_FD 16
+#define HELD_MAX 8
 
 struct pf_ctx;
 
@@ -45,6 +52,11 @@ struct pf_as {
 	uint8_t *fdmsg;      /* the descriptor page as the sentry sees it */
 	int fds[BATCH_MAX];  /* copies of the files queued mappings receive */
 	int nfds;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} held[HELD_MAX];    /* the files the queued batch holds, at HELD_FD + i */
+	int nheld;
 	int main_cpu;        /* the CPU its main thread is pinned to (+1; 0: none) */
 	struct st_owned *owned; /* systrap: its slots */
 	int nowned, capowned;
