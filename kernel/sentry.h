@@ -687,6 +687,8 @@ struct k_task {
 	int sleep_result;
 	int64_t sleep_until;           /* CLOCK_MONOTONIC ns; 0: no deadline */
 	int64_t guest_since;           /* resumed beside others (not alone) at; 0: alone, or told */
+	uint32_t long_sleeps;          /* times it slept in the sentry for LONG_SLEEP_NS or more */
+	uint32_t quick;                /* its stops since the last of those (up to HOT_STOPS) */
 	struct pollfd *sleep_fds;
 	int sleep_nfds;
 	bool exiting;                  /* this thread is to leave */

@@ -28,6 +28,9 @@ struct k_task *k_current(void)
 	return cur;
 }
 
+/* A sleep in the sentry this long lets a guest thread's CPU go idle. */
+#define LONG_SLEEP_NS 1000000
+
 /* Between two looks at the memory used, at guest stops. */
 #define MEM_CHECK_NS 1000000
 
@@ -152,7 +155,10 @@ int k_sleep(struct k_task *t, const struct k_sleep *s)
 	t->sleep_nointr = s->nointr;
 	t->sleep_result = -ETIMEDOUT;
 	t->state = TASK_SLEEPING;
+	int64_t slept = mono_ns();
 	fiber_yield();
+	if (mono_ns() - slept >= LONG_SLEEP_NS)
+		t->long_sleeps++;
 	t->sleep_fds = NULL;
 	t->sleep_nfds = 0;
 	t->sleep_until = 0;
@@ -316,11 +322,16 @@ static void group_stop_wait(struct k_task *t)
 }
 
 /* Whether the task about to run guest code is the only one that does, now
- * and lately (see pf_ctx_resume).  Threads that took turns in the last
- * SHARE_NS likely will again: a platform moving them back and forth at
- * each turn would cost more than the CPU of their own gains. */
+ * and lately, and keeps calling the sentry (see pf_ctx_resume).  Threads
+ * that took turns in the last SHARE_NS likely will again: a platform
+ * moving them back and forth at each turn would cost more than the CPU
+ * of their own gains.  A task that just slept long (a server idle till a
+ * request came) goes on beside the sentry too, on a CPU that is awake:
+ * waking an idle one costs 100-300 us in a VM, and its CPU of its own
+ * will have gone idle.  HOT_STOPS stops later it has one again. */
 #define SHARE_NS 20000000
-static bool alone(struct k_kernel *k)
+#define HOT_STOPS 16
+static bool alone(struct k_kernel *k, const struct k_task *t)
 {
 	if (k->nguest || k->rq_head) {
 		k->shared_until = mono_ns() + SHARE_NS;
@@ -328,7 +339,7 @@ static bool alone(struct k_kernel *k)
 	}
 	if (k->shared_until && mono_ns() >= k->shared_until)
 		k->shared_until = 0;
-	return !k->shared_until;
+	return !k->shared_until && t->quick >= HOT_STOPS;
 }
 
 static void task_main(void *arg)
@@ -348,7 +359,7 @@ static void task_main(void *arg)
 			ckpt_park(t);
 			continue;
 		}
-		bool lone = alone(k);
+		bool lone = alone(k, t);
 		t->guest_since = lone ? 0 : mono_ns();
 		int r = pf_ctx_resume(t->ctx, &t->regs, lone);
 		if (r < 0) {
@@ -369,7 +380,12 @@ static void task_main(void *arg)
 			task_exit_group(t, K_WKILLED(SIGKILL));
 			break;
 		}
+		uint32_t slept = t->long_sleeps;
 		handle_stop(t, &ev);
+		if (t->long_sleeps != slept)
+			t->quick = 0;
+		else if (t->quick < HOT_STOPS)
+			t->quick++;
 		/* The memory file's size, looked at after stops at most every
 		 * MEM_CHECK_NS (an fstat costs as much as a fast syscall). */
 		int64_t now = mono_ns();
