@@ -345,8 +345,8 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	if (ifd >= 0)
 		close(ifd); /* the objects (and the copier) keep their own */
 	snap_close(r);
-	ckpt_hot_apply(k, hot, !err);
 	if (err) {
+		ckpt_hot_apply(k, hot, false);
 		ckpt_hot_abandon(k, path);
 		*why = reason;
 		ckpt_answer_restore(k, err, reason, 0);
@@ -357,6 +357,11 @@ int k_restore(const struct k_config *cfg, const char *path, int *status, const c
 	double ms = (double)(k_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 	k_log(k, "restored in %.3f ms", ms);
 	ckpt_answer_restore(k, 0, NULL, ms);
+	/* The hot pages are put in place after the answer: nothing can fail
+	 * any more, and the sentry does it while whoever asked wakes up and
+	 * sends the first request (here, 0.3-1 ms), before any guest code
+	 * runs. */
+	ckpt_hot_apply(k, hot, true);
 	if ((err = confine(k, why))) {
 		k_kill_all(k);
 		k_schedule(k, 0);
