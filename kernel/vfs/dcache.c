@@ -8,10 +8,15 @@
 
 #include "../sentry.h"
 
-#define HASH_BITS 14
 #define MAX_UNUSED 65536
+/* The hash table grows with the dentries it holds, one bucket each (a
+ * fixed one of 16384 buckets had a sandbox of ~100 dentries touch all of
+ * its 128 KiB, bucket by random bucket, and keep it). */
+#define MIN_BUCKETS 256
+#define MAX_BUCKETS (1u << 17)
 
-static struct k_dentry *table[1 << HASH_BITS];
+static struct k_dentry *few[MIN_BUCKETS], **table = few;
+static size_t nbuckets = MIN_BUCKETS, nhashed;
 static struct k_dentry lru = {.lru_prev = &lru, .lru_next = &lru};
 static size_t unused;
 
@@ -37,21 +42,47 @@ static void unhash(struct k_dentry *d)
 {
 	if (!d->hashed)
 		return;
-	struct k_dentry **pp = &table[d->hash & ((1 << HASH_BITS) - 1)];
+	struct k_dentry **pp = &table[d->hash & (nbuckets - 1)];
 	while (*pp && *pp != d)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = d->hnext;
 	d->hnext = NULL;
 	d->hashed = false;
+	nhashed--;
+}
+
+/* Twice the buckets, when there are more dentries than buckets; with no
+ * memory for that, the chains just grow longer. */
+static void grow(void)
+{
+	if (nhashed <= nbuckets || nbuckets >= MAX_BUCKETS)
+		return;
+	size_t n = nbuckets * 2;
+	struct k_dentry **t = calloc(n, sizeof(*t));
+	if (!t)
+		return;
+	for (size_t i = 0; i < nbuckets; i++)
+		for (struct k_dentry *d = table[i], *next; d; d = next) {
+			next = d->hnext;
+			struct k_dentry **slot = &t[d->hash & (n - 1)];
+			d->hnext = *slot;
+			*slot = d;
+		}
+	if (table != few)
+		free(table);
+	table = t;
+	nbuckets = n;
 }
 
 static void hash_in(struct k_dentry *d)
 {
-	struct k_dentry **slot = &table[d->hash & ((1 << HASH_BITS) - 1)];
+	struct k_dentry **slot = &table[d->hash & (nbuckets - 1)];
 	d->hnext = *slot;
 	*slot = d;
 	d->hashed = true;
+	nhashed++;
+	grow();
 }
 
 struct k_dentry *dentry_get(struct k_dentry *d)
@@ -142,7 +173,7 @@ struct k_dentry *dentry_root(struct k_inode *root)
 struct k_dentry *dentry_lookup(struct k_dentry *dir, const char *name, int *err)
 {
 	uint32_t h = name_hash(dir, name);
-	for (struct k_dentry *d = table[h & ((1 << HASH_BITS) - 1)]; d; d = d->hnext) {
+	for (struct k_dentry *d = table[h & (nbuckets - 1)]; d; d = d->hnext) {
 		if (d->hash != h || d->parent != dir || strcmp(d->name, name) != 0)
 			continue;
 		/* /proc's processes and fds come and go: ask it again. */
