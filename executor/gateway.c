@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -126,8 +127,13 @@ static void pump(struct gw *g);
 static void on_closed(uv_handle_t *h)
 {
 	struct relay *r = h->data;
+	struct gw *g = r->gw;
 	free(r->syn);
 	free(r);
+	/* Idle again: what the relays' buffers (64 KiB each, from the heap)
+	 * took goes back to the host, or an idle sandbox keeps it. */
+	if (!g->relays)
+		malloc_trim(0);
 }
 
 static void relay_close(struct relay *r, bool reset)
