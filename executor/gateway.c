@@ -104,6 +104,7 @@ struct gw {
 	int n_out, n_connecting, n_flows;
 	struct flow *flows;
 	uv_timer_t sweep;
+	uv_timer_t trim;       /* idle a while: the heap goes back to the host */
 	uint8_t dgram[65536]; /* one UDP datagram on its way */
 };
 
@@ -124,16 +125,25 @@ int ex_publish_parse(const char *s, struct ex_publish *out)
 
 static void pump(struct gw *g);
 
+/* Idle for TRIM_MS: what the relays' buffers (64 KiB each, from the
+ * heap) took goes back to the host, or an idle sandbox keeps it.  Not at
+ * each close: a client opening a connection a request would pay it. */
+#define TRIM_MS 100
+static void on_trim(uv_timer_t *t)
+{
+	struct gw *g = t->data;
+	if (!g->relays)
+		malloc_trim(0);
+}
+
 static void on_closed(uv_handle_t *h)
 {
 	struct relay *r = h->data;
 	struct gw *g = r->gw;
 	free(r->syn);
 	free(r);
-	/* Idle again: what the relays' buffers (64 KiB each, from the heap)
-	 * took goes back to the host, or an idle sandbox keeps it. */
 	if (!g->relays)
-		malloc_trim(0);
+		uv_timer_start(&g->trim, on_trim, TRIM_MS, 0);
 }
 
 static void relay_close(struct relay *r, bool reset)
@@ -691,6 +701,8 @@ static __attribute__((noreturn)) void serve(int link_fd, const int *lfd,
 	g.timer.data = &g;
 	uv_timer_init(g.loop, &g.sweep);
 	g.sweep.data = &g;
+	uv_timer_init(g.loop, &g.trim);
+	g.trim.data = &g;
 	uv_poll_init(g.loop, &g.link, link_fd);
 	g.link.data = &g;
 	uv_poll_start(&g.link, UV_READABLE | UV_DISCONNECT, on_link);
