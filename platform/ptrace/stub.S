@@ -191,6 +191,9 @@ husk_st_wait:
 	mov	$8, %edx
 	syscall
 4:	mov	MSG_SPIN(%rbx), %ecx	/* the answer often comes quickly */
+	cmp	$SPIN_LOOPS, %ecx	/* (the guest can write it: at most that) */
+	jbe	5f
+	mov	$SPIN_LOOPS, %ecx
 5:	cmpl	$ST_RESUME, MSG_STATE(%rbx)
 	je	7f
 	sub	$1, %ecx

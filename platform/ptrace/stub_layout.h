@@ -96,7 +96,9 @@
 #define MSG_FPDIRTY 108 /* u32: the sentry rewrote the fast frame's FPU state */
 #define MSG_FAST 112    /* u32: this stop came through the fast path */
 /* u32: how long to spin for the answer (pause loops), set by the sentry at
- * each resume; a guest that rewrites it only spends its own CPU time. */
+ * each resume; the stub spins SPIN_LOOPS at most, whatever a guest that
+ * rewrites it says, so that a stub told to sleep beside the sentry never
+ * spins there for long. */
 #define MSG_SPIN 116
 
 /* The signal the sentry interrupts a running guest thread with

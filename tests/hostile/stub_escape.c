@@ -13,6 +13,9 @@
  *     pointing at guest memory dressed as a slot, and from a thread whose
  *     gs is another thread's slot, and looping in its wait with the alarm
  *     that should end it absorbed (the sentry kills it)
+ *   - tell its own slot to spin for ever before each of ten 10 ms sleeps
+ *     (a stub that obeyed would burn the whole 100 ms, on the sentry's
+ *     CPU; it spins 40 us at most)
  *   - scribble over the page through which the stub receives the host
  *     files it maps, before and while mapping one: a view that shows
  *     another file's bytes counts as an escape
@@ -29,6 +32,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STUB 0x7fffffff0000UL
@@ -293,6 +297,24 @@ static void wait_loop(uint64_t unused)
 	__asm__ volatile("mov %0, %%rbx\n\tjmp *%1" : : "r"(gs), "r"(at) : "rbx", "memory");
 }
 
+/* systrap: the slot's spin count (MSG_SPIN) at its largest before each
+ * sleep; the process's CPU time must stay far below the time slept. */
+static void spin_forever(uint64_t unused)
+{
+	(void)unused;
+	uint64_t gs;
+	__asm__ volatile("rdgsbase %0" : "=r"(gs));
+	struct timespec a, b, nap = {0, 10000000};
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+	for (int i = 0; i < 10; i++) {
+		*(volatile uint32_t *)(gs + 116) = 0xffffffffu;
+		syscall(SYS_nanosleep, &nap, NULL);
+	}
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	_exit(ms < 50 ? 1 : 2);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -350,6 +372,7 @@ int main(void)
 		probe("fast path: gs at a fake slot", fake_slot, 0);
 		probe("fast path: another thread's slot", other_slot, 0);
 		probe("fast path: spinning in the stub's wait", wait_loop, 0);
+		probe("slot told to spin for ever", spin_forever, 0);
 	} else {
 		printf("fast path: none\n");
 	}
