@@ -62,6 +62,11 @@ int pf_as_set_batch(struct pf_as *as, void *host, uint64_t off);
 /* Maps [addr, addr+len) to memfd offset off, shared, with prot. */
 int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot,
 	      uint64_t off);
+/* The same, with the host's page tables filled now (MAP_POPULATE): for
+ * memory already in the memory file that the guest is about to touch,
+ * which would otherwise cost a host fault a page. */
+int pf_as_map_populated(struct pf_as *as, uint64_t addr, uint64_t len, int prot,
+			uint64_t off);
 /* Maps [addr, addr+len) to offset off of the host file fd (open
  * read-only: the mapping can never write it), shared, with prot (no
  * PROT_WRITE).  Needs a batch page (pf_as_set_batch); fd is the caller's

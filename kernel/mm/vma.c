@@ -785,7 +785,10 @@ int mm_cow_range(struct k_mm *mm, uint64_t addr, uint64_t len)
 
 /* Puts copy (its pages at pgoff on, taking the caller's reference) in
  * the place of [lo, hi), a piece of one copy-on-write VMA: that piece is
- * the mm's own from now on. */
+ * the mm's own from now on.  The guest writes those pages next (a write
+ * fault, or the pages it wrote first last time), so the host maps them
+ * all now: a shared mapping's read-filled entries are writable, and the
+ * write then costs no host fault. */
 static bool cow_put(struct k_mm *mm, uint64_t lo, struct k_mobj *copy,
 		    uint64_t pgoff)
 {
@@ -794,8 +797,8 @@ static bool cow_put(struct k_mm *mm, uint64_t lo, struct k_mobj *copy,
 	v->mobj = copy;
 	v->pgoff = pgoff;
 	v->flags &= ~(VMA_COW | VMA_FORKED);
-	return pf_as_map(mm->as, v->start, v->end - v->start, host_prot(v, v->prot),
-			 copy->off + pgoff) == 0;
+	return pf_as_map_populated(mm->as, v->start, v->end - v->start,
+				   host_prot(v, v->prot), copy->off + pgoff) == 0;
 }
 
 /* Gives [lo, hi) (in one copy-on-write VMA) a copy of its own, in one

@@ -623,6 +623,12 @@ int pf_as_map(struct pf_as *as, uint64_t addr, uint64_t len, int prot, uint64_t 
 		      off);
 }
 
+int pf_as_map_populated(struct pf_as *as, uint64_t addr, uint64_t len, int prot, uint64_t off)
+{
+	return change(as, SYS_mmap, addr, len, (uint64_t)prot,
+		      MAP_SHARED | MAP_FIXED | MAP_POPULATE, STUB_MEMFD, off);
+}
+
 int pf_as_reserve(struct pf_as *as, uint64_t addr, uint64_t len)
 {
 	return change(as, SYS_mmap, addr, len, PROT_NONE,
