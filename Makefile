@@ -7,12 +7,12 @@ CC      ?= gcc
 CFLAGS  := -std=gnu17 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -MMD -MP -Ibuild/gen
 OPT     := -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDLIBS  := -ljansson -lseccomp -luv -llz4 -lxxhash -lrt
+LDLIBS  := -ljansson -lseccomp -luv -llz4 -lxxhash -lmicrohttpd -larchive -lcrypto -lrt
 
 # kernel/vdso/ is guest code: built apart into build/vdso/vdso.so, which
 # kernel/exec/vdso_image.S embeds.
 SRCS := $(filter-out kernel/vdso/%,$(wildcard cmd/*.c platform/*.c platform/*/*.c kernel/*.c \
-	kernel/*/*.c gofer/*.c netstack/*.c executor/*.c snapshot/*.c))
+	kernel/*/*.c gofer/*.c netstack/*.c executor/*.c snapshot/*.c api/*.c))
 ASMS := $(wildcard platform/*/*.S kernel/*/*.S)
 LIB_SRCS := $(filter-out cmd/%,$(SRCS))
 
@@ -37,7 +37,7 @@ BENCH_BINS := $(patsubst loadtest/guest/%.c,build/bench/%,$(BENCH_SRCS))
 # Debian packages: the build, the unit tests, the guest corpus, and the
 # programs the tests run.
 DEPS := gcc make libc6-dev libjansson-dev libseccomp-dev libuv1-dev liblz4-dev libxxhash-dev \
-	libcriterion-dev musl-tools busybox-static bc python3 nodejs
+	libmicrohttpd-dev libarchive-dev libssl-dev libcriterion-dev musl-tools busybox-static bc python3 nodejs
 
 .PHONY: all deps test test-unit test-guest bench clean
 all: bin/husk

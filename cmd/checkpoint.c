@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../executor/executor.h"
 #include "cmd.h"
 
 /* How long a checkpoint may take (freezing, then writing memory). */
@@ -33,48 +34,20 @@ static int usage(void)
  * answer: 0 and the answer in buf when it says ok, else 1 (said why). */
 static int send_request(const char *control, const char *text, int fd, char *buf, size_t size)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(control) >= sizeof(a.sun_path)) {
-		fprintf(stderr, "husk: %s: path too long for a socket\n", control);
-		return 1;
-	}
-	strcpy(a.sun_path, control);
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		fprintf(stderr, "husk: cannot reach %s: %s\n", control, strerror(errno));
-		if (s >= 0)
-			close(s);
-		return 1;
-	}
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {(void *)text, strlen(text)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	json_t *req = json_loads(text, 0, NULL), *rep = NULL;
+	char why[512];
+	int err = req ? ex_control_call(control, req, fd, REPLY_TIMEOUT_MS, &rep, why, sizeof(why))
+		      : -EINVAL;
+	json_decref(req);
 	int rc = 1;
-	ssize_t n = -1;
-	struct pollfd p = {s, POLLIN, 0};
-	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
-		fprintf(stderr, "husk: cannot send the request: %s\n", strerror(errno));
-	else if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
-		fprintf(stderr, "husk: no answer from the sandbox\n");
-	else if ((n = recv(s, buf, size - 1, 0)) <= 0)
-		fprintf(stderr, "husk: the sandbox closed the connection\n");
-	close(s);
-	if (n <= 0)
-		return 1;
-	buf[n] = 0;
-	json_t *rep = json_loads(buf, 0, NULL);
-	if (!rep) {
-		fprintf(stderr, "husk: a garbled answer\n");
-	} else if (!json_is_true(json_object_get(rep, "ok"))) {
-		json_t *why = json_object_get(rep, "error");
-		fprintf(stderr, "husk: %s\n", json_is_string(why) ? json_string_value(why) : "failed");
-	} else {
+	if (err)
+		fprintf(stderr, "husk: %s\n", req ? why : "bad request");
+	else if (!json_is_true(json_object_get(rep, "ok")))
+		fprintf(stderr, "husk: %s\n", why);
+	else {
+		char *t = json_dumps(rep, JSON_COMPACT);
+		snprintf(buf, size, "%s", t ? t : "{}");
+		free(t);
 		rc = 0;
 	}
 	json_decref(rep);

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"  --egress POLICY     where the guest may connect: none (default), all, or\n"
 		"                      CIDR,... (never the host's loopback, link-local, or\n"
 		"                      the node's own ports)\n"
+		"  --cwd DIR           the guest's working directory (default: the caller's)\n"
 		"  --control PATH      a socket husk checkpoint can reach this sandbox by\n"
 		"  --debug             log sentry events on stderr\n"
 		"\n"

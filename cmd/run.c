@@ -128,6 +128,7 @@ static int run_main(int argc, char **argv, bool restore)
 	int npubs = 0;
 	struct ex_egress egress = {0}; /* none */
 	const char *control = NULL;
+	const char *cwd_arg = NULL; /* the guest's working directory */
 	bool wait_load = false; /* restore: boot now, take the snapshot from husk load */
 	int i = 1;
 	for (; i < argc; i++) {
@@ -208,6 +209,13 @@ static int run_main(int argc, char **argv, bool restore)
 		} else if ((strcmp(a, "--control") == 0 && i + 1 < argc) ||
 			   strncmp(a, "--control=", 10) == 0) {
 			control = a[9] == '=' ? a + 10 : argv[++i];
+		} else if ((strcmp(a, "--cwd") == 0 && i + 1 < argc) || strncmp(a, "--cwd=", 6) == 0) {
+			cwd_arg = a[5] == '=' ? a + 6 : argv[++i];
+			if (cwd_arg[0] != '/') {
+				fprintf(stderr, "husk run: --cwd wants an absolute path, not '%s'\n",
+					cwd_arg);
+				return 2;
+			}
 		} else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
 			root_spec = argv[++i];
 		} else if (strncmp(a, "--root=", 7) == 0) {
@@ -270,7 +278,9 @@ static int run_main(int argc, char **argv, bool restore)
 	}
 	/* Like runsc do: the guest starts in the caller's directory. */
 	char cwd[PATH_MAX];
-	if (getcwd(cwd, sizeof(cwd)))
+	if (cwd_arg)
+		cfg.cwd = cwd_arg;
+	else if (getcwd(cwd, sizeof(cwd)))
 		cfg.cwd = cwd;
 	cfg.spec = &spec;
 	cfg.gofer_sock = sock;

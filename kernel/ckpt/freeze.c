@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../netstack/netstack.h"
 #include "ckpt.h"
 
 /* Tasks that do not reach a syscall boundary by then fail the request
@@ -66,6 +67,32 @@ void ckpt_thaw(struct k_kernel *k)
 
 static int take_fd(struct msghdr *mh, ssize_t n);
 
+/* {"op": "listening", "port": N}: whether a guest TCP socket listens on
+ * port N (any address), which is when a function is ready to serve (as
+ * Cloud Run's TCP startup probe sees it, without connecting). */
+static void answer_listening(struct k_kernel *k, json_t *port)
+{
+	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+	    json_integer_value(port) > 65535) {
+		reply_error(k, "\"port\" wants a number from 1 to 65535");
+		return;
+	}
+	struct ns_stack *s = k_net_stack(k);
+	struct ns_conn c[64];
+	bool found = false;
+	int n = s ? ns_tcp_list(s, c, (int)ARRAY_LEN(c)) : 0;
+	struct ns_conn *all = c; /* (more than fit: a buffer for them all) */
+	if (n > (int)ARRAY_LEN(c) && (all = calloc((size_t)n, sizeof(*all))))
+		n = ns_tcp_list(s, all, n);
+	else if (n > (int)ARRAY_LEN(c))
+		n = (int)ARRAY_LEN(c), all = c;
+	for (int i = 0; i < n && !found; i++)
+		found = all[i].state == 10 /* LISTEN */ && all[i].lport == json_integer_value(port);
+	if (all != c)
+		free(all);
+	reply(k, json_pack("{s:b, s:b}", "ok", 1, "listening", found));
+}
+
 /* A request on the connection: a checkpoint starts, or the answer is an
  * error at once. */
 static void request(struct k_kernel *k)
@@ -89,8 +116,15 @@ static void request(struct k_kernel *k)
 	json_error_t jerr;
 	json_t *req = json_loads(buf, 0, &jerr);
 	json_t *op = req ? json_object_get(req, "op") : NULL;
+	if (json_is_string(op) && !strcmp(json_string_value(op), "listening")) {
+		answer_listening(k, json_object_get(req, "port"));
+		json_decref(req);
+		end_request(k);
+		return;
+	}
 	if (!json_is_string(op) || strcmp(json_string_value(op), "checkpoint")) {
-		reply_error(k, "unknown request (only {\"op\": \"checkpoint\"} is known)");
+		reply_error(k, "unknown request ({\"op\": \"checkpoint\"} or "
+			       "{\"op\": \"listening\", \"port\": N} are known)");
 		json_decref(req);
 		end_request(k);
 		return;
