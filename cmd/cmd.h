@@ -6,5 +6,6 @@ int cmd_run(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static void usage(FILE *f)
 		"usage: husk COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
+		"  serve [OPTIONS]                   the node: deploy functions, serve requests\n"
 		"  run [OPTIONS] -- PROG [ARGS...]   run PROG in a new sandbox\n"
 		"  gofer --fd N --spec JSON          serve a sandbox's files (started by run)\n"
 		"  help                              this text\n"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
 		"  --cwd DIR           the guest's working directory (default: the caller's)\n"
 		"  --control PATH      a socket husk checkpoint can reach this sandbox by\n"
 		"  --debug             log sentry events on stderr\n"
+		"  --die-with-parent   end (SIGKILL) when the process that started it ends\n"
 		"\n"
 		"husk checkpoint --control PATH [--leave-running] [--no-compress] FILE\n"
 		"  saves the sandbox husk run --control PATH runs into FILE (then it ends,\n"
@@ -41,7 +43,15 @@ static void usage(FILE *f)
 		"husk restore [husk run options] --control PATH --wait\n"
 		"  a sandbox started ahead, waiting for husk load to give it a snapshot\n"
 		"husk load --control PATH FILE\n"
-		"  hands FILE to the sandbox waiting on PATH\n");
+		"  hands FILE to the sandbox waiting on PATH\n"
+		"\n"
+		"husk serve options:\n"
+		"  --api HOST:PORT     the control plane's API (default 127.0.0.1:8080)\n"
+		"  --listen HOST:PORT  where functions are invoked (default 127.0.0.1:8081)\n"
+		"  --state DIR         functions, snapshots and the API token (default ./var/husk)\n"
+		"  --token TOKEN       the API's bearer token (default: made into DIR/token)\n"
+		"  --runtimes DIR      runtime manifests (default: runtimes/ beside bin/)\n"
+		"  --platform NAME     how the sandboxes run guest code\n");
 }
 
 int main(int argc, char **argv)
@@ -52,6 +62,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "load") == 0)
 		return cmd_load(argc - 1, argv + 1);
 	if (strcmp(argv[1], "restore") == 0)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -202,6 +204,11 @@ static int run_main(int argc, char **argv, bool restore)
 						"(at most %d), not '%s'\n", EX_EGRESS_MAX, v);
 				return 2;
 			}
+		} else if (strcmp(a, "--die-with-parent") == 0) {
+			/* (The node's sandboxes: none outlives a node killed.) */
+			pid_t parent = getppid();
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+				return 125;
 		} else if (restore && strcmp(a, "--no-image") == 0) {
 			cfg.restore_eager = true;
 		} else if (restore && strcmp(a, "--wait") == 0) {

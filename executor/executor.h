@@ -92,12 +92,14 @@ bool ex_code_path_ok(const char *path);
  * (a static string). */
 int ex_code_write(int dirfd, const char *path, const void *data, size_t len, bool exec,
 		  struct ex_code_limits *lim, const char **why);
-/* Unpacks a tar (plain, gzip, bzip2 or xz) or zip archive held in
+/* Unpacks a tar (plain, gzip or bzip2) or zip archive held in
  * data[0, len) under dirfd with ex_code_write's rules: regular files and
  * directories only (a link of either kind, a device or a FIFO refuses
  * the whole archive), a leading "./" allowed, an entry's exec bit kept.
  * 0 or -errno (-EINVAL for a refused archive, -EFBIG/-E2BIG past the
- * bounds), with why[0, whylen) saying which entry and why.  What was
+ * bounds, -EEXIST/-ENOTDIR for entries that collide), with why[0,
+ * whylen) saying which entry and why.  Directories ex_code_write makes
+ * count as files.  What was
  * written before a refusal stays: the caller removes the directory. */
 int ex_code_unpack(int dirfd, const void *data, size_t len, struct ex_code_limits *lim,
 		   char *why, size_t whylen);
