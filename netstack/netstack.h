@@ -137,7 +137,8 @@ struct ns_stats {
 		tcp_in_segs, tcp_out_segs, tcp_retrans_segs, tcp_in_errs, tcp_out_rsts,
 		tcp_in_csum_errors, tcp_listen_drops, tcp_fast_retrans, tcp_timeouts,
 		tcp_ooo_drops, tcp_syncookies_sent, tcp_syncookies_recv,
-		tcp_syncookies_failed, tcp_challenge_acks, tcp_acks_rate_limited;
+		tcp_syncookies_failed, tcp_challenge_acks, tcp_acks_rate_limited,
+		tcp_time_wait_reaped; /* TIME_WAIT cut short: the table was full */
 	uint64_t tcp_mem_bytes; /* what TCP's queues hold now (64 MiB at most) */
 	uint64_t backlog_drops;
 };

@@ -110,9 +110,29 @@ void ring_drop(struct ring *r, size_t n)
 }
 
 /* ---- the table ---- */
+
+/* The table is full: a connection the user has closed that waits out
+ * TIME_WAIT makes room, the one nearest its end.  Linux does the same in
+ * effect (past tcp_max_tw_buckets a closing socket skips TIME_WAIT), so
+ * a server closing connections faster than MAX_TCBS a minute keeps
+ * accepting; the risk, an old segment landing in a new connection on the
+ * same ports, is the one Linux takes. */
+static bool reap_time_wait(struct ns_stack *s)
+{
+	struct ns_tcp *oldest = NULL;
+	for (struct ns_tcp *t = s->tcps; t; t = t->next)
+		if (t->state == TCP_TIME_WAIT && t->orphan && (!oldest || t->t_wait < oldest->t_wait))
+			oldest = t;
+	if (!oldest)
+		return false;
+	s->st.tcp_time_wait_reaped++;
+	tcp_done(oldest, 0); /* (an orphan: it goes) */
+	return true;
+}
+
 struct ns_tcp *tcp_new(struct ns_stack *s)
 {
-	if (s->ntcbs >= MAX_TCBS)
+	if (s->ntcbs >= MAX_TCBS && !reap_time_wait(s))
 		return NULL;
 	struct ns_tcp *t = calloc(1, sizeof(*t));
 	if (!t)

@@ -705,3 +705,29 @@ Test(tcp, challenge_acks_are_rate_limited)
 	ns_tcp_close(c);
 	ns_tcp_close(s);
 }
+
+/* A server that closes first leaves each connection in TIME_WAIT for a
+ * minute: more of them than the table holds must not stop it accepting
+ * (the oldest closed one makes room, as Linux's tcp_max_tw_buckets). */
+Test(tcp, time_wait_does_not_fill_the_table, .timeout = 300)
+{
+	struct ns_tcp *l;
+	cr_assert_eq(ns_tcp_open(net.st[0], &l), 0);
+	cr_assert_eq(ns_tcp_bind(l, 0, 90), 0);
+	cr_assert_eq(ns_tcp_listen(l, 16), 0);
+	for (int i = 0; i < 5000; i++) {
+		struct ns_tcp *c, *s;
+		cr_assert_eq(ns_tcp_open(net.st[1], &c), 0, "connection %d", i);
+		cr_assert_eq(ns_tcp_connect(c, A_ADDR, 90), -EINPROGRESS, "connection %d", i);
+		run_for(&net, 10 * MS);
+		cr_assert_eq(ns_tcp_accept(l, &s), 0, "connection %d accepted", i);
+		ns_tcp_close(s);
+		run_for(&net, 2 * MS);
+		ns_tcp_close(c);
+		run_for(&net, 2 * MS);
+	}
+	struct ns_stats st;
+	ns_stats_get(net.st[0], &st);
+	cr_assert_gt(st.tcp_time_wait_reaped, 0);
+	ns_tcp_close(l);
+}
