@@ -25,45 +25,6 @@
 #define GUEST_PORT 8080 /* $PORT, as Cloud Run sets it */
 #define MANIFEST_MAX (64 * 1024)
 
-struct ex_code_pending {
-	json_t *files;
-	void *archive;
-	size_t archive_len;
-};
-
-struct ex_code_pending *code_take(const struct ex_code *code, char *why, size_t n)
-{
-	struct ex_code_pending *c = calloc(1, sizeof(*c));
-	if (!c) {
-		snprintf(why, n, "out of memory");
-		return NULL;
-	}
-	if (code->files)
-		c->files = json_deep_copy(code->files);
-	if (code->archive && code->archive_len) {
-		c->archive = malloc(code->archive_len);
-		if (c->archive) {
-			memcpy(c->archive, code->archive, code->archive_len);
-			c->archive_len = code->archive_len;
-		}
-	}
-	if ((code->files && !c->files) || (code->archive_len && !c->archive)) {
-		code_free(c);
-		snprintf(why, n, "out of memory");
-		return NULL;
-	}
-	return c;
-}
-
-void code_free(struct ex_code_pending *c)
-{
-	if (!c)
-		return;
-	json_decref(c->files);
-	free(c->archive);
-	free(c);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -156,19 +117,22 @@ static int write_root(struct ex_node *node, struct ex_rev *rev, json_t *manifest
 	return err;
 }
 
-/* The code, into rev-N/code. */
-static int write_code(struct ex_rev *rev, struct ex_code_pending *code, char *why, size_t n)
+/* The code, written where the deploy's call can still refuse it: a
+ * directory of its own under trash/ (renamed into the revision once it
+ * has one), so a bad archive is the caller's 400, not a failed deploy. */
+int code_stage(struct ex_node *node, const struct ex_code *code, const char *handler, char *dir,
+	       size_t size, char *why, size_t n)
 {
-	char dir[PATH_MAX + 8];
-	snprintf(dir, sizeof(dir), "%s/code", rev->dir);
-	if (mkdir(rev->dir, 0700) != 0 || mkdir(dir, 0755) != 0) {
-		snprintf(why, n, "cannot make %.300s: %s", dir, strerror(errno));
-		return -errno;
+	if (snprintf(dir, size, "%s/trash/stage-XXXXXX", node->state_dir) >= (int)size ||
+	    !mkdtemp(dir) || chmod(dir, 0755) != 0) {
+		snprintf(why, n, "cannot make a directory for the code: %s", strerror(errno));
+		return -EIO;
 	}
 	int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0) {
-		snprintf(why, n, "cannot open %.300s: %s", dir, strerror(errno));
-		return -errno;
+		snprintf(why, n, "cannot open the code's directory: %s", strerror(errno));
+		rm_tree(dir);
+		return -EIO;
 	}
 	struct ex_code_limits lim = {0};
 	int err = 0;
@@ -178,17 +142,21 @@ static int write_code(struct ex_rev *rev, struct ex_code_pending *code, char *wh
 		json_object_foreach(code->files, key, v) {
 			const char *w = "";
 			/* A handler is run: its file gets the exec bit. */
-			bool exec = !strcmp(key, rev->cfg.handler);
-			err = ex_code_write(dfd, key, json_string_value(v), json_string_length(v), exec,
-					    &lim, &w);
+			err = ex_code_write(dfd, key, json_string_value(v), json_string_length(v),
+					    !strcmp(key, handler), &lim, &w);
 			if (err) {
 				snprintf(why, n, "files: '%.200s': %s", key, w);
 				break;
 			}
 		}
-	if (!err && code->archive)
-		err = ex_code_unpack(dfd, code->archive, code->archive_len, &lim, why, n);
+	if (!err && code->archive) {
+		char w[512];
+		if ((err = ex_code_unpack(dfd, code->archive, code->archive_len, &lim, w, sizeof(w))))
+			snprintf(why, n, "archive: %s", w);
+	}
 	close(dfd);
+	if (err)
+		rm_tree(dir);
 	return err;
 }
 
@@ -312,6 +280,8 @@ static pid_t spawn(json_t *args, int *out)
 		close(p[0]);
 		return -err;
 	}
+	/* (Read between the readiness checks: never blocks.) */
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	*out = p[0];
 	return pid;
 }
@@ -452,15 +422,12 @@ static void *deploy_main(void *arg)
 	struct output *o = calloc(1, sizeof(*o));
 	json_t *manifest = manifest_load(node, rev->cfg.runtime, why, sizeof(why));
 	int rc = -1;
-	if (o && manifest && !write_code(rev, rev->code, why, sizeof(why)) &&
-	    !write_root(node, rev, manifest, why, sizeof(why)))
+	if (o && manifest && !write_root(node, rev, manifest, why, sizeof(why)))
 		rc = boot_and_checkpoint(node, rev, manifest, o, why, sizeof(why));
 	else if (!o)
 		snprintf(why, sizeof(why), "out of memory");
 	json_decref(manifest);
 	node_lock(node);
-	code_free(rev->code);
-	rev->code = NULL;
 	rev->deploy_ms = (double)(now_ms() - t0);
 	if (rc == 0) {
 		rev->state = REV_READY;

@@ -241,10 +241,11 @@ int ex_fn_deploy(struct ex_node *node, const struct ex_fn_config *cfg, const str
 		snprintf(why, n, "the function has no code: give \"files\" or \"archive\"");
 		return 400;
 	}
-	struct ex_code_pending *pending = code_take(code, why, n);
-	if (!pending) {
+	char staged[PATH_MAX];
+	int err = code_stage(node, code, c.handler, staged, sizeof(staged), why, n);
+	if (err) {
 		ex_fn_config_free(&c);
-		return 500;
+		return err == -EIO ? 500 : 400;
 	}
 	node_lock(node);
 	struct ex_fn *fn = fn_find(node, c.name);
@@ -290,7 +291,7 @@ int ex_fn_deploy(struct ex_node *node, const struct ex_fn_config *cfg, const str
 	}
 	if (status) {
 		node_unlock(node);
-		code_free(pending);
+		rm_tree(staged);
 		ex_fn_config_free(&c);
 		return status;
 	}
@@ -299,14 +300,18 @@ int ex_fn_deploy(struct ex_node *node, const struct ex_fn_config *cfg, const str
 	rev->cfg = c;
 	rev->state = REV_DEPLOYING;
 	rev->created = (int64_t)time(NULL);
-	rev->code = pending;
 	snprintf(rev->dir, sizeof(rev->dir), "%s/functions/%s/rev-%u", node->state_dir, fn->name,
 		 rev->num);
 	rm_tree(rev->dir); /* (what a deploy cut short by a crash left) */
 	rev->next = fn->revs;
 	fn->revs = rev;
-	int err = deploy_start(node, rev);
-	if (err) {
+	char code_dir[PATH_MAX + 8];
+	snprintf(code_dir, sizeof(code_dir), "%s/code", rev->dir);
+	if (mkdir(rev->dir, 0700) != 0 || rename(staged, code_dir) != 0) {
+		rev->state = REV_FAILED;
+		rev->error = strdup("cannot move the code into the revision's directory");
+		rm_tree(staged);
+	} else if ((err = deploy_start(node, rev))) {
 		rev->state = REV_FAILED;
 		rev->error = strdup("cannot start the deploy's thread");
 	}

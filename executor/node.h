@@ -67,9 +67,7 @@ struct ex_rev {
 	int64_t created; /* wall clock, s */
 	struct ex_inst *insts;
 	uint32_t ninst;  /* alive, any state */
-	/* The deploy, while it runs. */
-	struct ex_code_pending *code;
-	pthread_t thread;
+	pthread_t thread; /* the deploy's, while it runs */
 };
 
 struct log_line {
@@ -134,9 +132,10 @@ json_t *fn_json(const struct ex_fn *fn);
 void rev_free(struct ex_rev *r);
 
 /* deploy.c */
-struct ex_code_pending;
-struct ex_code_pending *code_take(const struct ex_code *code, char *why, size_t n);
-void code_free(struct ex_code_pending *c);
+/* Writes a deploy's code into a new directory (dir): 0, or -errno with
+ * why (a path or archive refused). */
+int code_stage(struct ex_node *node, const struct ex_code *code, const char *handler, char *dir,
+	       size_t size, char *why, size_t n);
 int deploy_start(struct ex_node *node, struct ex_rev *rev); /* lock held */
 /* husk's arguments for a sandbox of rev on the control socket sock with
  * its gateway on host port port: booting it from its runtime's manifest,

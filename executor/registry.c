@@ -273,7 +273,9 @@ int ex_fn_instances(struct ex_node *node, const char *name, json_t **out, char *
 	for (struct ex_rev *r = fn ? fn->revs : NULL; r; r = r->next)
 		for (struct ex_inst *in = r->insts; in; in = in->next)
 			json_array_append_new(
-				a, json_pack("{s:i, s:i, s:s, s:i, s:I, s:f}", "id", (json_int_t)in->id,
+				a, json_pack("{s:i, s:i, s:i, s:s, s:i, s:I, s:f}", "id",
+					     (json_int_t)in->id, "pid",
+					     (json_int_t)(in->exited ? 0 : in->proc.pid),
 					     "revision", (json_int_t)r->num, "state",
 					     inst_states[in->state], "active", (json_int_t)in->active,
 					     "idle_ms",
