@@ -60,6 +60,10 @@ unit() {
 }
 
 suite "unit tests (ASan+UBSan)" unit
+# The node (husk serve), with its default platform: the optimised build
+# under the full load run, the sanitized one under a lighter one.
+suite "node: bin/husk" /usr/bin/python3 tests/e2e/node.py bin/husk build/special/ckpt_server 10000
+suite "node: build/san/husk" /usr/bin/python3 tests/e2e/node.py build/san/husk build/special/ckpt_server 2000
 # Every suite on both platforms: systrap (the default) and ptrace.
 for plat in systrap ptrace; do
 	export HUSK_PLATFORM=$plat
