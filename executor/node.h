@@ -15,7 +15,11 @@
 
 /* Bounds that keep one function from exhausting the node. */
 #define NODE_FUNCTIONS_MAX 1000
-#define QUEUE_MAX 1000       /* requests waiting for an instance, a function */
+/* Requests waiting for an instance, a function: 10 for each slot the
+ * function may have (Knative's queue-proxy keeps 10 a slot), at most
+ * QUEUE_MAX. */
+#define QUEUE_PER_SLOT 10
+#define QUEUE_MAX 1000
 #define LOG_LINES_MAX 1000   /* kept a function */
 #define LOG_LINE_MAX 4096    /* longer lines are cut */
 #define OUTPUT_MAX 16384     /* a failed deploy's output kept */

@@ -608,7 +608,8 @@ static void request(struct conn *c)
 		node_unlock(c->node);
 		return;
 	}
-	if (fn->nqueued >= QUEUE_MAX) {
+	uint64_t slots = (uint64_t)fn->serving->cfg.concurrency * fn->serving->cfg.max_instances;
+	if (fn->nqueued >= QUEUE_MAX || fn->nqueued >= QUEUE_PER_SLOT * slots) {
 		node_unlock(c->node);
 		fail(c, 429, "too many requests wait for this function");
 		return;

@@ -116,6 +116,26 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    def do_POST(self):
+        # The body as it came (chunked or not), sent back reversed, chunked.
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+                if not size:
+                    break
+        else:
+            data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        out = data[::-1]
+        for i in range(0, len(out), 1000):
+            part = out[i:i + 1000]
+            self.wfile.write(b"%%x\r\n%%s\r\n" %% (len(part), part))
+        self.wfile.write(b"0\r\n\r\n")
     def log_message(self, fmt, *args):
         print("served", fmt %% args, flush=True)
 print("starting", VERSION, flush=True)
@@ -225,6 +245,21 @@ def run(node):
     c.close()
     check("keep-alive: 20 requests on one connection", ok)
 
+    # Chunked bodies, both ways, streamed.
+    s = socket.create_connection(("127.0.0.1", node.port), timeout=30)
+    payload = bytes(range(256)) * 400
+    req = b"POST /hello/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for i in range(0, len(payload), 7000):
+        part = payload[i:i + 7000]
+        req += b"%x\r\n%s\r\n" % (len(part), part)
+    s.sendall(req + b"0\r\n\r\n")
+    r = http.client.HTTPResponse(s)
+    r.begin()
+    got = r.read()
+    s.close()
+    check("chunked request and response bodies", r.status == 200 and got == payload[::-1],
+          (r.status, len(got)))
+
     # Logs and metrics.
     st, body = node.api("GET", "/functions/hello/logs?tail=50")
     lines = body.get("logs", []) if isinstance(body, dict) else []
@@ -283,6 +318,30 @@ def run(node):
     check("past timeout_s: 504", st == 504, (st, text))
     st, text = node.get("/slow/")
     check("and the function still serves", st == 200, (st, text))
+
+    # A client that goes frees its slot; a full queue is a 429.
+    node.api("POST", "/functions?wait=1", py_fn("one", "v1", max_instances=1, concurrency=1))
+    node.get("/one/")
+    s = socket.create_connection(("127.0.0.1", node.port))
+    s.sendall(b"GET /one/sleep/5 HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)
+    s.close()
+    t = time.monotonic()
+    st, _ = node.get("/one/")
+    check("a client that goes frees its slot", st == 200 and time.monotonic() - t < 3,
+          (st, time.monotonic() - t))
+    codes = []
+
+    def hold():
+        codes.append(node.get("/one/sleep/0.5")[0])
+    ths = [threading.Thread(target=hold) for _ in range(16)]
+    for th in ths:
+        th.start()
+        time.sleep(0.01)
+    for th in ths:
+        th.join()
+    check("1 slot, queue of 10: the rest 429", codes.count(429) == 5 and codes.count(200) == 11,
+          sorted(codes))
 
     # Hostile input: each a clean 4xx.
     bad = [
@@ -397,7 +456,7 @@ def run(node):
           st == 200 and text.startswith("v2 hello hello-00002"), (st, text))
     st, body = node.api("GET", "/functions")
     names = sorted(f["name"] for f in body.get("functions", [])) if st == 200 else []
-    check("after a restart: the registry", names == ["hello", "idle", "nowait", "slow"], names)
+    check("after a restart: the registry", names == ["hello", "idle", "nowait", "one", "slow"], names)
 
 
 if __name__ == "__main__":
