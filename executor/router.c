@@ -267,6 +267,32 @@ static bool hop_by_hop(const struct http_header *h)
 	return false;
 }
 
+static bool is_named(const struct http_header *h, const char *name)
+{
+	return h->name_len == strlen(name) && !strncasecmp(h->name, name, h->name_len);
+}
+
+/* Whether a Connection field of head names x (a hop-by-hop field of the
+ * sender's choosing, RFC 9110 7.6.1). */
+static bool connection_names(const struct http_head *head, const struct http_header *x)
+{
+	for (int i = 0; i < head->nh; i++) {
+		if (!is_named(&head->h[i], "connection"))
+			continue;
+		const char *v = head->h[i].value, *end = v + head->h[i].value_len;
+		while (v < end) {
+			while (v < end && (*v == ' ' || *v == '\t' || *v == ','))
+				v++;
+			const char *t = v;
+			while (v < end && *v != ',' && *v != ' ' && *v != '\t')
+				v++;
+			if ((size_t)(v - t) == x->name_len && !strncasecmp(t, x->name, x->name_len))
+				return true;
+		}
+	}
+	return false;
+}
+
 static void response_done(struct conn *c)
 {
 	node_lock(c->node);
@@ -301,7 +327,7 @@ static int response_head(struct conn *c)
 	size_t n = (size_t)(eol - c->resp) + 1;
 	memcpy(out, c->resp, n);
 	for (int i = 0; i < h.nh; i++) {
-		if (hop_by_hop(&h.h[i]))
+		if (hop_by_hop(&h.h[i]) || connection_names(&h, &h.h[i]))
 			continue;
 		const char *line = h.h[i].name;
 		const char *end = memchr(line, '\n', h.len - (size_t)(line - c->resp));
@@ -518,29 +544,30 @@ static char *upstream_head(struct conn *c, const struct http_head *h, const char
 	int sl = sizeof(sa);
 	if (uv_tcp_getpeername(&c->client, (struct sockaddr *)&sa, &sl) == 0)
 		uv_ip_name((struct sockaddr *)&sa, peer, sizeof(peer));
-	size_t cap = h->len + tlen + 512 + EX_NAME_MAX;
-	char *out = malloc(cap);
-	if (!out)
+	char *out = NULL;
+	FILE *f = open_memstream(&out, len);
+	if (!f)
 		return NULL;
-	size_t n = (size_t)snprintf(out, cap, "%.*s %s%.*s HTTP/1.%d\r\n", (int)h->method_len,
-				    h->method, tlen && target[0] == '/' ? "" : "/", (int)tlen,
-				    target, h->minor);
+	fprintf(f, "%.*s %s%.*s HTTP/1.%d\r\n", (int)h->method_len, h->method,
+		tlen && target[0] == '/' ? "" : "/", (int)tlen, target, h->minor);
 	size_t fl = 0;
 	const char *fwd = http_header_get(h, "x-forwarded-for", &fl);
 	for (int i = 0; i < h->nh; i++) {
-		const struct http_header *f = &h->h[i];
-		if (hop_by_hop(f) || (f->name_len == 15 && !strncasecmp(f->name, "x-forwarded-for", 15)) ||
-		    (f->name_len == 18 && !strncasecmp(f->name, "x-forwarded-prefix", 18)))
+		const struct http_header *x = &h->h[i];
+		if (hop_by_hop(x) || connection_names(h, x) || is_named(x, "x-forwarded-for") ||
+		    is_named(x, "x-forwarded-prefix") || is_named(x, "x-forwarded-proto"))
 			continue;
-		n += (size_t)snprintf(out + n, cap - n, "%.*s: %.*s\r\n", (int)f->name_len, f->name,
-				      (int)f->value_len, f->value);
+		fprintf(f, "%.*s: %.*s\r\n", (int)x->name_len, x->name, (int)x->value_len,
+			x->value);
 	}
-	n += (size_t)snprintf(out + n, cap - n, "X-Forwarded-For: %.*s%s%s\r\n", (int)fl,
-			      fwd ? fwd : "", fwd ? ", " : "", peer);
+	fprintf(f, "X-Forwarded-For: %.*s%s%s\r\n", (int)fl, fwd ? fwd : "", fwd ? ", " : "", peer);
 	if (prefix[0])
-		n += (size_t)snprintf(out + n, cap - n, "X-Forwarded-Prefix: %s\r\n", prefix);
-	n += (size_t)snprintf(out + n, cap - n, "X-Forwarded-Proto: http\r\nConnection: close\r\n\r\n");
-	*len = n;
+		fprintf(f, "X-Forwarded-Prefix: %s\r\n", prefix);
+	fprintf(f, "X-Forwarded-Proto: http\r\nConnection: close\r\n\r\n");
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
