@@ -264,6 +264,19 @@ int ex_fn_list(struct ex_node *node, json_t **out)
 	return *out ? 200 : 500;
 }
 
+/* A list's answer ({key: list}), or 404 when there is no such function. */
+static int listing(bool found, const char *name, const char *key, json_t *list, json_t **out,
+		   char *why, size_t n)
+{
+	if (!found) {
+		json_decref(list);
+		snprintf(why, n, "no function named '%s'", name);
+		return 404;
+	}
+	*out = json_pack("{s:o}", key, list);
+	return *out ? 200 : 500;
+}
+
 int ex_fn_instances(struct ex_node *node, const char *name, json_t **out, char *why, size_t n)
 {
 	node_lock(node);
@@ -284,13 +297,7 @@ int ex_fn_instances(struct ex_node *node, const char *name, json_t **out, char *
 								  : now - in->idle_since),
 					     "restore_ms", in->restore_ms));
 	node_unlock(node);
-	if (!fn) {
-		json_decref(a);
-		snprintf(why, n, "no function named '%s'", name);
-		return 404;
-	}
-	*out = json_pack("{s:o}", "instances", a);
-	return 200;
+	return listing(fn != NULL, name, "instances", a, out, why, n);
 }
 
 int ex_fn_logs(struct ex_node *node, const char *name, size_t tail, json_t **out, char *why,
@@ -316,13 +323,7 @@ int ex_fn_logs(struct ex_node *node, const char *name, size_t tail, json_t **out
 		}
 	}
 	node_unlock(node);
-	if (!fn) {
-		json_decref(a);
-		snprintf(why, n, "no function named '%s'", name);
-		return 404;
-	}
-	*out = json_pack("{s:o}", "logs", a);
-	return 200;
+	return listing(fn != NULL, name, "logs", a, out, why, n);
 }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
