@@ -67,6 +67,11 @@ struct ns_stack {
 	struct ns_udp *udps;
 	struct ns_tcp *tcps;
 	int ntcbs;
+	/* No TCP timer is due before this (a bound: a timer stopped since
+	 * may leave it early; ns_tcp_run_timers makes it exact).  Found by
+	 * a walk of every connection only when it passes, not at each look
+	 * at the next deadline: thousands in TIME_WAIT cost that walk. */
+	uint64_t tcp_deadline;
 	size_t ring_mem; /* what TCP's queues hold (tcp_internal.h's rings) */
 	uint64_t isn_secret;
 	uint64_t challenge_sec; /* RFC 5961's challenge ACKs: this second's budget */

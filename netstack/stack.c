@@ -13,6 +13,7 @@ struct ns_stack *ns_stack_new(void)
 		return NULL;
 	s->backlog_tail = &s->backlog;
 	s->next_port = EPHEMERAL_LO;
+	s->tcp_deadline = UINT64_MAX;
 	s->icmp_tokens = ICMP_BURST;
 	/* RFC 6528: initial sequence numbers keyed by a secret. */
 	if (getrandom(&s->isn_secret, sizeof(s->isn_secret), 0) != sizeof(s->isn_secret))

@@ -578,7 +578,7 @@ void ns_tcp_close(struct ns_tcp *t)
 			tcp_output(t);
 		}
 		if (t->state == TCP_FIN_WAIT_2 && !t->t_wait)
-			t->t_wait = s->now + FIN_WAIT2_NS;
+			tcp_timer(t, &t->t_wait, s->now + FIN_WAIT2_NS);
 		break;
 	}
 	ns_leave(s);
@@ -625,9 +625,9 @@ int ns_tcp_setopt(struct ns_tcp *t, int opt, int val)
 		return 0;
 	case NS_TCP_KEEPALIVE:
 		t->keepalive = val != 0;
-		t->t_keep = t->keepalive && t->state == TCP_ESTABLISHED
+		tcp_timer(t, &t->t_keep, t->keepalive && t->state == TCP_ESTABLISHED
 				    ? t->s->now + (uint64_t)t->ka_idle * 1000 * MS
-				    : 0;
+				    : 0);
 		return 0;
 	case NS_TCP_KEEPIDLE:
 	case NS_TCP_KEEPINTVL:

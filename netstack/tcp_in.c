@@ -137,7 +137,7 @@ static void established(struct ns_tcp *t)
 	t->retries = 0;
 	t->t_rexmit = 0;
 	if (t->keepalive)
-		t->t_keep = t->s->now + (uint64_t)t->ka_idle * 1000 * MS;
+		tcp_timer(t, &t->t_keep, t->s->now + (uint64_t)t->ka_idle * 1000 * MS);
 }
 
 /* A connection answering a SYN (SYN-RECEIVED): a listener's child, or
@@ -368,7 +368,7 @@ static void enter_time_wait(struct ns_tcp *t)
 {
 	t->state = TCP_TIME_WAIT;
 	t->t_rexmit = t->t_persist = t->t_keep = t->t_delack = 0;
-	t->t_wait = t->s->now + TIME_WAIT_NS;
+	tcp_timer(t, &t->t_wait, t->s->now + TIME_WAIT_NS);
 	tcp_wake(t);
 }
 
@@ -665,7 +665,7 @@ static void synchronized(struct ns_tcp *t, struct seg *g)
 		if (t->state == TCP_TIME_WAIT) {
 			/* A retransmitted FIN: ACK it again, wait anew. */
 			if (g->flags & TH_FIN) {
-				t->t_wait = s->now + TIME_WAIT_NS;
+				tcp_timer(t, &t->t_wait, s->now + TIME_WAIT_NS);
 				tcp_send_ack(t);
 			}
 			return;
@@ -678,7 +678,7 @@ static void synchronized(struct ns_tcp *t, struct seg *g)
 			if (t->state == TCP_FIN_WAIT_1) {
 				t->state = TCP_FIN_WAIT_2;
 				if (t->orphan)
-					t->t_wait = s->now + FIN_WAIT2_NS;
+					tcp_timer(t, &t->t_wait, s->now + FIN_WAIT2_NS);
 			} else if (t->state == TCP_CLOSING) {
 				enter_time_wait(t);
 			} else if (t->state == TCP_LAST_ACK) {
@@ -726,7 +726,7 @@ static void synchronized(struct ns_tcp *t, struct seg *g)
 			if (had_gap || t->unacked_segs >= 2 || fin || t->ooo || t->quickack)
 				t->ack_now = true;
 			else if (!t->t_delack)
-				t->t_delack = s->now + DELACK_NS;
+				tcp_timer(t, &t->t_delack, s->now + DELACK_NS);
 		} else if (len || fin) {
 			keep_out_of_order(t, seq, data, len, fin);
 			t->ack_now = true; /* a duplicate ACK tells the sender */
@@ -749,7 +749,7 @@ static void synchronized(struct ns_tcp *t, struct seg *g)
 	}
 	if (t->keepalive && t->state == TCP_ESTABLISHED) {
 		t->ka_probes = 0;
-		t->t_keep = s->now + (uint64_t)t->ka_idle * 1000 * MS;
+		tcp_timer(t, &t->t_keep, s->now + (uint64_t)t->ka_idle * 1000 * MS);
 	}
 	tcp_output(t);
 }

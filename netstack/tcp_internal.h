@@ -162,6 +162,14 @@ void tcp_destroy(struct ns_tcp *t);
 /* The connection ends: error err (0: none), state CLOSED, timers off;
  * an orphan is freed. */
 void tcp_done(struct ns_tcp *t, int err);
+/* Arms one of t's timers (field: &t->t_rexmit, ...) for when (0:
+ * stopped), keeping the stack's bound on the next deadline. */
+static inline void tcp_timer(struct ns_tcp *t, uint64_t *field, uint64_t when)
+{
+	*field = when;
+	if (when && when < t->s->tcp_deadline)
+		t->s->tcp_deadline = when;
+}
 void tcp_wake(struct ns_tcp *t);
 uint32_t tcp_isn(struct ns_stack *s, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp);
 

@@ -18,7 +18,7 @@ uint32_t tcp_rcv_window(const struct ns_tcp *t)
 
 void tcp_arm_rexmit(struct ns_tcp *t)
 {
-	t->t_rexmit = t->s->now + t->rto;
+	tcp_timer(t, &t->t_rexmit, t->s->now + t->rto);
 }
 
 /* The MSS we offer: the route's MTU less the headers. */
@@ -284,7 +284,7 @@ void tcp_output(struct ns_tcp *t)
 			/* A closed window with nothing in flight: probe it. */
 			if (!t->snd_wnd && t->snd_nxt == t->snd_una && !t->t_persist) {
 				t->persist_backoff = 0;
-				t->t_persist = s->now + t->rto;
+				tcp_timer(t, &t->t_persist, s->now + t->rto);
 			}
 			break;
 		}

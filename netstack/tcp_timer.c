@@ -10,6 +10,12 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 
 uint64_t ns_tcp_deadline(const struct ns_stack *s)
 {
+	return s->tcp_deadline;
+}
+
+/* The exact next deadline, from every connection's timers. */
+static uint64_t exact_deadline(const struct ns_stack *s)
+{
 	uint64_t d = 0;
 	for (const struct ns_tcp *t = s->tcps; t; t = t->next) {
 		d = earliest(d, t->t_rexmit);
@@ -71,6 +77,8 @@ static void probe(struct ns_tcp *t)
 void ns_tcp_run_timers(struct ns_stack *s)
 {
 	uint64_t now = s->now;
+	if (now < s->tcp_deadline)
+		return; /* (nothing is due: no walk) */
 	for (struct ns_tcp *t = s->tcps, *next; t; t = next) {
 		next = t->next;
 		if (t->t_wait && t->t_wait <= now) {
@@ -89,7 +97,7 @@ void ns_tcp_run_timers(struct ns_stack *s)
 			if (t->persist_backoff < 10)
 				t->persist_backoff++;
 			uint64_t wait = t->rto << t->persist_backoff;
-			t->t_persist = now + (wait > RTO_MAX_NS ? RTO_MAX_NS : wait);
+			tcp_timer(t, &t->t_persist, now + (wait > RTO_MAX_NS ? RTO_MAX_NS : wait));
 		}
 		if (t->t_keep && t->t_keep <= now) {
 			if (t->ka_probes >= t->ka_cnt) {
@@ -98,11 +106,12 @@ void ns_tcp_run_timers(struct ns_stack *s)
 			}
 			t->ka_probes++;
 			probe(t);
-			t->t_keep = now + (uint64_t)t->ka_intvl * 1000 * MS;
+			tcp_timer(t, &t->t_keep, now + (uint64_t)t->ka_intvl * 1000 * MS);
 		}
 		if (t->notify_due) {
 			t->notify_due = false;
 			tcp_wake(t);
 		}
 	}
+	s->tcp_deadline = exact_deadline(s);
 }

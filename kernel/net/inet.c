@@ -124,9 +124,11 @@ void k_net_tick(struct k_kernel *k, int64_t now, int64_t *wake)
 {
 	if (!k->net)
 		return;
-	if ((int64_t)ns_next_deadline(k->net) <= now && ns_next_deadline(k->net) != UINT64_MAX)
-		ns_run_timers(k->net, (uint64_t)now);
 	uint64_t d = ns_next_deadline(k->net);
+	if (d != UINT64_MAX && (int64_t)d <= now) {
+		ns_run_timers(k->net, (uint64_t)now);
+		d = ns_next_deadline(k->net);
+	}
 	if (d != UINT64_MAX && (!*wake || (int64_t)d < *wake))
 		*wake = (int64_t)d;
 }
