@@ -351,7 +351,8 @@ static int boot_and_checkpoint(struct ex_node *node, struct ex_rev *rev, json_t 
 			exited = true;
 			break;
 		}
-		if (now_ms() > deadline || rev->fn->deleted)
+		if (now_ms() > deadline || __atomic_load_n(&rev->fn->deleted, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&node->stop_asked, __ATOMIC_RELAXED))
 			break;
 		if (access(sock, F_OK) != 0)
 			continue;
@@ -369,9 +370,12 @@ static int boot_and_checkpoint(struct ex_node *node, struct ex_rev *rev, json_t 
 			 GUEST_PORT, WIFSIGNALED(status) ? "signal" : "status",
 			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	} else if (!listening) {
-		snprintf(why, n, rev->fn->deleted ? "the function was deleted"
-						  : "the function did not listen on $PORT (%d) within %d s",
-			 GUEST_PORT, DEPLOY_TIMEOUT_MS / 1000);
+		if (now_ms() <= deadline)
+			snprintf(why, n, "the deploy was cut short (the function deleted, or the "
+					 "node stopping)");
+		else
+			snprintf(why, n, "the function did not listen on $PORT (%d) within %d s",
+				 GUEST_PORT, DEPLOY_TIMEOUT_MS / 1000);
 	} else {
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		json_t *req = json_pack("{s:s, s:b, s:b}", "op", "checkpoint", "leave_running", 0,

@@ -24,6 +24,7 @@ enum { IPPROTO_ICMP_ = 1, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17 };
 #define DEFAULT_RCVBUF 212992
 #define DEFAULT_SNDBUF 212992
 /* Linux's ip_local_port_range. */
+#define TCB_HASH 1024 /* buckets of a stack's hash of connections */
 #define EPHEMERAL_LO 32768
 #define EPHEMERAL_HI 60999
 /* Linux's icmp_msgs_per_sec and icmp_msgs_burst. */
@@ -67,6 +68,8 @@ struct ns_stack {
 	struct ns_udp *udps;
 	struct ns_tcp *tcps;
 	int ntcbs;
+	struct ns_tcp **thash;     /* TCB_HASH buckets */
+	struct ns_tcp *listeners;
 	/* No TCP timer is due before this (a bound: a timer stopped since
 	 * may leave it early; ns_tcp_run_timers makes it exact).  Found by
 	 * a walk of every connection only when it passes, not at each look

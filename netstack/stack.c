@@ -12,6 +12,10 @@ struct ns_stack *ns_stack_new(void)
 	if (!s)
 		return NULL;
 	s->backlog_tail = &s->backlog;
+	if (!(s->thash = calloc(TCB_HASH, sizeof(*s->thash)))) {
+		free(s);
+		return NULL;
+	}
 	s->next_port = EPHEMERAL_LO;
 	s->tcp_deadline = UINT64_MAX;
 	s->icmp_tokens = ICMP_BURST;
@@ -33,6 +37,7 @@ void ns_stack_free(struct ns_stack *s)
 	ns_reasm_free(s);
 	ns_udp_free_all(s);
 	ns_tcp_free_all(s);
+	free(s->thash);
 	free(s);
 }
 

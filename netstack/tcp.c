@@ -146,21 +146,70 @@ struct ns_tcp *tcp_new(struct ns_stack *s)
 	t->ka_intvl = KEEPINTVL_S;
 	t->ka_cnt = KEEPCNT;
 	t->next = s->tcps;
+	t->pprev = &s->tcps;
+	if (s->tcps)
+		s->tcps->pprev = &t->next;
 	s->tcps = t;
 	s->ntcbs++;
 	return t;
 }
 
+static unsigned tuple_hash(uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	uint64_t x = ((uint64_t)la << 32 | ra) ^ ((uint64_t)lp << 16 | rp) * 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return (unsigned)(x >> 40) % TCB_HASH;
+}
+
+static void hash_del(struct ns_tcp *t)
+{
+	if (!t->hpprev)
+		return;
+	*t->hpprev = t->hnext;
+	if (t->hnext)
+		t->hnext->hpprev = t->hpprev;
+	t->hnext = NULL;
+	t->hpprev = NULL;
+}
+
+void tcp_hash_add(struct ns_tcp *t)
+{
+	struct ns_stack *s = t->s;
+	hash_del(t);
+	struct ns_tcp **b = &s->thash[tuple_hash(t->laddr, t->lport, t->raddr, t->rport)];
+	t->hnext = *b;
+	t->hpprev = b;
+	if (*b)
+		(*b)->hpprev = &t->hnext;
+	*b = t;
+}
+
+struct ns_tcp *tcp_hash_find(const struct ns_stack *s, uint32_t laddr, uint16_t lport,
+			     uint32_t raddr, uint16_t rport)
+{
+	for (struct ns_tcp *t = s->thash[tuple_hash(laddr, lport, raddr, rport)]; t; t = t->hnext)
+		if (t->state != TCP_CLOSED && t->lport == lport && t->laddr == laddr &&
+		    t->raddr == raddr && t->rport == rport)
+			return t;
+	return NULL;
+}
+
 static void unlink_tcb(struct ns_tcp *t)
 {
-	for (struct ns_tcp **pp = &t->s->tcps; *pp; pp = &(*pp)->next)
-		if (*pp == t) {
-			*pp = t->next;
-			t->s->ntcbs--;
-			if (t->foreign)
-				t->s->nforeign--;
-			return;
-		}
+	struct ns_stack *s = t->s;
+	*t->pprev = t->next;
+	if (t->next)
+		t->next->pprev = t->pprev;
+	hash_del(t);
+	if (t->lpprev) {
+		*t->lpprev = t->lnext;
+		if (t->lnext)
+			t->lnext->lpprev = t->lpprev;
+	}
+	s->ntcbs--;
+	if (t->foreign)
+		s->nforeign--;
 }
 
 /* Takes child c off its listener's accept queue (or half-open count). */
@@ -339,6 +388,14 @@ int ns_tcp_listen(struct ns_tcp *t, int backlog)
 	}
 	t->backlog = backlog < 1 ? 1 : backlog > 4096 ? 4096 : backlog;
 	t->state = TCP_LISTEN;
+	struct ns_stack *s = t->s;
+	if (t->lpprev)
+		return 0; /* (listening again after a close: listed already) */
+	t->lnext = s->listeners;
+	t->lpprev = &s->listeners;
+	if (s->listeners)
+		s->listeners->lpprev = &t->lnext;
+	s->listeners = t;
 	return 0;
 }
 
@@ -397,15 +454,15 @@ int ns_tcp_connect(struct ns_tcp *t, uint32_t addr, uint16_t port)
 	}
 	if (!t->laddr)
 		t->laddr = src;
-	for (const struct ns_tcp *o = s->tcps; o; o = o->next)
-		if (o != t && o->lport == t->lport && o->laddr == t->laddr && o->raddr == addr &&
-		    o->rport == port && o->state != TCP_CLOSED && o->state != TCP_LISTEN)
-			return -EADDRNOTAVAIL;
+	const struct ns_tcp *o = tcp_hash_find(s, t->laddr, t->lport, addr, port);
+	if (o && o != t)
+		return -EADDRNOTAVAIL;
 	int err = tcp_alloc_queues(t);
 	if (err)
 		return err;
 	t->raddr = addr;
 	t->rport = port;
+	tcp_hash_add(t);
 	t->iss = tcp_isn(s, t->laddr, t->lport, addr, port);
 	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->iss;
 	t->state = TCP_SYN_SENT;

@@ -73,18 +73,16 @@ static bool parse_options(const uint8_t *o, size_t n, struct seg *g)
 static struct ns_tcp *lookup(struct ns_stack *s, uint32_t src, uint16_t sport, uint32_t dst,
 			     uint16_t dport)
 {
+	struct ns_tcp *t = tcp_hash_find(s, dst, dport, src, sport);
+	if (t)
+		return t;
+	/* A listener on the port: one bound to the address before one on
+	 * any address. */
 	struct ns_tcp *listener = NULL;
-	for (struct ns_tcp *t = s->tcps; t; t = t->next) {
-		if (t->lport != dport || !t->bound)
-			continue;
-		if (t->state == TCP_LISTEN) {
-			if ((!t->laddr || t->laddr == dst) && (!listener || t->laddr))
-				listener = t;
-			continue;
-		}
-		if (t->state != TCP_CLOSED && t->laddr == dst && t->raddr == src && t->rport == sport)
-			return t;
-	}
+	for (t = s->listeners; t; t = t->lnext)
+		if (t->state == TCP_LISTEN && t->lport == dport && (!t->laddr || t->laddr == dst) &&
+		    (!listener || t->laddr))
+			listener = t;
 	return listener;
 }
 
@@ -164,6 +162,7 @@ static struct ns_tcp *passive_open(struct ns_stack *s, struct ns_tcp *l, const s
 	c->raddr = src;
 	c->rport = sport;
 	c->bound = true;
+	tcp_hash_add(c);
 	c->listener = l;
 	if (l)
 		l->syn_len++;

@@ -78,7 +78,11 @@ struct ooo {
 
 struct ns_tcp {
 	struct ns_stack *s;
-	struct ns_tcp *next; /* every connection of the stack */
+	struct ns_tcp *next, **pprev; /* every connection of the stack */
+	/* Connected ones (a remote address and port): in the stack's hash by
+	 * their four-tuple.  Listeners: on the stack's list of them. */
+	struct ns_tcp *hnext, **hpprev;
+	struct ns_tcp *lnext, **lpprev;
 	enum tcp_state state;
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
@@ -162,6 +166,13 @@ void tcp_destroy(struct ns_tcp *t);
 /* The connection ends: error err (0: none), state CLOSED, timers off;
  * an orphan is freed. */
 void tcp_done(struct ns_tcp *t, int err);
+/* The stack's hash of connected TCBs: t goes in by its four-tuple (set
+ * now; again after a change), out when it is freed. */
+void tcp_hash_add(struct ns_tcp *t);
+/* The live (not CLOSED) connection with that four-tuple, or NULL. */
+struct ns_tcp *tcp_hash_find(const struct ns_stack *s, uint32_t laddr, uint16_t lport,
+			     uint32_t raddr, uint16_t rport);
+
 /* Arms one of t's timers (field: &t->t_rexmit, ...) for when (0:
  * stopped), keeping the stack's bound on the next deadline. */
 static inline void tcp_timer(struct ns_tcp *t, uint64_t *field, uint64_t when)
