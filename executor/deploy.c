@@ -438,8 +438,10 @@ static void *deploy_main(void *arg)
 		hist_add(&rev->fn->cold_boot, rev->deploy_ms / 1000.0);
 		/* Traffic moves to the newest ready revision; the older one
 		 * drains (pool_tick stops its instances as they go idle). */
-		if (!rev->fn->deleted && (!rev->fn->serving || rev->fn->serving->num < rev->num))
+		if (!rev->fn->deleted && (!rev->fn->serving || rev->fn->serving->num < rev->num)) {
 			rev->fn->serving = rev;
+			rev->fn->want_standby = true;
+		}
 	} else {
 		rev->state = REV_FAILED;
 		rev->error = strdup(why);

@@ -7,7 +7,8 @@
 
 #include "node.h"
 
-static const char *const inst_state_names[] = {"starting", "ready", "stopping"};
+static const char *const inst_state_names[INST_STATES] = {"starting", "ready", "stopping",
+								"standby"};
 
 static void hist_print(FILE *f, const char *metric, const char *labels, const struct hist *h)
 {
@@ -100,11 +101,11 @@ char *ex_node_metrics(struct ex_node *node)
 	fprintf(f, "# HELP husk_instances Instances, by function and state.\n"
 		   "# TYPE husk_instances gauge\n");
 	for (struct ex_fn *fn = node->fns; fn; fn = fn->next) {
-		uint32_t n[3] = {0};
+		uint32_t n[INST_STATES] = {0};
 		for (struct ex_rev *r = fn->revs; r; r = r->next)
 			for (struct ex_inst *in = r->insts; in; in = in->next)
 				n[in->state]++;
-		for (int s = 0; s < 3; s++)
+		for (int s = 0; s < INST_STATES; s++)
 			fprintf(f, "husk_instances{function=\"%s\",state=\"%s\"} %u\n", fn->name,
 				inst_state_names[s], n[s]);
 	}

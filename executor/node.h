@@ -28,7 +28,12 @@
 #define DEPLOY_TIMEOUT_MS 120000
 
 enum rev_state { REV_DEPLOYING, REV_READY, REV_FAILED };
-enum inst_state { INST_STARTING, INST_READY, INST_STOPPING };
+/* STANDBY: booted ahead, waiting for the snapshot (husk restore --wait):
+ * a cold start then only restores.  A serving revision keeps one while
+ * its function had a request in the last STANDBY_KEEP_MS. */
+enum inst_state { INST_STARTING, INST_READY, INST_STOPPING, INST_STANDBY };
+#define INST_STATES 4
+#define STANDBY_KEEP_MS (10 * 60 * 1000)
 
 struct ex_fn;
 struct ex_rev;
@@ -103,6 +108,8 @@ struct ex_fn {
 	uint64_t by_code[6]; /* 1xx..5xx, [0] unused */
 	struct hist latency, cold_restore, cold_boot;
 	uint64_t cold_starts_restore, cold_starts_failed;
+	uint64_t last_used; /* uv_now() of its last request */
+	bool want_standby;  /* a revision got ready: stand one by */
 	bool deleted;
 	int waiters; /* API calls waiting on a deploy (it is not freed under them) */
 };

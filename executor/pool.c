@@ -188,12 +188,14 @@ static void load_done(uv_work_t *w, int status)
 	node_unlock(fn->node);
 }
 
-int pool_start(struct ex_rev *rev)
+/* A sandbox for rev, started (husk restore --wait): standing by (waiting
+ * for a snapshot), or NULL. */
+static struct ex_inst *spawn(struct ex_rev *rev, enum inst_state state)
 {
 	struct ex_node *node = rev->fn->node;
 	struct ex_inst *in = calloc(1, sizeof(*in));
 	if (!in)
-		return -ENOMEM;
+		return NULL;
 	in->rev = rev;
 	in->id = ++node->next_inst;
 	int port = ex_pick_port();
@@ -206,7 +208,7 @@ int pool_start(struct ex_rev *rev)
 	if (!argv) {
 		json_decref(args);
 		free(in);
-		return -ENOMEM;
+		return NULL;
 	}
 	for (size_t i = 0; i < argc; i++)
 		argv[i] = (char *)json_string_value(json_array_get(args, i));
@@ -239,11 +241,29 @@ int pool_start(struct ex_rev *rev)
 		in->exited = true;
 		in->state = INST_STOPPING;
 		inst_maybe_free(in);
-		return err;
+		return NULL;
 	}
 	uv_read_start((uv_stream_t *)&in->out[0], on_alloc, on_output);
 	uv_read_start((uv_stream_t *)&in->out[1], on_alloc, on_output);
-	in->state = INST_STARTING;
+	in->state = state;
+	return in;
+}
+
+int pool_start(struct ex_rev *rev)
+{
+	struct ex_node *node = rev->fn->node;
+	/* The sandbox standing by has booted (or is booting) already: only
+	 * the restore is left (tick makes the next one). */
+	struct ex_inst *in = NULL;
+	for (struct ex_inst *s = rev->insts; s && !in; s = s->next)
+		if (s->state == INST_STANDBY && !s->exited)
+			in = s;
+	if (in) {
+		in->state = INST_STARTING;
+		in->started = uv_now(&node->loop);
+	} else if (!(in = spawn(rev, INST_STARTING))) {
+		return -ENOMEM;
+	}
 	in->loading = true;
 	in->load.data = in;
 	uv_queue_work(&node->loop, &in->load, load_work, load_done);
@@ -251,6 +271,13 @@ int pool_start(struct ex_rev *rev)
 }
 
 /* ---- choosing and scaling ---- */
+
+/* Whether an instance counts toward the revision's (not one stopping
+ * or standing by). */
+static bool counted(const struct ex_inst *in)
+{
+	return in->state == INST_STARTING || in->state == INST_READY;
+}
 
 /* The ready instance of the serving revision with the most requests
  * that still has room (packing requests lets the others go idle and
@@ -298,7 +325,7 @@ void pool_dispatch(struct ex_fn *fn)
 	uint32_t starting = 0, alive = 0;
 	for (in = rev->insts; in; in = in->next) {
 		starting += in->state == INST_STARTING;
-		alive += in->state != INST_STOPPING;
+		alive += counted(in);
 	}
 	uint32_t want = (fn->nqueued + rev->cfg.concurrency - 1) / rev->cfg.concurrency;
 	while (starting < want && alive < rev->cfg.max_instances && !fn->node->stopping) {
@@ -316,10 +343,24 @@ void pool_dispatch(struct ex_fn *fn)
 static void fn_tick(struct ex_fn *fn, uint64_t now)
 {
 	struct ex_rev *serving = fn->serving;
+	if (fn->want_standby) {
+		fn->want_standby = false;
+		fn->last_used = now;
+	}
+	bool recent = fn->last_used && now - fn->last_used < STANDBY_KEEP_MS;
 	for (struct ex_rev *r = fn->revs; r; r = r->next) {
 		uint32_t up = 0;
-		for (struct ex_inst *in = r->insts; in; in = in->next)
-			up += in->state != INST_STOPPING;
+		bool standby = false;
+		for (struct ex_inst *in = r->insts; in; in = in->next) {
+			up += counted(in);
+			if (in->state == INST_STANDBY) {
+				if (r != serving || fn->deleted || !recent || standby)
+					pool_stop_inst(in);
+				standby = true;
+			}
+		}
+		if (r == serving && !standby && recent && !fn->deleted && !fn->node->stopping)
+			spawn(r, INST_STANDBY);
 		for (struct ex_inst *in = r->insts; in; in = in->next) {
 			if (in->state != INST_READY || in->active)
 				continue;
@@ -337,7 +378,7 @@ static void fn_tick(struct ex_fn *fn, uint64_t now)
 		return;
 	uint32_t up = 0;
 	for (struct ex_inst *in = serving->insts; in; in = in->next)
-		up += in->state != INST_STOPPING;
+		up += counted(in);
 	while (up < serving->cfg.min_instances && up < serving->cfg.max_instances &&
 	       !pool_start(serving))
 		up++;

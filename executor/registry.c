@@ -18,7 +18,7 @@
 #include "node.h"
 
 static const char *const rev_states[] = {"deploying", "ready", "failed"};
-static const char *const inst_states[] = {"starting", "ready", "stopping"};
+static const char *const inst_states[INST_STATES] = {"starting", "ready", "stopping", "standby"};
 
 struct ex_fn *fn_find(struct ex_node *node, const char *name)
 {
@@ -199,20 +199,21 @@ int registry_load(struct ex_node *node, char *why, size_t n)
 
 json_t *fn_json(const struct ex_fn *fn)
 {
-	uint32_t counts[3] = {0};
+	uint32_t counts[INST_STATES] = {0};
 	for (const struct ex_rev *r = fn->revs; r; r = r->next)
 		for (const struct ex_inst *in = r->insts; in; in = in->next)
 			counts[in->state]++;
 	const struct ex_rev *latest = fn->revs;
 	json_t *o = json_pack(
-		"{s:s, s:s, s:i, s:i, s:o, s:{s:i, s:i, s:i}, s:i}", "name", fn->name, "state",
+		"{s:s, s:s, s:i, s:i, s:o, s:{s:i, s:i, s:i, s:i}, s:i}", "name", fn->name, "state",
 		fn->serving ? "ready" : latest && latest->state == REV_DEPLOYING ? "deploying"
 									 : "failed",
 		"revision", (json_int_t)(fn->serving ? fn->serving->num : 0), "latest_revision",
 		(json_int_t)(latest ? latest->num : 0),
 		"config", latest ? ex_fn_config_json(&latest->cfg) : json_object(), "instances",
 		"starting", (json_int_t)counts[INST_STARTING], "ready", (json_int_t)counts[INST_READY],
-		"stopping", (json_int_t)counts[INST_STOPPING], "queued", (json_int_t)fn->nqueued);
+		"stopping", (json_int_t)counts[INST_STOPPING], "standby",
+		(json_int_t)counts[INST_STANDBY], "queued", (json_int_t)fn->nqueued);
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "url_path", json_sprintf("/%s/", fn->name));

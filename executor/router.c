@@ -621,6 +621,7 @@ static void request(struct conn *c)
 	c->status = 0;
 	uv_timer_stop(&c->timer);
 	c->fn = fn;
+	fn->last_used = uv_now(&c->node->loop);
 	if (!fn->serving) {
 		node_unlock(c->node);
 		fail(c, 503, "the function has no ready revision");

@@ -93,7 +93,7 @@ class Node:
 
 def instances(node, name):
     _, b = node.api("GET", "/functions/%s/instances" % name)
-    return b["instances"]
+    return [i for i in b["instances"] if i["state"] != "standby"]
 
 
 def cold_starts(node, names, total):
