@@ -7,7 +7,12 @@ CC      ?= gcc
 CFLAGS  := -std=gnu17 -Wall -Wextra -Werror -g -fno-omit-frame-pointer -MMD -MP -Ibuild/gen
 OPT     := -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDLIBS  := -ljansson -lseccomp -luv -llz4 -lxxhash -lmicrohttpd -larchive -lcrypto -lrt
+LDLIBS  := -ljansson -lseccomp -luv -llz4 -lxxhash -lrt
+# The node's own libraries: only bin/husk-serve loads them.  Every
+# sandbox's processes (sentry, gofer, gateway) are bin/husk, which
+# stays without them: loading libmicrohttpd's, libarchive's and
+# OpenSSL's dependency trees cost each ~1 MiB and ~5 ms.
+NODE_LIBS := -lmicrohttpd -larchive -lcrypto
 
 # kernel/vdso/ is guest code: built apart into build/vdso/vdso.so, which
 # kernel/exec/vdso_image.S embeds.
@@ -16,8 +21,13 @@ SRCS := $(filter-out kernel/vdso/%,$(wildcard cmd/*.c platform/*.c platform/*/*.
 ASMS := $(wildcard platform/*/*.S kernel/*/*.S)
 LIB_SRCS := $(filter-out cmd/%,$(SRCS))
 
+# The node (husk serve): its API, registry, deploys, pool and router.
+NODE_SRCS := $(wildcard api/*.c) cmd/serve.c $(addprefix executor/,node.c registry.c deploy.c \
+	pool.c router.c http.c code.c config.c logs.c metrics.c)
 REL_OBJS := $(patsubst %,build/rel/%.o,$(SRCS) $(ASMS))
 SAN_OBJS := $(patsubst %,build/san/%.o,$(SRCS) $(ASMS))
+REL_LEAN := $(patsubst %,build/rel/%.o,$(filter-out $(NODE_SRCS),$(SRCS)) $(ASMS))
+SAN_LEAN := $(patsubst %,build/san/%.o,$(filter-out $(NODE_SRCS),$(SRCS)) $(ASMS))
 SAN_LIB  := $(patsubst %,build/san/%.o,$(LIB_SRCS) $(ASMS))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -40,7 +50,7 @@ DEPS := gcc make libc6-dev libjansson-dev libseccomp-dev libuv1-dev liblz4-dev l
 	libmicrohttpd-dev libarchive-dev libssl-dev libcriterion-dev musl-tools busybox-static bc python3 nodejs
 
 .PHONY: all deps test test-unit test-guest bench clean
-all: bin/husk
+all: bin/husk bin/husk-serve
 
 # V=1 shows the commands.
 ifeq ($(V),1)
@@ -51,14 +61,24 @@ Q := @
 say = @echo "  $(1)"
 endif
 
-bin/husk: $(REL_OBJS)
+bin/husk: $(REL_LEAN)
 	@mkdir -p $(@D)
 	$(call say,LD    $@)
 	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
-build/san/husk: $(SAN_OBJS)
+# husk serve runs this, beside bin/husk.
+bin/husk-serve: $(REL_OBJS)
+	@mkdir -p $(@D)
+	$(call say,LD    $@)
+	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS) $(NODE_LIBS)
+
+build/san/husk: $(SAN_LEAN)
 	$(call say,LD    $@)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+build/san/husk-serve: $(SAN_OBJS)
+	$(call say,LD    $@)
+	$(Q)$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(NODE_LIBS)
 
 build/rel/%.c.o: %.c
 	@mkdir -p $(@D)
@@ -107,7 +127,7 @@ build/san/%.S.o: %.S
 # The unit tests start build/san/husk (as the gofer, for one).
 $(UNIT_BIN): $(UNIT_SRCS) $(SAN_LIB) build/san/husk
 	$(call say,LD    $@)
-	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(SAN_LIB) -lcriterion $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(SAN_LIB) -lcriterion $(LDLIBS) $(NODE_LIBS)
 
 build/guest/glibc-static/%: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(@D)
@@ -151,7 +171,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "deps: all installed"; fi
 
-test: bin/husk build/san/husk $(UNIT_BIN) $(GUEST_BINS) $(SPECIAL_BINS)
+test: bin/husk bin/husk-serve build/san/husk build/san/husk-serve $(UNIT_BIN) $(GUEST_BINS) $(SPECIAL_BINS)
 	@tests/run.sh
 
 # The benchmark's host-side load client.

@@ -1,7 +1,10 @@
 /* husk: one binary, with a subcommand for each role. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../gofer/gofer.h"
 #include "cmd.h"
@@ -54,6 +57,24 @@ static void usage(FILE *f)
 		"  --platform NAME     how the sandboxes run guest code\n");
 }
 
+/* bin/husk leaves the node out (cmd_serve is then NULL): husk serve is
+ * bin/husk-serve beside it, with the node's libraries, which the
+ * sandboxes' processes (all bin/husk) never load. */
+static int exec_serve(char **argv)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+	char *slash = n > 0 ? memrchr(self, '/', (size_t)n) : NULL;
+	if (!slash) {
+		fprintf(stderr, "husk: cannot find the husk binary\n");
+		return 1;
+	}
+	strcpy(slash + 1, "husk-serve");
+	execv(self, argv);
+	fprintf(stderr, "husk serve: %s: %s (make builds it beside husk)\n", self, strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -63,7 +84,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
-		return cmd_serve(argc - 1, argv + 1);
+		return cmd_serve ? cmd_serve(argc - 1, argv + 1) : exec_serve(argv);
 	if (strcmp(argv[1], "load") == 0)
 		return cmd_load(argc - 1, argv + 1);
 	if (strcmp(argv[1], "restore") == 0)

@@ -92,9 +92,16 @@ int cmd_serve(int argc, char **argv)
 		runtimes = rt;
 	}
 	char why[512];
+	/* Sandboxes are bin/husk beside this binary (without the node's
+	 * libraries), or this binary where there is none. */
+	char lean[PATH_MAX + 8];
+	memcpy(lean, self, (size_t)sl + 1);
+	char *base = strrchr(lean, '/');
+	strcpy(base + 1, "husk");
+	const char *husk = access(lean, X_OK) == 0 ? lean : self;
 	struct ex_node_config cfg = {.state_dir = state, .listen_host = listen_host,
 				     .listen_port = listen_port, .runtimes_dir = runtimes,
-				     .husk = self, .platform = platform, .api_port = aport};
+				     .husk = husk, .platform = platform, .api_port = aport};
 	struct ex_node *node;
 	int err = ex_node_open(&cfg, &node, why, sizeof(why));
 	if (err) {
