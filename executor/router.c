@@ -254,6 +254,18 @@ static void on_timeout(uv_timer_t *t)
 		fail(c, 504, "the function did not answer in time");
 }
 
+/* The instance could not be reached, or closed the connection without
+ * an answer: it is crashing (its guest killed, past memory_mb) or
+ * broken, and gets no more requests (it is stopped; a new one starts). */
+static void instance_failed(struct conn *c)
+{
+	if (!c->inst || c->resp_started)
+		return;
+	node_lock(c->node);
+	pool_stop_inst(c->inst);
+	node_unlock(c->node);
+}
+
 /* ---- the response ---- */
 
 static bool hop_by_hop(const struct http_header *h)
@@ -375,6 +387,7 @@ static void on_up_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			c->resp_close = true;
 			response_done(c);
 		} else {
+			instance_failed(c);
 			fail(c, 502, "the function's instance closed the connection");
 		}
 		return;
@@ -433,6 +446,7 @@ static void on_connected(uv_connect_t *r, int status)
 	if (c->state != C_CONNECTING)
 		return;
 	if (status < 0) {
+		instance_failed(c);
 		fail(c, 502, "cannot reach the function's instance");
 		return;
 	}

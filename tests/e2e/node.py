@@ -110,6 +110,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.startswith("/sleep"):
             time.sleep(float(self.path.split("/")[2]))
+        if self.path.startswith("/alloc"):
+            hog = bytearray(int(self.path.split("/")[2]) << 20)
         body = ("%%s %%s %%s %%s\n" %% (VERSION, os.environ["K_SERVICE"],
                 os.environ["K_REVISION"], self.path)).encode()
         self.send_response(200)
@@ -314,6 +316,16 @@ def run(node):
     st, text = node.get("/hello/")
     check("then a healthy request", st == 200 and text.startswith("v2"), (st, text))
 
+    # memory_mb: a guest past it is killed, as by the OOM killer, never
+    # the node.
+    node.api("POST", "/functions?wait=1", py_fn("mem", "v1", memory_mb=64))
+    st, text = node.get("/mem/alloc/8")
+    check("memory_mb: within it, served", st == 200, (st, text))
+    st, text = node.get("/mem/alloc/256")
+    check("memory_mb: past it, the instance is killed: 502", st == 502, (st, text))
+    st, text = node.get("/mem/")
+    check("memory_mb: then a new instance serves", st == 200, (st, text))
+
     # Past timeout_s.
     node.api("POST", "/functions?wait=1", py_fn("slow", "v1", timeout_s=1))
     st, text = node.get("/slow/sleep/3")
@@ -458,7 +470,7 @@ def run(node):
           st == 200 and text.startswith("v2 hello hello-00002"), (st, text))
     st, body = node.api("GET", "/functions")
     names = sorted(f["name"] for f in body.get("functions", [])) if st == 200 else []
-    check("after a restart: the registry", names == ["hello", "idle", "nowait", "one", "slow"], names)
+    check("after a restart: the registry", names == ["hello", "idle", "mem", "nowait", "one", "slow"], names)
 
 
 if __name__ == "__main__":
