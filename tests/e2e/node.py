@@ -207,6 +207,10 @@ def run(node):
     check("no token: 401", st == 401, st)
     st, _ = node.api("GET", "/functions", token="x" * 64)
     check("wrong token: 401", st == 401, st)
+    with socket.create_connection(("127.0.0.1", node.api_port), timeout=10) as s:
+        s.sendall(b"POST /functions HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n")
+        head = s.recv(100)
+    check("no token: 401 before the body is read", head.startswith(b"HTTP/1.1 401"), head)
     tok = os.stat(os.path.join(node.state, "token"))
     check("token file is 0600", tok.st_mode & 0o777 == 0o600, oct(tok.st_mode))
 
