@@ -46,6 +46,7 @@ struct conn {
 	size_t up_head_len;
 	char method[24];
 	bool keep_alive;     /* the client's */
+	int minor;           /* its HTTP/1.minor */
 	struct http_body req_body;
 	bool req_done;
 	/* Its response. */
@@ -327,12 +328,12 @@ static int response_head(struct conn *c)
 		return c->resp_len >= HTTP_HEAD_MAX ? -E2BIG : 0;
 	if (err)
 		return err;
+	if (h.status == 101)
+		return -EPROTO; /* (upgrades are refused before they are sent) */
 	char *out = malloc(h.len + 64);
 	if (!out)
 		return -ENOMEM;
 	bool interim = h.status >= 100 && h.status < 200;
-	if (h.status == 101)
-		return -EPROTO; /* (upgrades are refused before they are sent) */
 	c->resp_close = !c->keep_alive || h.body == HTTP_BODY_UNTIL_CLOSE || c->node->stopping;
 	/* The status line as it came, the fields but hop-by-hop ones. */
 	const char *eol = memchr(c->resp, '\n', h.len);
@@ -348,7 +349,7 @@ static int response_head(struct conn *c)
 	}
 	if (!interim)
 		n += (size_t)sprintf(out + n, "%s", c->resp_close ? "Connection: close\r\n"
-					      : c->method[0] && h.minor == 0 ? "Connection: keep-alive\r\n"
+					      : c->minor == 0 ? "Connection: keep-alive\r\n"
 					      : "");
 	memcpy(out + n, "\r\n", 2);
 	n += 2;
@@ -378,7 +379,7 @@ static int response_head(struct conn *c)
 static void on_up_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = s->data;
-	if (c->state != C_RELAY)
+	if (c->state != C_RELAY || n == 0)
 		return;
 	if (n < 0) {
 		/* The instance closed: the end of a body read to the close, or
@@ -602,6 +603,7 @@ static void request(struct conn *c)
 	}
 	c->t0 = uv_now(&c->node->loop);
 	c->keep_alive = h.keep_alive;
+	c->minor = h.minor;
 	snprintf(c->method, sizeof(c->method), "%.*s", (int)(h.method_len < 23 ? h.method_len : 23),
 		 h.method);
 	if (h.upgrade) {
@@ -671,8 +673,8 @@ static void request(struct conn *c)
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = s->data;
-	if (c->state == C_CLOSING)
-		return;
+	if (c->state == C_CLOSING || n == 0)
+		return; /* (0: nothing this time, as libuv may say) */
 	if (n < 0) {
 		/* The client went (or half-closed): a request it was waiting
 		 * for is abandoned and its slot freed. */

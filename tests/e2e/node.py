@@ -250,6 +250,17 @@ def run(node):
         ok &= r.status == 200 and r.read().decode().endswith("/k%d\n" % i)
     c.close()
     check("keep-alive: 20 requests on one connection", ok)
+    with socket.create_connection(("127.0.0.1", node.port), timeout=30) as s:
+        f = s.makefile("rb")
+        ok = True
+        for i in range(3):
+            s.sendall(b"GET /hello/h10 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            r = http.client.HTTPResponse(s)
+            r.begin()
+            ok &= r.status == 200 and r.getheader("Connection") == "keep-alive"
+            ok &= r.read().endswith(b"/h10\n")
+        f.close()
+    check("HTTP/1.0 keep-alive", ok)
 
     # Chunked bodies, both ways, streamed.
     s = socket.create_connection(("127.0.0.1", node.port), timeout=30)
