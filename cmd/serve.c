@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../api/api.h"
@@ -90,6 +91,13 @@ int cmd_serve(int argc, char **argv)
 		*slash = 0;
 		snprintf(rt, sizeof(rt), "%s/../runtimes", dir);
 		runtimes = rt;
+	}
+	/* Each client connection and each request to an instance is a
+	 * descriptor: as many as the host lets this process have. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	char why[512];
 	/* Sandboxes are bin/husk beside this binary (without the node's

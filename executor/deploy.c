@@ -99,9 +99,9 @@ static int write_root(struct ex_node *node, struct ex_rev *rev, json_t *manifest
 		}
 		if (access(json_string_value(p), R_OK) != 0)
 			continue; /* (not on this host: not in the root) */
-		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "path", p ? json_string_value(p) : "",
-							"type", "bind", "source", json_string_value(p),
-							"readonly", 1));
+		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "path",
+							json_string_value(p), "type", "bind",
+							"source", json_string_value(p), "readonly", 1));
 	}
 	char code[PATH_MAX + 8], spec[PATH_MAX + 16];
 	snprintf(code, sizeof(code), "%s/code", rev->dir);
@@ -213,8 +213,9 @@ json_t *sandbox_args(struct ex_node *node, const struct ex_rev *rev, const char 
 	json_array_append_new(a, json_string("localhost"));
 	const char *key;
 	json_t *val;
-	json_t *env = json_pack("{s:i, s:s, s:s}", "PORT", (json_int_t)GUEST_PORT, "K_SERVICE",
-				rev->cfg.name, "K_CONFIGURATION", rev->cfg.name);
+	snprintf(v, sizeof(v), "%d", GUEST_PORT);
+	json_t *env = json_pack("{s:s, s:s, s:s}", "PORT", v, "K_SERVICE", rev->cfg.name,
+				"K_CONFIGURATION", rev->cfg.name);
 	snprintf(v, sizeof(v), "%s-%05u", rev->cfg.name, rev->num);
 	json_object_set_new(env, "K_REVISION", json_string(v));
 	json_object_set_new(env, "HOME", json_string("/tmp"));
@@ -222,17 +223,13 @@ json_t *sandbox_args(struct ex_node *node, const struct ex_rev *rev, const char 
 	if (rev->cfg.env)
 		json_object_update(env, rev->cfg.env);
 	json_object_foreach(env, key, val) {
+		/* (Strings all: the config's are checked, the manifest is ours.) */
 		char *kv;
-		if (json_is_integer(val))
-			kv = json_is_integer(val) && asprintf(&kv, "%s=%lld", key,
-					     (long long)json_integer_value(val)) >= 0 ? kv : NULL;
-		else
-			kv = asprintf(&kv, "%s=%s", key, json_is_string(val) ? json_string_value(val) : "") >= 0 ? kv : NULL;
-		if (kv) {
-			json_array_append_new(a, json_string("--env"));
-			json_array_append_new(a, json_string(kv));
-			free(kv);
-		}
+		if (!json_is_string(val) || asprintf(&kv, "%s=%s", key, json_string_value(val)) < 0)
+			continue;
+		json_array_append_new(a, json_string("--env"));
+		json_array_append_new(a, json_string(kv));
+		free(kv);
 	}
 	json_decref(env);
 	json_array_append_new(a, json_string("--"));

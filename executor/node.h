@@ -131,6 +131,7 @@ struct ex_node {
 	bool stopping, stop_asked;
 	int ndeploys; /* threads still running */
 	uint64_t requests_total;
+	uint32_t nconns; /* the data plane's client connections */
 };
 
 /* registry.c */

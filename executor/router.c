@@ -24,6 +24,7 @@
 #define HEAD_TIMEOUT_MS 30000           /* a head must arrive within (slow clients) */
 #define IDLE_TIMEOUT_MS 60000           /* a kept-alive connection idle this long goes */
 #define CLOSE_WAIT_MS 5000              /* for an answer to drain before the close */
+#define CONNS_MAX 10000                 /* client connections at once */
 
 enum conn_state { C_HEAD, C_QUEUED, C_CONNECTING, C_RELAY, C_CLOSING };
 
@@ -37,7 +38,7 @@ struct conn {
 	uv_connect_t connect;
 	uv_timer_t timer;
 	int handles;         /* open, to close before it is freed */
-	bool up_open, client_reading, up_reading, client_eof, closed;
+	bool up_open, client_reading, up_reading, client_eof, closed, counted;
 	/* The client's bytes not passed on yet (a head, body, the next request). */
 	char *in;
 	size_t inlen;
@@ -166,6 +167,8 @@ static void on_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 	if (--c->handles == 0) {
+		if (c->counted)
+			c->node->nconns--;
 		free(c->in);
 		free(c->up_head);
 		free(c->resp);
@@ -750,12 +753,18 @@ static void on_accept(uv_stream_t *l, int status)
 	uv_timer_init(&node->loop, &c->timer);
 	c->client.data = c->timer.data = c;
 	c->handles = 2;
-	if (uv_accept(l, (uv_stream_t *)&c->client) != 0 || node->stopping) {
+	/* Past CONNS_MAX at once a connection is closed as it comes (each
+	 * holds little, and a head must come within 30 s, but their number
+	 * is the node's descriptors). */
+	if (uv_accept(l, (uv_stream_t *)&c->client) != 0 || node->stopping ||
+	    node->nconns >= CONNS_MAX) {
 		c->state = C_CLOSING;
 		uv_close((uv_handle_t *)&c->client, on_closed);
 		uv_close((uv_handle_t *)&c->timer, on_closed);
 		return;
 	}
+	node->nconns++;
+	c->counted = true;
 	uv_tcp_nodelay(&c->client, 1);
 	uv_timer_start(&c->timer, on_timeout, HEAD_TIMEOUT_MS, 0);
 	client_read_start(c);

@@ -430,6 +430,18 @@ def run(node):
         head = s.recv(100)
     check("data plane: smuggling head -> 400", head.startswith(b"HTTP/1.1 400"), head)
 
+    # Many idle connections: the node still serves.
+    idle = []
+    try:
+        for _ in range(1500):
+            idle.append(socket.create_connection(("127.0.0.1", node.port), timeout=10))
+        idle[0].sendall(b"GET /hello/ HTTP/1.1\r\nHost: x\r\n")  # (a head left unfinished)
+        st, text = node.get("/hello/")
+        check("1500 idle connections open: the node still serves", st == 200, (st, text))
+    finally:
+        for s in idle:
+            s.close()
+
     # Delete.
     st, _ = node.api("DELETE", "/functions/static")
     check("delete: 204", st == 204, st)
