@@ -38,6 +38,7 @@ enum inst_state { INST_STARTING, INST_READY, INST_STOPPING, INST_STANDBY };
 struct ex_fn;
 struct ex_rev;
 struct conn;
+struct upconn;
 
 struct ex_inst {
 	struct ex_rev *rev;
@@ -52,6 +53,8 @@ struct ex_inst {
 	char sock[108];      /* its control socket */
 	uint16_t port;       /* its gateway's host port */
 	uint32_t active;     /* requests in flight */
+	struct upconn *idle_up; /* connections to it kept for the next request */
+	uint32_t nidle_up;
 	uint64_t idle_since; /* uv_now() when active went to 0 */
 	uint64_t started;    /* uv_now() at start, for the cold start's latency */
 	bool exited, closing, loading;
@@ -176,6 +179,8 @@ int router_listen(struct ex_node *node, char *why, size_t n);
  * request that waited in its function's queue. */
 void router_assign(struct conn *c, struct ex_inst *in, int status, const char *msg);
 struct conn *router_queue_next(struct conn *c);
+/* The instance is going: the connections kept to it are closed. */
+void router_inst_gone(struct ex_inst *in);
 void router_drop_queue(struct ex_fn *fn, int status, const char *msg);
 
 /* logs.c */

@@ -100,6 +100,7 @@ static void on_exit_(uv_process_t *p, int64_t status, int sig)
 		log_add(fn, in->rev->num, in->id, true, msg, (size_t)n);
 	}
 	in->state = INST_STOPPING;
+	router_inst_gone(in);
 	uv_timer_stop(&in->kill_timer);
 	inst_maybe_free(in);
 	pool_dispatch(fn);
@@ -118,6 +119,7 @@ void pool_stop_inst(struct ex_inst *in)
 	if (in->state == INST_STOPPING)
 		return;
 	in->state = INST_STOPPING;
+	router_inst_gone(in);
 	if (in->exited)
 		return;
 	/* The guest's init gets SIGTERM (the sentry passes it on), as

@@ -34,11 +34,13 @@ struct conn {
 	struct ex_fn *fn;    /* while queued */
 	struct ex_inst *inst; /* while it holds a slot */
 	enum conn_state state;
-	uv_tcp_t client, up;
-	uv_connect_t connect;
+	uv_tcp_t client;
+	struct upconn *up;   /* to the instance, while a request is on it */
 	uv_timer_t timer;
 	int handles;         /* open, to close before it is freed */
-	bool up_open, client_reading, up_reading, client_eof, closed, counted;
+	bool client_reading, up_reading, client_eof, closed, counted;
+	bool up_keep;        /* the response allows the connection to serve again */
+	bool up_reused;      /* the connection served an earlier request */
 	/* The client's bytes not passed on yet (a head, body, the next request). */
 	char *in;
 	size_t inlen;
@@ -60,14 +62,33 @@ struct conn {
 	uint64_t t0;
 };
 
+/* A connection to an instance's gateway: one request's at a time, and
+ * between requests kept on the instance's list for the next one (an
+ * HTTP/1.1 instance keeps it alive; one that closes it is found out by
+ * the read kept on it while idle). */
+struct upconn {
+	uv_tcp_t tcp;
+	uv_connect_t connect;
+	struct ex_node *node;
+	struct ex_inst *inst; /* NULL once the instance is gone */
+	struct conn *c;       /* the request's, NULL while idle */
+	struct upconn *next;  /* on inst->idle_up */
+	bool idle, closing;
+};
+
+/* At most this many kept an instance (more go as they finish). */
+#define IDLE_UP_MAX 64
+
 struct wr {
 	uv_write_t req;
-	struct conn *c;
+	struct conn *c;      /* a write to the client */
+	struct upconn *u;    /* or to an instance */
 	char data[];
 };
 
 static void conn_close(struct conn *c);
 static void on_timeout(uv_timer_t *t);
+static void up_connect(struct conn *c, struct ex_inst *in);
 static void next_request(struct conn *c);
 static void client_read_start(struct conn *c);
 static void on_up_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
@@ -99,20 +120,25 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void on_written(uv_write_t *w, int status)
 {
 	struct wr *x = (struct wr *)w;
-	struct conn *c = x->c;
+	/* (A write to an instance outlives the request it was for when
+	 * that went: the connection's own request is looked at.) */
+	struct conn *c = x->u ? x->u->c : x->c;
 	uv_stream_t *to = w->handle;
+	bool up = x->u != NULL;
 	free(x);
+	if (!c)
+		return;
 	if (status < 0 && c->state != C_CLOSING) {
 		conn_close(c);
 		return;
 	}
 	/* Below the mark again: the other side may send more. */
-	if (c->state == C_RELAY && to == (uv_stream_t *)&c->client && !c->up_reading &&
-	    c->up_open && uv_stream_get_write_queue_size(to) < WRITE_HIGH) {
+	if (c->state == C_RELAY && !up && !c->up_reading && c->up &&
+	    uv_stream_get_write_queue_size(to) < WRITE_HIGH) {
 		c->up_reading = true;
-		uv_read_start((uv_stream_t *)&c->up, on_alloc, on_up_read);
+		uv_read_start((uv_stream_t *)&c->up->tcp, on_alloc, on_up_read);
 	}
-	if (c->state == C_RELAY && to == (uv_stream_t *)&c->up && !c->req_done &&
+	if (c->state == C_RELAY && up && !c->req_done &&
 	    uv_stream_get_write_queue_size(to) < WRITE_HIGH)
 		client_read_start(c);
 }
@@ -124,7 +150,8 @@ static int send_to(struct conn *c, uv_tcp_t *to, const char *data, size_t len)
 	struct wr *x = malloc(sizeof(*x) + len);
 	if (!x)
 		return -ENOMEM;
-	x->c = c;
+	x->u = c->up && to == &c->up->tcp ? c->up : NULL;
+	x->c = x->u ? NULL : c;
 	memcpy(x->data, data, len);
 	uv_buf_t b = uv_buf_init(x->data, (unsigned)len);
 	int err = uv_write(&x->req, (uv_stream_t *)to, &b, 1, on_written);
@@ -176,12 +203,80 @@ static void on_closed(uv_handle_t *h)
 	}
 }
 
-/* Lets go of the instance (and the upstream connection): lock held. */
+static void up_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void up_unlist(struct upconn *u)
+{
+	if (!u->idle || !u->inst)
+		return;
+	for (struct upconn **p = &u->inst->idle_up; *p; p = &(*p)->next)
+		if (*p == u) {
+			*p = u->next;
+			u->inst->nidle_up--;
+			break;
+		}
+	u->idle = false;
+}
+
+static void up_close(struct upconn *u)
+{
+	if (u->closing)
+		return;
+	up_unlist(u);
+	u->closing = true;
+	u->c = NULL;
+	uv_close((uv_handle_t *)&u->tcp, up_closed);
+}
+
+/* An idle kept connection said something, or closed: it is not used
+ * again (an HTTP server sends nothing unasked). */
+static void on_idle_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	(void)b;
+	struct upconn *u = s->data;
+	if (n == 0)
+		return;
+	node_lock(u->node);
+	up_close(u);
+	node_unlock(u->node);
+}
+
+void router_inst_gone(struct ex_inst *in)
+{
+	/* (lock held) */
+	while (in->idle_up) {
+		struct upconn *u = in->idle_up;
+		up_close(u);
+		u->inst = NULL;
+	}
+}
+
+/* Lets go of the instance, keeping the connection to it for its next
+ * request where the response allows: lock held. */
 static void release(struct conn *c)
 {
-	if (c->up_open) {
-		c->up_open = false;
-		uv_close((uv_handle_t *)&c->up, on_closed);
+	struct upconn *u = c->up;
+	c->up = NULL;
+	c->up_reading = false;
+	if (u) {
+		struct ex_inst *in = u->inst;
+		bool keep = c->up_keep && in && in->state == INST_READY && !u->closing &&
+			    in->nidle_up < IDLE_UP_MAX &&
+			    uv_stream_get_write_queue_size((uv_stream_t *)&u->tcp) == 0;
+		c->up_keep = false;
+		if (keep) {
+			u->c = NULL;
+			u->idle = true;
+			u->next = in->idle_up;
+			in->idle_up = u;
+			in->nidle_up++;
+			uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_idle_read);
+		} else {
+			up_close(u);
+		}
 	}
 	if (c->inst) {
 		struct ex_inst *in = c->inst;
@@ -227,6 +322,7 @@ static void conn_close(struct conn *c)
 {
 	if (c->state == C_CLOSING)
 		return;
+	c->up_keep = false; /* (cut short: the connection cannot serve again) */
 	node_lock(c->node);
 	unqueue(c);
 	release(c);
@@ -311,6 +407,8 @@ static bool connection_names(const struct http_head *head, const struct http_hea
 
 static void response_done(struct conn *c)
 {
+	if (!c->req_done)
+		c->up_keep = false; /* (the instance may wait for the rest of a body) */
 	node_lock(c->node);
 	account(c, c->status);
 	release(c);
@@ -338,6 +436,7 @@ static int response_head(struct conn *c)
 		return -ENOMEM;
 	bool interim = h.status >= 100 && h.status < 200;
 	c->resp_close = !c->keep_alive || h.body == HTTP_BODY_UNTIL_CLOSE || c->node->stopping;
+	c->up_keep = h.keep_alive && c->minor == 1 && !c->node->stopping;
 	/* The status line as it came, the fields but hop-by-hop ones. */
 	const char *eol = memchr(c->resp, '\n', h.len);
 	size_t n = (size_t)(eol - c->resp) + 1;
@@ -381,8 +480,9 @@ static int response_head(struct conn *c)
 
 static void on_up_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
-	struct conn *c = s->data;
-	if (c->state != C_RELAY || n == 0)
+	struct upconn *u = s->data;
+	struct conn *c = u->c;
+	if (!c || c->state != C_RELAY || n == 0)
 		return;
 	if (n < 0) {
 		/* The instance closed: the end of a body read to the close, or
@@ -390,6 +490,18 @@ static void on_up_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		if (c->resp_started && http_body_eof(&c->resp_body)) {
 			c->resp_close = true;
 			response_done(c);
+		} else if (c->up_reused && !c->resp_len && !c->resp_started &&
+			   c->req_body.kind == HTTP_BODY_NONE) {
+			/* A kept connection the instance had closed as the
+			 * request went: once more on a new one (no body was
+			 * consumed, nothing was answered). */
+			node_lock(c->node);
+			up_close(c->up);
+			c->up = NULL;
+			c->up_reading = false;
+			if (c->inst)
+				up_connect(c, c->inst);
+			node_unlock(c->node);
 		} else {
 			instance_failed(c);
 			fail(c, 502, "the function's instance closed the connection");
@@ -438,33 +550,68 @@ static void pass_body(struct conn *c)
 		fail(c, 400, "malformed chunked body");
 		return;
 	}
-	send_to(c, &c->up, c->in, (size_t)k);
+	send_to(c, &c->up->tcp, c->in, (size_t)k);
 	memmove(c->in, c->in + k, c->inlen - (size_t)k);
 	c->inlen -= (size_t)k;
 	c->req_done = c->req_body.done;
 }
 
+/* The connection to the instance is there (new, or kept from an earlier
+ * request): the request goes. */
+static void start_relay(struct conn *c)
+{
+	c->state = C_RELAY;
+	send_to(c, &c->up->tcp, c->up_head, c->up_head_len);
+	pass_body(c);
+	if (c->state != C_RELAY)
+		return;
+	c->up_reading = true;
+	uv_read_start((uv_stream_t *)&c->up->tcp, on_alloc, on_up_read);
+	if (!c->req_done)
+		client_read_start(c);
+}
+
 static void on_connected(uv_connect_t *r, int status)
 {
-	struct conn *c = r->data;
-	if (c->state != C_CONNECTING)
-		return;
+	struct upconn *u = r->data;
+	struct conn *c = u->c;
+	if (!c || u->closing || c->state != C_CONNECTING)
+		return; /* (the request went meanwhile: release closed it) */
 	if (status < 0) {
 		instance_failed(c);
 		fail(c, 502, "cannot reach the function's instance");
 		return;
 	}
-	c->state = C_RELAY;
-	send_to(c, &c->up, c->up_head, c->up_head_len);
-	pass_body(c);
-	if (c->state != C_RELAY)
+	start_relay(c);
+}
+
+/* A new connection to the instance for c's request (lock held). */
+static void up_connect(struct conn *c, struct ex_inst *in)
+{
+	struct upconn *u = calloc(1, sizeof(*u));
+	if (!u) {
+		node_unlock(c->node);
+		fail(c, 503, "out of memory");
+		node_lock(c->node);
 		return;
-	c->up_reading = true;
-	c->client.data = c;
-	c->up.data = c;
-	uv_read_start((uv_stream_t *)&c->up, on_alloc, on_up_read);
-	if (!c->req_done)
-		client_read_start(c);
+	}
+	u->node = c->node;
+	u->inst = in;
+	u->c = c;
+	u->tcp.data = u;
+	u->connect.data = u;
+	uv_tcp_init(&c->node->loop, &u->tcp);
+	uv_tcp_nodelay(&u->tcp, 1);
+	c->up = u;
+	c->up_reused = false;
+	c->state = C_CONNECTING;
+	struct sockaddr_in a;
+	uv_ip4_addr("127.0.0.1", in->port, &a);
+	if (uv_tcp_connect(&u->connect, &u->tcp, (struct sockaddr *)&a, on_connected)) {
+		node_unlock(c->node);
+		fail(c, 502, "cannot reach the function's instance");
+		node_lock(c->node);
+	}
 }
 
 void router_assign(struct conn *c, struct ex_inst *in, int status, const char *msg)
@@ -480,18 +627,21 @@ void router_assign(struct conn *c, struct ex_inst *in, int status, const char *m
 	c->fn = NULL;
 	c->inst = in;
 	c->state = C_CONNECTING;
-	uv_tcp_init(&c->node->loop, &c->up);
-	c->up.data = c;
-	c->handles++;
-	c->up_open = true;
-	struct sockaddr_in a;
-	uv_ip4_addr("127.0.0.1", in->port, &a);
-	c->connect.data = c;
-	if (uv_tcp_connect(&c->connect, &c->up, (struct sockaddr *)&a, on_connected)) {
-		node_unlock(c->node);
-		fail(c, 502, "cannot reach the function's instance");
+	c->up_reused = false;
+	/* A connection the instance kept from an earlier request, or a new one. */
+	struct upconn *u = in->idle_up;
+	if (u) {
+		up_unlist(u);
+		uv_read_stop((uv_stream_t *)&u->tcp);
+		u->c = c;
+		c->up = u;
+		c->up_reused = true;
+		node_unlock(c->node); /* (start_relay may fail the request: it locks) */
+		start_relay(c);
 		node_lock(c->node);
+		return;
 	}
+	up_connect(c, in);
 }
 
 struct conn *router_queue_next(struct conn *c)
@@ -581,7 +731,9 @@ static char *upstream_head(struct conn *c, const struct http_head *h, const char
 	fprintf(f, "X-Forwarded-For: %.*s%s%s\r\n", (int)fl, fwd ? fwd : "", fwd ? ", " : "", peer);
 	if (prefix[0])
 		fprintf(f, "X-Forwarded-Prefix: %s\r\n", prefix);
-	fprintf(f, "X-Forwarded-Proto: http\r\nConnection: close\r\n\r\n");
+	/* HTTP/1.1 keeps the connection to the instance for its next
+	 * request; an HTTP/1.0 request (sent as such) ends it. */
+	fprintf(f, "X-Forwarded-Proto: http\r\n%s\r\n", h->minor ? "" : "Connection: close\r\n");
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;
@@ -708,11 +860,13 @@ static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		pass_body(c);
 	if (c->state == C_CLOSING)
 		return;
-	/* Hold back: a body the instance does not take, bytes of the next
-	 * request, or a request still waiting for its instance. */
+	/* Hold back: past BUF_MAX held (the next requests, or a body
+	 * waiting for its instance), or a body the instance does not take.
+	 * Otherwise reading goes on, so that a client that goes is seen at
+	 * once and its slot freed. */
 	bool full = c->inlen >= BUF_MAX ||
-		    (c->state == C_RELAY && (c->req_done || uv_stream_get_write_queue_size(
-								    (uv_stream_t *)&c->up) >= WRITE_HIGH));
+		    (c->state == C_RELAY && !c->req_done && c->up &&
+		     uv_stream_get_write_queue_size((uv_stream_t *)&c->up->tcp) >= WRITE_HIGH);
 	if (full && c->client_reading) {
 		uv_read_stop(s);
 		c->client_reading = false;
