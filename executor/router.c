@@ -273,6 +273,8 @@ static void release(struct conn *c)
 			u->next = in->idle_up;
 			in->idle_up = u;
 			in->nidle_up++;
+			/* (A stream already reading keeps its callback: stop first.) */
+			uv_read_stop((uv_stream_t *)&u->tcp);
 			uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_idle_read);
 		} else {
 			up_close(u);

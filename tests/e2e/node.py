@@ -277,6 +277,16 @@ def run(node):
     check("chunked request and response bodies", r.status == 200 and got == payload[::-1],
           (r.status, len(got)))
 
+    # A connection the router kept that the instance then closes.
+    app = APP.replace('protocol_version = "HTTP/1.1"', 'protocol_version = "HTTP/1.1"\n    timeout = 0.5')
+    node.api("POST", "/functions?wait=1", {"name": "ka", "runtime": "python3",
+                                          "files": {"main.py": app % "v1"}})
+    st1, _ = node.get("/ka/")
+    time.sleep(1.5)  # (the server times the kept connection out)
+    st2, text = node.get("/ka/")
+    check("a kept connection the instance closed: the next request is served",
+          st1 == 200 and st2 == 200, (st1, st2, text))
+
     # Logs and metrics.
     st, body = node.api("GET", "/functions/hello/logs?tail=50")
     lines = body.get("logs", []) if isinstance(body, dict) else []
@@ -497,7 +507,7 @@ def run(node):
           st == 200 and text.startswith("v2 hello hello-00002"), (st, text))
     st, body = node.api("GET", "/functions")
     names = sorted(f["name"] for f in body.get("functions", [])) if st == 200 else []
-    check("after a restart: the registry", names == ["hello", "idle", "mem", "nowait", "one", "slow"], names)
+    check("after a restart: the registry", names == ["hello", "idle", "ka", "mem", "nowait", "one", "slow"], names)
 
 
 if __name__ == "__main__":
