@@ -114,6 +114,7 @@ struct ex_fn {
 	uint64_t last_used; /* uv_now() of its last request */
 	bool want_standby;  /* a revision got ready: stand one by */
 	bool deleted;
+	char *trash;  /* deleted: where its files went, removed with it */
 	int waiters; /* API calls waiting on a deploy (it is not freed under them) */
 };
 

@@ -400,6 +400,8 @@ void pool_tick(struct ex_node *node)
 		if (fn->deleted && !busy && !fn->waiters) {
 			*p = fn->next;
 			node->nfns--;
+			if (fn->trash)
+				rm_tree(fn->trash); /* (its sandboxes are gone: nothing maps it) */
 			fn_free(fn);
 			continue;
 		}

@@ -45,6 +45,7 @@ void fn_free(struct ex_fn *fn)
 	}
 	for (uint32_t i = 0; i < fn->log_count; i++)
 		free(fn->logs[(fn->log_first + i) % LOG_LINES_MAX].text);
+	free(fn->trash);
 	free(fn);
 }
 
@@ -357,6 +358,8 @@ int ex_fn_delete(struct ex_node *node, const char *name, char *why, size_t n)
 	fn_path(node, name, NULL, dir, sizeof(dir));
 	snprintf(gone, sizeof(gone), "%s/trash/%s.%u", node->state_dir, name, node->next_inst++);
 	int err = rename(dir, gone) == 0 ? 0 : -errno;
+	if (!err)
+		fn->trash = strdup(gone);
 	uv_async_send(&node->wake);
 	node_unlock(node);
 	if (err) {

@@ -459,6 +459,9 @@ def run(node):
     check("deleted: 404 on the data plane", st == 404, (st, text))
     st, _ = node.api("GET", "/functions/static")
     check("deleted: 404 on the API", st == 404, st)
+    trash = os.path.join(node.state, "trash")
+    check("deleted: its files go", wait_for(lambda: not [
+        n for n in os.listdir(trash) if n.startswith("static.")], 15), os.listdir(trash))
 
     # Load: N requests over 50 keep-alive connections.
     errors, done, kinds = [0], [0], []
