@@ -260,6 +260,9 @@ int ex_fn_deploy(struct ex_node *node, const struct ex_fn_config *cfg, const str
 	} else if (!fn && replace) {
 		snprintf(why, n, "no function named '%s'", c.name);
 		status = 404;
+	} else if (node->ndeploys >= DEPLOYS_MAX) {
+		snprintf(why, n, "%d deploys are in progress, the most at once: try again", DEPLOYS_MAX);
+		status = 429;
 	} else if (fn && fn->revs && fn->revs->state == REV_DEPLOYING) {
 		snprintf(why, n, "a deploy of '%s' is in progress", c.name);
 		status = 409;

@@ -26,6 +26,7 @@
 #define STOP_GRACE_MS 10000  /* SIGTERM, then SIGKILL after this */
 #define START_TIMEOUT_MS 30000
 #define DEPLOY_TIMEOUT_MS 120000
+#define DEPLOYS_MAX 8        /* at once (each boots a sandbox); more get 429 */
 
 enum rev_state { REV_DEPLOYING, REV_READY, REV_FAILED };
 /* STANDBY: booted ahead, waiting for the snapshot (husk restore --wait):

@@ -382,6 +382,22 @@ def run(node):
     check("1 slot, queue of 10: the rest 429", codes.count(429) == 5 and codes.count(200) == 11,
           sorted(codes))
 
+    # Deploys at once are bounded (each boots a sandbox): the rest 429.
+    got = []
+
+    def burst(i):
+        got.append(node.api("POST", "/functions", py_fn("burst%d" % i, "v1"))[0])
+    ths = [threading.Thread(target=burst, args=(i,)) for i in range(14)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    check("14 deploys at once: at most 8 go, the rest 429",
+          got.count(202) <= 8 and got.count(429) >= 1 and got.count(202) + got.count(429) == 14,
+          sorted(got))
+    for i in range(14):
+        node.api("DELETE", "/functions/burst%d" % i)
+
     # Hostile input: each a clean 4xx.
     bad = [
         ("malformed JSON", "POST", "/functions", None, b"{\"name\": ", 400),
